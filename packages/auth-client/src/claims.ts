@@ -1,0 +1,40 @@
+/** The contract between auth (which issues tokens) and every service that verifies them. */
+
+/** The only signature algorithm tokens are signed or accepted with. */
+export const TOKEN_ALGORITHM = 'EdDSA';
+
+/** JWT header `typ` of every token auth issues (RFC 9068). */
+export const TOKEN_TYPE = 'at+jwt';
+
+/** Claims of a user's access token. */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string;
+  /** User id. */
+  sub: string;
+  /** Session id: ending the session revokes the token. */
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  email: string;
+  login: string;
+  roles: string[];
+}
+
+/** Claims of a service's client-credentials token. */
+export interface ServiceTokenClaims {
+  iss: string;
+  aud: string;
+  /** The client id. */
+  sub: string;
+  client_id: string;
+  /** Space-separated scopes (RFC 8693 `scope`). */
+  scope: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+/** Scope a service needs to call auth's internal role API. */
+export const SCOPE_ROLES_WRITE = 'roles:write';

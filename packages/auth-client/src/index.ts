@@ -1,0 +1,3 @@
+export * from './claims.js';
+export * from './revocation.js';
+export * from './verifier.js';

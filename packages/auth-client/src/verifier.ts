@@ -1,0 +1,115 @@
+import {
+  createRemoteJWKSet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
+import { type AccessTokenClaims, type ServiceTokenClaims, TOKEN_ALGORITHM, TOKEN_TYPE } from './claims.js';
+import type { RevocationStore } from './revocation.js';
+
+export type TokenErrorCode = 'token_invalid' | 'token_expired' | 'token_revoked' | 'insufficient_scope';
+
+/** Why a token was refused. `code` is stable and safe to show to clients. */
+export class TokenError extends Error {
+  constructor(
+    readonly code: TokenErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+export interface TokenVerifierOptions {
+  /** Where to fetch the signing keys; fetched keys are cached and refetched for unknown `kid`s. */
+  jwksUrl?: string | URL;
+  /** Alternatively, a key resolver (auth itself passes its local key set). */
+  keys?: JWTVerifyGetKey;
+  issuer: string;
+  /** Audience of user access tokens. */
+  audience: string;
+  /** Audience of service (client-credentials) tokens. */
+  serviceAudience?: string;
+  revocation: RevocationStore;
+  /** Allowed clock skew in seconds (default 5). */
+  clockToleranceSeconds?: number;
+}
+
+export interface TokenVerifier {
+  /** Verifies a user's access token, including that its session has not ended. */
+  verifyAccessToken(token: string): Promise<AccessTokenClaims>;
+  /** Verifies a service token and, when given, that it carries `requiredScope`. */
+  verifyServiceToken(token: string, requiredScope?: string): Promise<ServiceTokenClaims>;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
+  const keys =
+    options.keys ??
+    (options.jwksUrl
+      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
+      : undefined);
+  if (!keys) throw new Error('createTokenVerifier needs jwksUrl or keys');
+  const clockTolerance = options.clockToleranceSeconds ?? 5;
+
+  async function verify(token: string, audience: string): Promise<JWTPayload> {
+    try {
+      const { payload } = await jwtVerify(token, keys as JWTVerifyGetKey, {
+        // Pinned: a token whose header names another algorithm (none, HS256
+        // keyed with the public key, ...) is refused before any key is used.
+        algorithms: [TOKEN_ALGORITHM],
+        typ: TOKEN_TYPE,
+        issuer: options.issuer,
+        audience,
+        clockTolerance,
+        requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      });
+      return payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired)
+        throw new TokenError('token_expired', 'the token has expired');
+      throw new TokenError('token_invalid', 'the token is not valid');
+    }
+  }
+
+  return {
+    async verifyAccessToken(token) {
+      const payload = await verify(token, options.audience);
+      const { sid, email, login, roles } = payload;
+      if (
+        typeof sid !== 'string' ||
+        typeof email !== 'string' ||
+        typeof login !== 'string' ||
+        !isStringArray(roles)
+      ) {
+        throw new TokenError('token_invalid', 'the token is not a user access token');
+      }
+      if (await options.revocation.isSessionRevoked(sid)) {
+        throw new TokenError('token_revoked', 'the session of this token has ended');
+      }
+      return payload as unknown as AccessTokenClaims;
+    },
+    async verifyServiceToken(token, requiredScope) {
+      if (!options.serviceAudience) throw new Error('serviceAudience is not configured');
+      const payload = await verify(token, options.serviceAudience);
+      if (typeof payload.client_id !== 'string' || typeof payload.scope !== 'string') {
+        throw new TokenError('token_invalid', 'the token is not a service token');
+      }
+      if (requiredScope && !payload.scope.split(' ').includes(requiredScope)) {
+        throw new TokenError('insufficient_scope', `the token lacks the scope ${requiredScope}`);
+      }
+      return payload as unknown as ServiceTokenClaims;
+    },
+  };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i.exec(header.trim());
+  return match?.[1];
+}

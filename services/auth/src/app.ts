@@ -1,0 +1,182 @@
+/**
+ * buildApp(config, deps?) assembles the auth service: infrastructure,
+ * domain services, routes, docs. It never listens (server.ts does), so tests
+ * drive it with app.inject.
+ */
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createRedisRevocationStore, createTokenVerifier } from '@tollgate/auth-client';
+import {
+  healthRoutes,
+  problemHandler,
+  problemSchema,
+  requestHygiene,
+  serverOptions,
+} from '@tollgate/service-kit';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { createPrismaClient, type Db } from './db/prisma.js';
+import { createLoginLockout } from './domain/lockout/login-lockout.js';
+import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
+import { createRolesService } from './domain/roles/roles.service.js';
+import { createServiceClients } from './domain/service-clients/service-clients.js';
+import { createAuthService } from './domain/sessions/auth.service.js';
+import { createSessionsRepository } from './domain/sessions/sessions.repository.js';
+import {
+  keySetFromJwks,
+  loadOrCreateDevKeys,
+  parseSigningKeysEnv,
+  type SigningKeySet,
+} from './domain/tokens/signing-keys.js';
+import { createTokenIssuer } from './domain/tokens/token-issuer.js';
+import { createLoginHistoryRepository } from './domain/users/login-history.repository.js';
+import { createUsersRepository } from './domain/users/users.repository.js';
+import { Problems, tokenProblem } from './errors.js';
+import { createGuards } from './plugins/authenticate.js';
+import { internalRoleRoutes } from './routes/internal/user-roles.js';
+import { authRoutes } from './routes/v1/auth/index.js';
+import { roleRoutes } from './routes/v1/role/index.js';
+import { wellKnownRoutes } from './routes/well-known.js';
+
+export interface AppDeps {
+  db?: Db;
+  redis?: Redis;
+  keys?: SigningKeySet;
+  hasher?: PasswordHasher;
+  /** Fastify logger option override (tests pass false). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
+  const jwks = config.jwt.signingKeys
+    ? parseSigningKeysEnv(config.jwt.signingKeys)
+    : await loadOrCreateDevKeys(config.jwt.keysDir);
+  return keySetFromJwks(jwks);
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(
+    serverOptions({ logLevel: config.logLevel, trustProxy: config.trustProxy, logger: deps.logger }),
+  ).withTypeProvider<TypeBoxTypeProvider>();
+
+  const db = deps.db ?? createPrismaClient(config.databaseUrl);
+  const redis =
+    deps.redis ??
+    new Redis(config.redisUrl, {
+      keyPrefix: config.redisKeyPrefix,
+      maxRetriesPerRequest: 2,
+      lazyConnect: false,
+    });
+  const ownsDb = !deps.db;
+  const ownsRedis = !deps.redis;
+  app.addHook('onClose', async () => {
+    if (ownsDb) await db.$disconnect();
+    if (ownsRedis) redis.disconnect();
+  });
+
+  const keys = deps.keys ?? (await loadSigningKeys(config));
+  const hasher = deps.hasher ?? (await createPasswordHasher());
+  const revocation = createRedisRevocationStore(redis);
+  const tokens = createTokenIssuer({
+    keys,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    serviceAudience: config.jwt.serviceAudience,
+    accessTtlSeconds: config.jwt.accessTtlSeconds,
+    serviceTtlSeconds: config.jwt.serviceTtlSeconds,
+  });
+  const verifier = createTokenVerifier({
+    keys: keys.resolver,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    serviceAudience: config.jwt.serviceAudience,
+    revocation,
+  });
+  const roles = createRolesService(db);
+  const auth = createAuthService({
+    users: createUsersRepository(db),
+    sessions: createSessionsRepository(db),
+    loginHistory: createLoginHistoryRepository(db),
+    hasher,
+    lockout: createLoginLockout(redis, config.lockout),
+    tokens,
+    revocation,
+    accessTtlSeconds: config.jwt.accessTtlSeconds,
+    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+  });
+  const serviceClients = createServiceClients(config.serviceClients, tokens);
+  const guards = createGuards(verifier, roles);
+
+  app.addSchema(problemSchema);
+  await app.register(problemHandler, { mapError: tokenProblem });
+  await app.register(requestHygiene);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(rateLimit, {
+    global: false,
+    redis,
+    nameSpace: 'rate-limit:',
+    // If Redis is briefly unreachable, serve rather than fail every login.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) => Problems.rateLimited(Math.ceil(context.ttl / 1000)),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tollgate auth',
+        version: '1.0.0',
+        description: 'Registration, login, JWT access and refresh tokens, sessions, roles.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          clientBasic: { type: 'http', scheme: 'basic' },
+        },
+      },
+      tags: [
+        { name: 'auth', description: 'Accounts, login and tokens' },
+        { name: 'roles', description: 'Roles and grants' },
+        { name: 'internal', description: 'Service-to-service API (not routed by the gateway)' },
+        { name: 'health', description: 'Probes' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, {
+    routePrefix: '/swagger',
+    uiConfig: {
+      urls: [{ name: 'auth', url: '/swagger/json' }, ...config.swaggerDocuments],
+      deepLinking: true,
+    },
+  });
+
+  await app.register(healthRoutes, {
+    checks: {
+      database: async () => {
+        await db.$queryRaw`SELECT 1`;
+      },
+      redis: async () => {
+        await redis.ping();
+      },
+    },
+  });
+  await app.register(wellKnownRoutes, { keys });
+  await app.register(authRoutes, {
+    prefix: '/v1/auth',
+    auth,
+    serviceClients,
+    guards,
+    users: createUsersRepository(db),
+    loginHistory: createLoginHistoryRepository(db),
+    rateLimitPerMinute: config.rateLimitPerMinute,
+  });
+  await app.register(roleRoutes, { prefix: '/v1/role', roles, guards });
+  await app.register(internalRoleRoutes, { prefix: '/internal/v1', roles, guards });
+
+  return app;
+}

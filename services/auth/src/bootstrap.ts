@@ -1,0 +1,47 @@
+/**
+ * What has to be true of the database before the service answers: the
+ * schema migrated, the built-in roles present, the superuser present.
+ */
+import type { Config } from './config.js';
+import { migrateAuthDatabase } from './db/migrate.js';
+import type { Db } from './db/prisma.js';
+import { createPasswordHasher } from './domain/passwords/password-hasher.js';
+import { ADMIN_ROLE, createRolesService, MANUAL_SOURCE } from './domain/roles/roles.service.js';
+import { createUsersRepository } from './domain/users/users.repository.js';
+
+export type Log = (message: string) => void;
+
+/** Creates the superuser, or makes sure an existing user of that login is an admin. Never changes a password. */
+export async function ensureSuperuser(
+  db: Db,
+  admin: { login: string; password: string; email: string },
+  log: Log,
+) {
+  const users = createUsersRepository(db);
+  const roles = createRolesService(db);
+  let user = await users.findByLogin(admin.login);
+  if (!user) {
+    const hasher = await createPasswordHasher();
+    user = await users.create({
+      login: admin.login,
+      email: admin.email,
+      passwordHash: await hasher.hash(admin.password),
+    });
+    log(`created superuser "${admin.login}"`);
+  }
+  const role = await db.role.findUniqueOrThrow({ where: { name: ADMIN_ROLE } });
+  await db.userRole.upsert({
+    where: { userId_roleId_source: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } },
+    create: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
+    update: {},
+  });
+  await roles.seedBuiltIns();
+  return user;
+}
+
+export async function bootstrapDatabase(config: Config, db: Db, log: Log): Promise<void> {
+  const { applied } = await migrateAuthDatabase(config.databaseUrl, log);
+  if (applied.length === 0) log('database schema is up to date');
+  await createRolesService(db).seedBuiltIns();
+  await ensureSuperuser(db, config.admin, log);
+}

@@ -1,0 +1,181 @@
+/**
+ * The auth service's whole configuration: one typed schema over the
+ * environment. Nothing else in the service reads process.env.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { envSchema } from 'env-schema';
+
+export const DEV_ADMIN_PASSWORD = 'admin';
+export const DEV_SERVICE_CLIENTS = 'billing:billing-dev-secret:roles:write';
+const DEV_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/tollgate_auth';
+
+const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.String({ default: 'info' }),
+  DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** Prefix of every Redis key (rate limits, lockouts, revocations); shared with verifiers. */
+  REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
+  /** Trust X-Forwarded-* from these proxies: true, false, or comma-separated addresses, CIDRs or names (loopback, uniquelocal). */
+  TRUST_PROXY: Type.String({ default: 'loopback' }),
+
+  JWT_ISSUER: Type.String({ default: 'tollgate-auth' }),
+  JWT_AUDIENCE: Type.String({ default: 'tollgate' }),
+  JWT_SERVICE_AUDIENCE: Type.String({ default: 'tollgate-internal' }),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ default: 30 * 24 * 3600, minimum: 1 }),
+  SERVICE_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  /** Production: a JSON array of private Ed25519 JWKs with `kid`, oldest first; the last one signs. */
+  JWT_SIGNING_KEYS: Type.Optional(Type.String()),
+  /** Development: where generated signing keys are kept between restarts. */
+  KEYS_DIR: Type.String({ default: '.keys' }),
+
+  ADMIN_LOGIN: Type.String({ default: 'admin' }),
+  ADMIN_PASSWORD: Type.String({ default: DEV_ADMIN_PASSWORD }),
+  ADMIN_EMAIL: Type.String({ default: 'admin@tollgate.local' }),
+  /** Comma-separated `client_id:secret:scope scope2` entries allowed to use the client-credentials grant. */
+  SERVICE_CLIENTS: Type.String({ default: DEV_SERVICE_CLIENTS }),
+
+  /** Requests per minute per client IP on each credential endpoint (login, register, refresh, token). */
+  AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
+  /** Failed logins for one account from one address before it is locked out. */
+  LOCKOUT_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
+  LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+
+  /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
+  SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
+});
+
+type RawConfig = Static<typeof ConfigSchema>;
+
+export interface ServiceClient {
+  id: string;
+  secret: string;
+  scopes: string[];
+}
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  trustProxy: boolean | string[];
+  jwt: {
+    issuer: string;
+    audience: string;
+    serviceAudience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    serviceTtlSeconds: number;
+    signingKeys?: string;
+    keysDir: string;
+  };
+  admin: { login: string; password: string; email: string };
+  serviceClients: ServiceClient[];
+  rateLimitPerMinute: number;
+  lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  swaggerDocuments: { name: string; url: string }[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseServiceClients(value: string): ServiceClient[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [id, secret, ...scopeParts] = entry.split(':');
+      const scopes = scopeParts.join(':').split(' ').filter(Boolean);
+      if (!id || !secret)
+        throw new ConfigError(`SERVICE_CLIENTS entry "${id ?? ''}" needs client_id:secret:scopes`);
+      return { id, secret, scopes };
+    });
+}
+
+function parseTrustProxy(value: string): boolean | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+function parseSwaggerDocuments(value: string): { name: string; url: string }[] {
+  return value
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new ConfigError(`SWAGGER_DOCUMENTS entry "${pair}" needs name=url`);
+      return { name: pair.slice(0, at), url: pair.slice(at + 1) };
+    });
+}
+
+/** Refuses, in production, everything that only makes sense on a developer's machine. */
+function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
+  if (raw.NODE_ENV !== 'production') return;
+  const problems: string[] = [];
+  if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
+  if (!raw.JWT_SIGNING_KEYS) problems.push('JWT_SIGNING_KEYS must be set (keys on disk are for development)');
+  if (raw.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || raw.ADMIN_PASSWORD.length < 12) {
+    problems.push(
+      'ADMIN_PASSWORD must be set to a password of at least 12 characters, not the development default',
+    );
+  }
+  if (raw.SERVICE_CLIENTS === DEV_SERVICE_CLIENTS)
+    problems.push('SERVICE_CLIENTS must not use the development secret');
+  for (const client of parseServiceClients(raw.SERVICE_CLIENTS)) {
+    if (client.secret.length < 24)
+      problems.push(`SERVICE_CLIENTS secret of "${client.id}" must be at least 24 characters`);
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, dotenv: false });
+  assertProductionSafe(raw, env);
+  return {
+    env: raw.NODE_ENV,
+    host: raw.HOST,
+    port: raw.PORT,
+    logLevel: raw.LOG_LEVEL,
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    jwt: {
+      issuer: raw.JWT_ISSUER,
+      audience: raw.JWT_AUDIENCE,
+      serviceAudience: raw.JWT_SERVICE_AUDIENCE,
+      accessTtlSeconds: raw.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: raw.REFRESH_TOKEN_TTL_SECONDS,
+      serviceTtlSeconds: raw.SERVICE_TOKEN_TTL_SECONDS,
+      signingKeys: raw.JWT_SIGNING_KEYS,
+      keysDir: raw.KEYS_DIR,
+    },
+    admin: { login: raw.ADMIN_LOGIN, password: raw.ADMIN_PASSWORD, email: raw.ADMIN_EMAIL },
+    serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
+    rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,
+    lockout: {
+      threshold: raw.LOCKOUT_THRESHOLD,
+      baseSeconds: raw.LOCKOUT_BASE_SECONDS,
+      maxSeconds: raw.LOCKOUT_MAX_SECONDS,
+    },
+    swaggerDocuments: parseSwaggerDocuments(raw.SWAGGER_DOCUMENTS),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Per-account lockout after repeated failed logins, with growing waits.
+ *
+ * Failures are counted per (account, client address): someone guessing from
+ * one place locks out only themselves at that place, so an attacker cannot
+ * keep a user out of their own account. The wait doubles with each lockout
+ * (base, 2x base, ... up to max); attempts during a lockout are refused
+ * without being counted, so a lockout always ends on time. The count decays:
+ * a day without failures forgets it.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export interface LockoutPolicy {
+  threshold: number;
+  baseSeconds: number;
+  maxSeconds: number;
+}
+
+export interface LoginLockout {
+  /** Seconds until the lockout ends, or 0 when attempts are allowed. */
+  secondsLocked(login: string, ip: string): Promise<number>;
+  /** Counts a failure; returns the new lockout in seconds (0 when not locked). */
+  recordFailure(login: string, ip: string): Promise<number>;
+  recordSuccess(login: string, ip: string): Promise<void>;
+}
+
+const FORGET_AFTER_SECONDS = 24 * 3600;
+
+// KEYS[1] = state hash. ARGV: now_ms, threshold, base_s, max_s, forget_s.
+// Returns the lockout length in seconds (0 if this failure did not lock).
+const RECORD_FAILURE = `
+local locked_until = tonumber(redis.call('HGET', KEYS[1], 'locked_until') or '0')
+local now = tonumber(ARGV[1])
+if locked_until > now then return 0 end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local result = 0
+if failures >= tonumber(ARGV[2]) then
+  local level = redis.call('HINCRBY', KEYS[1], 'level', 1)
+  local wait = tonumber(ARGV[3]) * (2 ^ (level - 1))
+  if wait > tonumber(ARGV[4]) then wait = tonumber(ARGV[4]) end
+  redis.call('HSET', KEYS[1], 'failures', 0, 'locked_until', now + wait * 1000)
+  result = wait
+end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return result
+`;
+
+export function createLoginLockout(
+  redis: Redis,
+  policy: LockoutPolicy,
+  now = () => Date.now(),
+): LoginLockout {
+  // Hash so that neither logins nor addresses appear in Redis key names.
+  const key = (login: string, ip: string) =>
+    `lockout:${createHash('sha256').update(`${login.toLowerCase()}\n${ip}`).digest('hex')}`;
+
+  return {
+    async secondsLocked(login, ip) {
+      const until = Number((await redis.hget(key(login, ip), 'locked_until')) ?? 0);
+      const remainingMs = until - now();
+      return remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0;
+    },
+    async recordFailure(login, ip) {
+      const wait = await redis.eval(
+        RECORD_FAILURE,
+        1,
+        key(login, ip),
+        now(),
+        policy.threshold,
+        policy.baseSeconds,
+        policy.maxSeconds,
+        FORGET_AFTER_SECONDS,
+      );
+      return Number(wait);
+    },
+    async recordSuccess(login, ip) {
+      await redis.del(key(login, ip));
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Roles and their grants. A grant is (user, role, source): "admin" for grants
+ * made by hand, "subscription:<id>" (or any other source string) for grants
+ * made by services. Each source's grant is separate, so billing revoking its
+ * grant leaves an admin's grant of the same role in place.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/prisma.js';
+import { isUniqueViolation } from '../../db/prisma.js';
+import { Problems } from '../../errors.js';
+
+export const BUILT_IN_ROLES = [
+  { name: 'admin', description: 'Manages users and roles' },
+  { name: 'subscriber', description: 'Has a paid subscription' },
+  { name: 'premium', description: 'Has the premium subscription' },
+] as const;
+
+export const ADMIN_ROLE = 'admin';
+export const MANUAL_SOURCE = 'admin';
+
+export interface RoleView {
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+function view(role: { name: string; description: string; createdAt: Date }): RoleView {
+  return { name: role.name, description: role.description, created_at: role.createdAt.toISOString() };
+}
+
+export function createRolesService(db: Db) {
+  async function roleByName(name: string) {
+    const role = await db.role.findUnique({ where: { name } });
+    if (!role) throw Problems.roleNotFound(`no role "${name}"`);
+    return role;
+  }
+
+  async function userByLogin(login: string) {
+    const user = await db.user.findUnique({ where: { login: login.toLowerCase() } });
+    if (!user) throw Problems.userNotFound(`no user "${login}"`);
+    return user;
+  }
+
+  return {
+    async seedBuiltIns(): Promise<void> {
+      for (const role of BUILT_IN_ROLES) {
+        await db.role.upsert({
+          where: { name: role.name },
+          create: { id: randomUUID(), ...role },
+          update: {},
+        });
+      }
+    },
+
+    async list(): Promise<RoleView[]> {
+      return (await db.role.findMany({ orderBy: { name: 'asc' } })).map(view);
+    },
+
+    async create(input: { name: string; description?: string }): Promise<RoleView> {
+      try {
+        return view(
+          await db.role.create({
+            data: { id: randomUUID(), name: input.name, description: input.description ?? '' },
+          }),
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) throw Problems.roleExists(`role "${input.name}" exists`);
+        throw error;
+      }
+    },
+
+    async update(name: string, changes: { name?: string; description?: string }): Promise<RoleView> {
+      const role = await roleByName(name);
+      if (changes.name && changes.name !== name && BUILT_IN_ROLES.some((r) => r.name === name)) {
+        throw Problems.roleProtected(`built-in role "${name}" cannot be renamed`);
+      }
+      try {
+        return view(await db.role.update({ where: { id: role.id }, data: changes }));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw Problems.roleExists(`role "${changes.name}" exists`);
+        throw error;
+      }
+    },
+
+    async remove(name: string): Promise<void> {
+      if (BUILT_IN_ROLES.some((r) => r.name === name)) {
+        throw Problems.roleProtected(`built-in role "${name}" cannot be deleted`);
+      }
+      const role = await roleByName(name);
+      await db.role.delete({ where: { id: role.id } });
+    },
+
+    /** Names of the roles a user holds now, from any source. */
+    async rolesOf(login: string): Promise<{ login: string; roles: string[] }> {
+      const user = await userByLogin(login);
+      const grants = await db.userRole.findMany({
+        where: { userId: user.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+        select: { role: { select: { name: true } } },
+      });
+      return { login: user.login, roles: [...new Set(grants.map((g) => g.role.name))].sort() };
+    },
+
+    async hasRole(userId: string, roleName: string): Promise<boolean> {
+      const grant = await db.userRole.findFirst({
+        where: {
+          userId,
+          role: { name: roleName },
+          OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }],
+        },
+        select: { userId: true },
+      });
+      return grant !== null;
+    },
+
+    async grantManually(login: string, roleName: string) {
+      const user = await userByLogin(login);
+      const role = await roleByName(roleName);
+      await db.userRole.upsert({
+        where: { userId_roleId_source: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } },
+        create: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
+        update: { expiresAt: null },
+      });
+      return this.rolesOf(login);
+    },
+
+    async revokeManually(login: string, roleName: string) {
+      const user = await userByLogin(login);
+      const role = await roleByName(roleName);
+      await db.userRole.deleteMany({ where: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } });
+      return this.rolesOf(login);
+    },
+
+    /** Idempotent grant keyed by (user, role, source); returns whether a new grant was created. */
+    async grantFromSource(userId: string, roleName: string, source: string, expiresAt: Date | null) {
+      const user = await db.user.findUnique({ where: { id: userId }, select: { id: true } });
+      if (!user) throw Problems.userNotFound(`no user ${userId}`);
+      const role = await roleByName(roleName);
+      const key = { userId, roleId: role.id, source };
+      const existing = await db.userRole.findUnique({ where: { userId_roleId_source: key } });
+      const grant = await db.userRole.upsert({
+        where: { userId_roleId_source: key },
+        create: { ...key, expiresAt },
+        update: { expiresAt },
+      });
+      return { created: existing === null, grant };
+    },
+
+    /** Idempotent revoke of one source's grant; other sources' grants of the role stay. */
+    async revokeFromSource(userId: string, roleName: string, source: string): Promise<void> {
+      const role = await db.role.findUnique({ where: { name: roleName } });
+      if (!role) return;
+      await db.userRole.deleteMany({ where: { userId, roleId: role.id, source } });
+    },
+  };
+}
+
+export type RolesService = ReturnType<typeof createRolesService>;

@@ -1,0 +1,218 @@
+/**
+ * Registration, login, token refresh and logout: everything that creates or
+ * ends a session.
+ */
+import type { RevocationStore } from '@tollgate/auth-client';
+import { isUniqueViolation } from '../../db/prisma.js';
+import { Problems } from '../../errors.js';
+import type { LoginLockout } from '../lockout/login-lockout.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import { checkPassword, describePasswordProblem } from '../passwords/password-policy.js';
+import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';
+import type { LoginHistoryRepository } from '../users/login-history.repository.js';
+import type { UserRecord, UsersRepository } from '../users/users.repository.js';
+import type { SessionsRepository } from './sessions.repository.js';
+
+export interface ClientInfo {
+  ip: string;
+  userAgent?: string;
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface AuthServiceDeps {
+  users: UsersRepository;
+  sessions: SessionsRepository;
+  loginHistory: LoginHistoryRepository;
+  hasher: PasswordHasher;
+  lockout: LoginLockout;
+  tokens: TokenIssuer;
+  revocation: RevocationStore;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  /** Extra seconds a revocation outlives the last access token (verifiers allow clock skew). */
+  revocationSlackSeconds?: number;
+}
+
+export function assertAcceptablePassword(password: string): void {
+  const problem = checkPassword(password);
+  if (problem) throw Problems.weakPassword(describePasswordProblem(problem), { reason: problem });
+}
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const revocationTtl = deps.accessTtlSeconds + (deps.revocationSlackSeconds ?? 10);
+
+  async function issuePair(user: UserRecord, sessionId: string, refreshToken: string): Promise<TokenPair> {
+    const roles = await deps.users.activeRoleNames(user.id);
+    const access = await deps.tokens.issueAccessToken({
+      userId: user.id,
+      sessionId,
+      email: user.email,
+      login: user.login,
+      roles,
+    });
+    return {
+      access_token: access.token,
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+    };
+  }
+
+  async function endSessions(userId: string, filter: { only?: string; except?: string }, reason: string) {
+    const ended = await deps.sessions.end(userId, filter, reason);
+    // Revoke in Redis as well as in the database: verifiers in every service
+    // see the Redis key, and access tokens are never looked up in the database.
+    await deps.revocation.revokeSessions(ended, revocationTtl);
+    return ended;
+  }
+
+  return {
+    async register(input: { login: string; email: string; password: string }) {
+      assertAcceptablePassword(input.password);
+      // Cheap checks first so a taken login costs no hashing; the unique
+      // constraints below are what actually decides concurrent registrations.
+      if (await deps.users.findByLogin(input.login))
+        throw Problems.loginTaken(`login "${input.login}" is taken`);
+      if (await deps.users.findByEmail(input.email))
+        throw Problems.emailTaken('this email is already registered');
+      const passwordHash = await deps.hasher.hash(input.password);
+      try {
+        return await deps.users.create({ login: input.login, email: input.email, passwordHash });
+      } catch (error) {
+        if (isUniqueViolation(error, 'login')) throw Problems.loginTaken(`login "${input.login}" is taken`);
+        if (isUniqueViolation(error, 'email')) throw Problems.emailTaken('this email is already registered');
+        throw error;
+      }
+    },
+
+    async login(input: { login: string; password: string }, client: ClientInfo): Promise<TokenPair> {
+      const locked = await deps.lockout.secondsLocked(input.login, client.ip);
+      if (locked > 0) {
+        await deps.loginHistory.record({
+          userId: (await deps.users.findByLogin(input.login))?.id ?? null,
+          login: input.login,
+          success: false,
+          reason: 'locked_out',
+          ...client,
+        });
+        throw Problems.accountLocked(locked);
+      }
+      const user = input.login.includes('@')
+        ? await deps.users.findByEmail(input.login)
+        : await deps.users.findByLogin(input.login);
+      let verdict = { ok: false, needsRehash: false };
+      if (user) verdict = await deps.hasher.verify(user.passwordHash, input.password);
+      else await deps.hasher.verifyAgainstDummy(input.password);
+
+      if (!user || !verdict.ok) {
+        await deps.lockout.recordFailure(input.login, client.ip);
+        await deps.loginHistory.record({
+          userId: user?.id ?? null,
+          login: input.login,
+          success: false,
+          reason: user ? 'wrong_password' : 'unknown_login',
+          ...client,
+        });
+        // One answer for an unknown login and a wrong password.
+        throw Problems.invalidCredentials('the login or password is wrong');
+      }
+
+      await deps.lockout.recordSuccess(input.login, client.ip);
+      if (verdict.needsRehash) {
+        await deps.users.update(user.id, { passwordHash: await deps.hasher.hash(input.password) });
+      }
+      const refresh = newRefreshToken();
+      const sessionId = await deps.sessions.create({
+        userId: user.id,
+        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+        ip: client.ip,
+        userAgent: client.userAgent,
+        refreshTokenHash: refresh.hash,
+      });
+      await deps.loginHistory.record({ userId: user.id, login: input.login, success: true, ...client });
+      return issuePair(user, sessionId, refresh.token);
+    },
+
+    async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
+      const stored = await deps.sessions.findRefreshToken(hashRefreshToken(refreshToken));
+      if (!stored) throw Problems.refreshTokenInvalid('unknown refresh token');
+      const { session } = stored;
+      if (session.endedAt || session.expiresAt <= new Date()) {
+        throw Problems.refreshTokenInvalid('the session of this refresh token has ended');
+      }
+      const next = newRefreshToken();
+      const rotated = stored.usedAt
+        ? false
+        : await deps.sessions.rotate(stored.id, session.id, next.hash, client.ip);
+      if (!rotated) {
+        // A refresh token is good for one use. Seeing it again means it was
+        // copied: end the whole session so neither copy keeps working.
+        await endSessions(session.userId, { only: session.id }, 'refresh_token_reuse');
+        throw Problems.refreshTokenReused('this refresh token was already used; its session has been ended');
+      }
+      return issuePair(session.user, session.id, next.token);
+    },
+
+    logout(userId: string, sessionId: string) {
+      return endSessions(userId, { only: sessionId }, 'logout');
+    },
+
+    logoutAll(userId: string) {
+      return endSessions(userId, {}, 'logout_all');
+    },
+
+    async revokeSession(userId: string, sessionId: string) {
+      const ended = await endSessions(userId, { only: sessionId }, 'revoked');
+      if (ended.length === 0) throw Problems.sessionNotFound(`no open session ${sessionId}`);
+    },
+
+    listSessions(userId: string) {
+      return deps.sessions.listActive(userId);
+    },
+
+    async updateProfile(
+      userId: string,
+      currentSessionId: string,
+      changes: { login?: string; email?: string; password?: string; current_password?: string },
+    ) {
+      const user = await deps.users.findById(userId);
+      if (!user) throw Problems.userNotFound();
+      const update: { login?: string; email?: string; passwordHash?: string } = {};
+      if (changes.password !== undefined) {
+        if (changes.current_password === undefined) {
+          throw Problems.currentPasswordRequired('changing the password needs current_password');
+        }
+        const { ok } = await deps.hasher.verify(user.passwordHash, changes.current_password);
+        if (!ok) throw Problems.currentPasswordInvalid('current_password is wrong');
+        assertAcceptablePassword(changes.password);
+        update.passwordHash = await deps.hasher.hash(changes.password);
+      }
+      if (changes.login !== undefined && changes.login.toLowerCase() !== user.login)
+        update.login = changes.login;
+      if (changes.email !== undefined && changes.email.toLowerCase() !== user.email)
+        update.email = changes.email;
+      let updated = user;
+      if (Object.keys(update).length > 0) {
+        try {
+          updated = await deps.users.update(userId, update);
+        } catch (error) {
+          if (isUniqueViolation(error, 'login'))
+            throw Problems.loginTaken(`login "${changes.login}" is taken`);
+          if (isUniqueViolation(error, 'email'))
+            throw Problems.emailTaken('this email is already registered');
+          throw error;
+        }
+      }
+      if (update.passwordHash) await endSessions(userId, { except: currentSessionId }, 'password_changed');
+      return updated;
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/prisma.js';
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  endedAt: Date | null;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export function createSessionsRepository(db: Db) {
+  return {
+    /** A new session and its first refresh token, in one transaction. */
+    async create(input: {
+      userId: string;
+      expiresAt: Date;
+      ip?: string;
+      userAgent?: string;
+      refreshTokenHash: string;
+    }) {
+      const id = randomUUID();
+      await db.$transaction([
+        db.session.create({
+          data: {
+            id,
+            userId: input.userId,
+            expiresAt: input.expiresAt,
+            ip: input.ip,
+            userAgent: input.userAgent,
+          },
+        }),
+        db.refreshToken.create({
+          data: { id: randomUUID(), sessionId: id, tokenHash: input.refreshTokenHash },
+        }),
+      ]);
+      return id;
+    },
+    findRefreshToken(tokenHash: string) {
+      return db.refreshToken.findUnique({
+        where: { tokenHash },
+        include: { session: { include: { user: true } } },
+      });
+    },
+    /**
+     * Marks the refresh token used and stores its successor, atomically. Only
+     * one caller can win: false means the token had been used already (reuse).
+     */
+    async rotate(tokenId: string, sessionId: string, nextHash: string, ip?: string): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const { count } = await tx.refreshToken.updateMany({
+          where: { id: tokenId, usedAt: null },
+          data: { usedAt: new Date() },
+        });
+        if (count === 0) return false;
+        await tx.refreshToken.create({ data: { id: randomUUID(), sessionId, tokenHash: nextHash } });
+        await tx.session.update({
+          where: { id: sessionId },
+          data: { lastUsedAt: new Date(), ...(ip ? { ip } : {}) },
+        });
+        return true;
+      });
+    },
+    findActive(sessionId: string): Promise<SessionRecord | null> {
+      return db.session.findFirst({ where: { id: sessionId, endedAt: null, expiresAt: { gt: new Date() } } });
+    },
+    listActive(userId: string): Promise<SessionRecord[]> {
+      return db.session.findMany({
+        where: { userId, endedAt: null, expiresAt: { gt: new Date() } },
+        orderBy: { lastUsedAt: 'desc' },
+      });
+    },
+    /** Ends the given sessions of a user that are still open; returns the ids it ended. */
+    async end(userId: string, filter: { only?: string; except?: string }, reason: string): Promise<string[]> {
+      return db.$transaction(async (tx) => {
+        const open = await tx.session.findMany({
+          where: {
+            userId,
+            endedAt: null,
+            ...(filter.only ? { id: filter.only } : {}),
+            ...(filter.except ? { NOT: { id: filter.except } } : {}),
+          },
+          select: { id: true },
+        });
+        const ids = open.map((s) => s.id);
+        if (ids.length > 0) {
+          await tx.session.updateMany({
+            where: { id: { in: ids } },
+            data: { endedAt: new Date(), endedReason: reason },
+          });
+        }
+        return ids;
+      });
+    },
+  };
+}
+
+export type SessionsRepository = ReturnType<typeof createSessionsRepository>;

@@ -1,0 +1,83 @@
+/**
+ * The auth service's error catalogue: every problem it answers with, by
+ * stable code. Domain code throws these; the problem handler renders them.
+ */
+
+import { TokenError } from '@tollgate/auth-client';
+import { ProblemError } from '@tollgate/service-kit';
+
+const problem =
+  (status: number, code: string, title: string) =>
+  (detail?: string, extensions?: Record<string, unknown>, headers?: Record<string, string>) =>
+    new ProblemError(status, code, title, detail, extensions, headers);
+
+export const Problems = {
+  invalidCredentials: problem(401, 'invalid_credentials', 'Invalid credentials'),
+  accountLocked: (retryAfterSeconds: number) =>
+    new ProblemError(
+      429,
+      'account_locked',
+      'Too many failed logins',
+      `Too many failed logins for this account from this address; try again in ${retryAfterSeconds} s.`,
+      { retryAfter: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+  authenticationRequired: problem(401, 'authentication_required', 'Authentication required'),
+  forbidden: problem(403, 'forbidden', 'Forbidden'),
+  loginTaken: problem(409, 'login_taken', 'Login already registered'),
+  emailTaken: problem(409, 'email_taken', 'Email already registered'),
+  weakPassword: problem(400, 'weak_password', 'Password not accepted'),
+  currentPasswordRequired: problem(400, 'current_password_required', 'Current password required'),
+  currentPasswordInvalid: problem(403, 'current_password_invalid', 'Current password is wrong'),
+  refreshTokenInvalid: problem(401, 'refresh_token_invalid', 'Refresh token not valid'),
+  refreshTokenReused: problem(401, 'refresh_token_reused', 'Refresh token reused'),
+  sessionNotFound: problem(404, 'session_not_found', 'Session not found'),
+  userNotFound: problem(404, 'user_not_found', 'User not found'),
+  roleNotFound: problem(404, 'role_not_found', 'Role not found'),
+  roleExists: problem(409, 'role_exists', 'Role already exists'),
+  roleProtected: problem(409, 'role_protected', 'Role is built in'),
+  invalidClient: (detail: string) =>
+    new ProblemError(
+      401,
+      'invalid_client',
+      'Client authentication failed',
+      detail,
+      { error: 'invalid_client' },
+      {
+        'www-authenticate': 'Basic realm="tollgate"',
+      },
+    ),
+  unsupportedGrantType: (detail: string) =>
+    new ProblemError(400, 'unsupported_grant_type', 'Unsupported grant type', detail, {
+      error: 'unsupported_grant_type',
+    }),
+  invalidScope: (detail: string) =>
+    new ProblemError(400, 'invalid_scope', 'Scope not allowed', detail, { error: 'invalid_scope' }),
+  rateLimited: (retryAfterSeconds: number) =>
+    new ProblemError(
+      429,
+      'rate_limited',
+      'Too many requests',
+      `Rate limit exceeded; retry in ${retryAfterSeconds} s.`,
+      { retryAfter: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+};
+
+/** Token errors from @tollgate/auth-client, as problems. */
+export function tokenProblem(error: unknown): ProblemError | undefined {
+  if (!(error instanceof TokenError)) return undefined;
+  if (error.code === 'insufficient_scope') {
+    return new ProblemError(403, error.code, 'Insufficient scope', error.message);
+  }
+  return new ProblemError(
+    401,
+    error.code,
+    'Token not accepted',
+    error.message,
+    {},
+    {
+      'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"`,
+    },
+  );
+}

@@ -1,0 +1,91 @@
+/**
+ * The internal role API billing calls (never routed by the gateway).
+ * Idempotent: grants are keyed by (user, role, source), so retries are safe.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { SCOPE_ROLES_WRITE } from '@tollgate/auth-client';
+import type { RolesService } from '../../domain/roles/roles.service.js';
+import type { Guards } from '../../plugins/authenticate.js';
+import { problems } from '../schemas.js';
+
+export interface InternalRoleRoutesOptions {
+  roles: RolesService;
+  guards: Guards;
+}
+
+const Params = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  role: Type.String({ pattern: '^[a-z][a-z0-9_-]{1,63}$' }),
+});
+const Source = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[A-Za-z0-9_.:-]+$',
+  description: 'Who grants: "admin" for hand grants, e.g. "subscription:sub_123" for billing',
+});
+const Grant = Type.Object({
+  user_id: Type.String(),
+  role: Type.String(),
+  source: Type.String(),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOptions> = async (
+  app,
+  { roles, guards },
+) => {
+  const preHandler = guards.requireServiceScope(SCOPE_ROLES_WRITE);
+  const security = [{ bearerAuth: [] }];
+
+  app.put(
+    '/users/:userId/roles/:role',
+    {
+      preHandler,
+      schema: {
+        tags: ['internal'],
+        summary: `Grant a role from a source (service token with scope ${SCOPE_ROLES_WRITE}); 201 when new, 200 when it existed`,
+        security,
+        params: Params,
+        body: Type.Object(
+          {
+            source: Source,
+            expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Grant, 201: Grant, ...problems(400, 401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { userId, role } = request.params;
+      const expiresAt = request.body.expires_at ? new Date(request.body.expires_at) : null;
+      const { created, grant } = await roles.grantFromSource(userId, role, request.body.source, expiresAt);
+      return reply.code(created ? 201 : 200).send({
+        user_id: userId,
+        role,
+        source: grant.source,
+        expires_at: grant.expiresAt?.toISOString() ?? null,
+      });
+    },
+  );
+
+  app.delete(
+    '/users/:userId/roles/:role',
+    {
+      preHandler,
+      schema: {
+        tags: ['internal'],
+        summary: "Revoke one source's grant of a role (idempotent; other sources' grants stay)",
+        security,
+        params: Params,
+        body: Type.Object({ source: Source }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...problems(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await roles.revokeFromSource(request.params.userId, request.params.role, request.body.source);
+      return reply.code(204).send(null);
+    },
+  );
+};

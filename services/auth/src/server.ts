@@ -1,0 +1,21 @@
+/** Starts the auth service: migrate and seed, then listen; closes gracefully on SIGINT/SIGTERM. */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { bootstrapDatabase } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { createPrismaClient } from './db/prisma.js';
+
+const config = loadConfig();
+const db = createPrismaClient(config.databaseUrl);
+const app = await buildApp(config, { db });
+app.addHook('onClose', async () => db.$disconnect());
+
+await bootstrapDatabase(config, db, (message) => app.log.info(message));
+
+closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error');
+  else app.log.info({ signal }, 'shutting down');
+  await app.close();
+});
+
+await app.listen({ host: config.host, port: config.port });
