@@ -43,15 +43,18 @@ export interface ServerOptionsInput {
   logLevel: string;
   trustProxy: boolean | string | string[];
   bodyLimit?: number;
-  /** Pretty or quiet logging in tests can be chosen by the caller. */
-  logger?: FastifyServerOptions['logger'];
+  /** false turns logging off (quiet tests); default on. */
+  logging?: boolean;
+  /** Where log lines go (default stdout); the redaction rules apply whatever the destination. */
+  logStream?: { write(line: string): unknown };
 }
 
 /** Fastify constructor options shared by the services. */
 export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
   return {
-    logger: input.logger ?? {
+    logger: input.logging !== false && {
       level: input.logLevel,
+      ...(input.logStream ? { stream: input.logStream } : {}),
       redact: {
         paths: [
           'req.headers.authorization',

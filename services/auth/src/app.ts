@@ -16,7 +16,7 @@ import {
   requestHygiene,
   serverOptions,
 } from '@tollgate/service-kit';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
@@ -47,8 +47,10 @@ export interface AppDeps {
   redis?: Redis;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
-  /** Fastify logger option override (tests pass false). */
-  logger?: FastifyServerOptions['logger'];
+  /** false turns request logging off. */
+  logging?: boolean;
+  /** Where log lines go instead of stdout (redaction still applies). */
+  logStream?: { write(line: string): unknown };
 }
 
 export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
@@ -60,7 +62,12 @@ export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(
-    serverOptions({ logLevel: config.logLevel, trustProxy: config.trustProxy, logger: deps.logger }),
+    serverOptions({
+      logLevel: config.logLevel,
+      trustProxy: config.trustProxy,
+      logging: deps.logging,
+      logStream: deps.logStream,
+    }),
   ).withTypeProvider<TypeBoxTypeProvider>();
 
   const db = deps.db ?? createPrismaClient(config.databaseUrl);
@@ -71,6 +78,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       maxRetriesPerRequest: 2,
       lazyConnect: false,
     });
+  // ioredis reconnects by itself; log its errors instead of crashing on them.
+  redis.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
   const ownsDb = !deps.db;
   const ownsRedis = !deps.redis;
   app.addHook('onClose', async () => {

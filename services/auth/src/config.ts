@@ -147,7 +147,7 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, dotenv: false });
+  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
   assertProductionSafe(raw, env);
   return {
     env: raw.NODE_ENV,

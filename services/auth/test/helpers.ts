@@ -39,7 +39,7 @@ export interface TestContext {
 export async function startApp(env: Record<string, string> = {}, keys?: SigningKeySet): Promise<TestContext> {
   const config = testConfig(env);
   const keySet = keys ?? (await newKeySet());
-  const app = await buildApp(config, { keys: keySet, logger: false });
+  const app = await buildApp(config, { keys: keySet, logging: false });
   await app.ready();
   return { app, config, keys: keySet, close: () => app.close() };
 }

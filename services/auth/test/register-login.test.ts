@@ -260,7 +260,7 @@ describe('POST /v1/auth/login', () => {
     const { createPasswordHasher } = await import('../src/domain/passwords/password-hasher.js');
     const weak = await createPasswordHasher({ memoryCost: 4096, timeCost: 1, parallelism: 1 });
     const { buildApp } = await import('../src/app.js');
-    const weakApp = await buildApp(ctx.config, { keys: ctx.keys, hasher: weak, logger: false });
+    const weakApp = await buildApp(ctx.config, { keys: ctx.keys, hasher: weak, logging: false });
     const user = await register(weakApp);
     await weakApp.close();
     const db = createPrismaClient(ctx.config.databaseUrl);

@@ -1,0 +1,107 @@
+import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bearerToken, createTokenVerifier, type RevocationStore } from '../src/index.js';
+
+// An in-memory RevocationStore: the interface is this package's own seam;
+// the Redis-backed store is exercised against real Redis in the auth tests.
+function memoryRevocations(): RevocationStore & { revoked: Set<string> } {
+  const revoked = new Set<string>();
+  return {
+    revoked,
+    async isSessionRevoked(id) {
+      return revoked.has(id);
+    },
+    async revokeSessions(ids) {
+      for (const id of ids) revoked.add(id);
+    },
+  };
+}
+
+let privateKey: CryptoKey;
+let publicJwk: JWK;
+beforeAll(async () => {
+  const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+  privateKey = pair.privateKey;
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
+});
+
+function verifierWith(revocation = memoryRevocations()) {
+  return createTokenVerifier({
+    keys: createLocalJWKSet({ keys: [publicJwk] }),
+    issuer: 'iss',
+    audience: 'users',
+    serviceAudience: 'services',
+    revocation,
+  });
+}
+
+const sign = (claims: Record<string, unknown>, aud: string) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'at+jwt' })
+    .setIssuer('iss')
+    .setAudience(aud)
+    .setSubject('u1')
+    .setJti('j1')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey);
+
+describe('createTokenVerifier', () => {
+  it('accepts a user token and refuses it once its session is revoked', async () => {
+    const revocations = memoryRevocations();
+    const verifier = verifierWith(revocations);
+    const token = await sign({ sid: 's1', email: 'a@b.c', login: 'a', roles: ['x'] }, 'users');
+    await expect(verifier.verifyAccessToken(token)).resolves.toMatchObject({
+      sub: 'u1',
+      sid: 's1',
+      roles: ['x'],
+    });
+    revocations.revoked.add('s1');
+    await expect(verifier.verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_revoked' });
+  });
+
+  it('refuses a token without the user claims as a user token', async () => {
+    const token = await sign({ sid: 's1' }, 'users');
+    await expect(verifierWith().verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('checks service tokens for their audience and scope', async () => {
+    const verifier = verifierWith();
+    const token = await sign({ client_id: 'billing', scope: 'roles:write other' }, 'services');
+    await expect(verifier.verifyServiceToken(token, 'roles:write')).resolves.toMatchObject({
+      client_id: 'billing',
+    });
+    await expect(verifier.verifyServiceToken(token, 'roles:admin')).rejects.toMatchObject({
+      code: 'insufficient_scope',
+    });
+    await expect(verifier.verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_invalid' });
+    const userToken = await sign({ sid: 's', email: 'e', login: 'l', roles: [] }, 'users');
+    await expect(verifier.verifyServiceToken(userToken)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+
+  it('refuses a token whose typ is not at+jwt', async () => {
+    const token = await new SignJWT({ sid: 's1', email: 'a@b.c', login: 'a', roles: [] })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'JWT' })
+      .setIssuer('iss')
+      .setAudience('users')
+      .setSubject('u1')
+      .setJti('j')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    await expect(verifierWith().verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_invalid' });
+  });
+});
+
+describe('bearerToken', () => {
+  it.each([
+    ['Bearer abc.def.ghi', 'abc.def.ghi'],
+    ['bearer abc', 'abc'],
+    ['Basic abc', undefined],
+    ['Bearer', undefined],
+    ['Bearer a b', undefined],
+    [undefined, undefined],
+  ])('%s -> %s', (header, expected) => {
+    expect(bearerToken(header)).toBe(expected);
+  });
+});

@@ -1,0 +1,85 @@
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
+import {
+  healthRoutes,
+  ProblemError,
+  problemHandler,
+  redactUrl,
+  requestHygiene,
+  serverOptions,
+} from '../src/index.js';
+
+describe('redactUrl', () => {
+  it('hides the values of credential parameters and keeps the rest', () => {
+    expect(redactUrl('/v1/auth/login?login=foo&password=bar')).toBe(
+      '/v1/auth/login?login=foo&password=%5BREDACTED%5D',
+    );
+    expect(redactUrl('/x?jwt=a.b.c&page=2')).toBe('/x?jwt=%5BREDACTED%5D&page=2');
+    expect(redactUrl('/x?page=2')).toBe('/x?page=2');
+    expect(redactUrl('/x')).toBe('/x');
+  });
+});
+
+async function app() {
+  const instance = Fastify(serverOptions({ logLevel: 'silent', trustProxy: false, logging: false }));
+  await instance.register(problemHandler);
+  await instance.register(requestHygiene);
+  await instance.register(healthRoutes, {
+    checks: { ok: async () => {}, slow: () => new Promise((r) => setTimeout(r, 200)) },
+    timeoutMs: 50,
+  });
+  instance.get('/boom', async () => {
+    throw new Error('secret internals');
+  });
+  instance.get('/teapot', async () => {
+    throw new ProblemError(418, 'teapot', 'I am a teapot', 'short and stout');
+  });
+  return instance;
+}
+
+describe('problem handler', () => {
+  it('renders ProblemErrors as problem+json with the request id', async () => {
+    const response = await (await app()).inject({
+      method: 'GET',
+      url: '/teapot',
+      headers: { 'x-request-id': 'r-1' },
+    });
+    expect(response.statusCode).toBe(418);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json()).toMatchObject({
+      code: 'teapot',
+      status: 418,
+      detail: 'short and stout',
+      requestId: 'r-1',
+    });
+  });
+
+  it('hides unknown errors behind a generic 500', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/boom' });
+    expect(response.statusCode).toBe(500);
+    expect(response.json().code).toBe('internal_error');
+    expect(response.body).not.toContain('secret internals');
+  });
+
+  it('answers unknown routes with 404 route_not_found', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/nope' });
+    expect(response.json()).toMatchObject({ status: 404, code: 'route_not_found' });
+  });
+
+  it('replaces a malformed X-Request-Id instead of echoing it', async () => {
+    const response = await (await app()).inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'bad id\n' },
+    });
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('health', () => {
+  it('fails readiness when a check times out', async () => {
+    const response = await (await app()).inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().checks).toMatchObject({ ok: { status: 'ok' }, slow: { status: 'fail' } });
+  });
+});
