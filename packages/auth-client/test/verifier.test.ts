@@ -17,7 +17,7 @@ function memoryRevocations(): RevocationStore & { revoked: Set<string> } {
   };
 }
 
-let privateKey: CryptoKey;
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let publicJwk: JWK;
 beforeAll(async () => {
   const pair = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
