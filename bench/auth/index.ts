@@ -1,0 +1,140 @@
+/**
+ * npm run bench:auth
+ *
+ * Measures, in one run on this machine:
+ *  1. password logins/s through HTTP against raw argon2id verifications/s at
+ *     the same parameters and concurrency (goal: logins >= 85% of raw);
+ *  2. authorized GET /v1/auth/me req/s against a hello-world route of the
+ *     same server (goal: >= 40%), with p99 latency.
+ * Needs PostgreSQL and Redis: TEST_DATABASE_URL / TEST_REDIS_URL (a fresh
+ * database is created and dropped, keys are namespaced).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
+import argon2 from 'argon2';
+import autocannon from 'autocannon';
+import { migrateAuthDatabase } from '../../services/auth/src/db/migrate.js';
+import { OWASP_ARGON2ID } from '../../services/auth/src/domain/passwords/password-hasher.js';
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const PASSWORD = 'benchmark passphrase 2026';
+// libuv runs argon2 on its thread pool (4 threads by default); more
+// connections than that only queue.
+const LOGIN_CONNECTIONS = 4;
+const READ_CONNECTIONS = 16;
+
+function bar(label: string) {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    process.stderr.write(`\r  ${label}: ${s}/${DURATION} s`);
+  }, 500);
+  return () => {
+    clearInterval(timer);
+    process.stderr.write(`\r  ${label}: done${' '.repeat(10)}\n`);
+  };
+}
+
+async function rawArgon2PerSecond(): Promise<number> {
+  const hash = await argon2.hash(PASSWORD, { type: argon2.argon2id as 2, ...OWASP_ARGON2ID });
+  const done = bar('raw argon2id verify');
+  const deadline = Date.now() + DURATION * 1000;
+  let count = 0;
+  await Promise.all(
+    Array.from({ length: LOGIN_CONNECTIONS }, async () => {
+      while (Date.now() < deadline) {
+        await argon2.verify(hash, PASSWORD);
+        count++;
+      }
+    }),
+  );
+  done();
+  return count / DURATION;
+}
+
+async function cannon(label: string, options: autocannon.Options) {
+  const done = bar(label);
+  const result = await autocannon({ duration: DURATION, ...options });
+  done();
+  const ok = result['2xx'];
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors of ${ok + result.non2xx}`);
+  }
+  return { rps: ok / DURATION, p99: result.latency.p99, p50: result.latency.p50 };
+}
+
+const database = await provisionDatabase('bench_auth');
+const redis = await provisionRedis('bench_auth');
+const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'server.ts')], {
+  env: {
+    ...process.env,
+    DATABASE_URL: database.url,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: redis.keyPrefix,
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+try {
+  await migrateAuthDatabase(database.url);
+  const [url] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+  const post = (p: string, body: unknown) =>
+    fetch(`${url}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  await post('/v1/auth/register', { login: 'bench', password: PASSWORD, email: 'bench@example.com' });
+  const tokens = (await (await post('/v1/auth/login', { login: 'bench', password: PASSWORD })).json()) as {
+    access_token: string;
+  };
+
+  console.error(
+    `machine: ${availableParallelism()} cores, node ${process.version}, ${DURATION} s per measurement`,
+  );
+  const raw = await rawArgon2PerSecond();
+  const logins = await cannon('POST /v1/auth/login', {
+    url: `${url}/v1/auth/login`,
+    method: 'POST',
+    connections: LOGIN_CONNECTIONS,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ login: 'bench', password: PASSWORD }),
+  });
+  const hello = await cannon('GET /bench/hello', {
+    url: `${url}/bench/hello`,
+    connections: READ_CONNECTIONS,
+  });
+  const me = await cannon('GET /v1/auth/me', {
+    url: `${url}/v1/auth/me`,
+    connections: READ_CONNECTIONS,
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
+
+  const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
+  const rows = [
+    ['raw argon2id verify (m=19456,t=2,p=1)', `${raw.toFixed(1)}/s`, '', ''],
+    [
+      'POST /v1/auth/login',
+      `${logins.rps.toFixed(1)}/s`,
+      `p99 ${logins.p99} ms`,
+      `${pct(logins.rps, raw)} of raw (goal >= 85%)`,
+    ],
+    ['GET /bench/hello (baseline)', `${hello.rps.toFixed(0)}/s`, `p99 ${hello.p99} ms`, ''],
+    [
+      'GET /v1/auth/me (Bearer)',
+      `${me.rps.toFixed(0)}/s`,
+      `p99 ${me.p99} ms`,
+      `${pct(me.rps, hello.rps)} of hello (goal >= 40%)`,
+    ],
+  ];
+  for (const row of rows)
+    console.log(`${row[0]!.padEnd(40)} ${row[1]!.padStart(10)}  ${row[2]!.padEnd(12)} ${row[3]}`);
+} finally {
+  server.kill('SIGTERM');
+  await once(server, 'exit');
+  await redis.release();
+  await database.release();
+}

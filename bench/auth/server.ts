@@ -1,0 +1,22 @@
+/**
+ * The auth service as the benchmark runs it: the real app (real Postgres and
+ * Redis) plus a hello-world route on the same server as the baseline.
+ * Prints its URL on stdout once listening.
+ */
+import { buildApp } from '../../services/auth/src/app.js';
+import { loadConfig } from '../../services/auth/src/config.js';
+
+const config = loadConfig({
+  ...process.env,
+  NODE_ENV: 'test',
+  // The benchmark logs in thousands of times from one address.
+  AUTH_RATE_LIMIT_PER_MINUTE: '100000000',
+  LOCKOUT_THRESHOLD: '100000000',
+});
+const app = await buildApp(config, { logging: false });
+app.get('/bench/hello', async () => ({ hello: 'world' }));
+const url = await app.listen({ host: '127.0.0.1', port: 0 });
+process.stdout.write(`${url}\n`);
+process.on('SIGTERM', () => {
+  app.close().then(() => process.exit(0));
+});
