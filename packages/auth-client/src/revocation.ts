@@ -31,3 +31,38 @@ export function createRedisRevocationStore(redis: RedisLike): RevocationStore {
     },
   };
 }
+
+/**
+ * Remembers "not revoked" answers for `ttlMs`, so a service under load asks
+ * Redis about a session at most once per `ttlMs` instead of on every request.
+ * A revocation written elsewhere is therefore seen within `ttlMs` (keep it
+ * under the 1 s DESIGN.md allows); one written through this store is seen at
+ * once by this process.
+ */
+export function withRevocationCache(
+  inner: RevocationStore,
+  ttlMs = 500,
+  maxEntries = 50_000,
+): RevocationStore {
+  const checkedAt = new Map<string, number>();
+  return {
+    async isSessionRevoked(sessionId) {
+      const at = checkedAt.get(sessionId);
+      if (at !== undefined && Date.now() - at < ttlMs) return false;
+      const revoked = await inner.isSessionRevoked(sessionId);
+      if (revoked) {
+        checkedAt.delete(sessionId);
+      } else {
+        // Re-insert so the Map's order is oldest-first for eviction.
+        checkedAt.delete(sessionId);
+        checkedAt.set(sessionId, Date.now());
+        if (checkedAt.size > maxEntries) checkedAt.delete(checkedAt.keys().next().value as string);
+      }
+      return revoked;
+    },
+    async revokeSessions(sessionIds, ttlSeconds) {
+      for (const id of sessionIds) checkedAt.delete(id);
+      await inner.revokeSessions(sessionIds, ttlSeconds);
+    },
+  };
+}

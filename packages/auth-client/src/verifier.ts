@@ -34,6 +34,12 @@ export interface TokenVerifierOptions {
   revocation: RevocationStore;
   /** Allowed clock skew in seconds (default 5). */
   clockToleranceSeconds?: number;
+  /**
+   * How many verified tokens to remember (default 10,000; 0 turns it off).
+   * A token is an immutable string: once its signature and claims checked
+   * out, a repeat only needs its expiry and revocation checked again.
+   */
+  verifiedTokenCacheSize?: number;
 }
 
 export interface TokenVerifier {
@@ -55,8 +61,25 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       : undefined);
   if (!keys) throw new Error('createTokenVerifier needs jwksUrl or keys');
   const clockTolerance = options.clockToleranceSeconds ?? 5;
+  const cacheSize = options.verifiedTokenCacheSize ?? 10_000;
+  const verified = new Map<string, { audience: string; payload: JWTPayload }>();
 
   async function verify(token: string, audience: string): Promise<JWTPayload> {
+    const hit = verified.get(token);
+    if (hit && hit.audience === audience) {
+      if ((hit.payload.exp ?? 0) + clockTolerance > Date.now() / 1000) return hit.payload;
+      verified.delete(token);
+      throw new TokenError('token_expired', 'the token has expired');
+    }
+    const payload = await verifySignatureAndClaims(token, audience);
+    if (cacheSize > 0) {
+      verified.set(token, { audience, payload });
+      if (verified.size > cacheSize) verified.delete(verified.keys().next().value as string);
+    }
+    return payload;
+  }
+
+  async function verifySignatureAndClaims(token: string, audience: string): Promise<JWTPayload> {
     try {
       const { payload } = await jwtVerify(token, keys as JWTVerifyGetKey, {
         // Pinned: a token whose header names another algorithm (none, HS256

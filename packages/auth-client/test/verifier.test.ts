@@ -1,6 +1,6 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bearerToken, createTokenVerifier, type RevocationStore } from '../src/index.js';
+import { bearerToken, createTokenVerifier, type RevocationStore, withRevocationCache } from '../src/index.js';
 
 // An in-memory RevocationStore: the interface is this package's own seam;
 // the Redis-backed store is exercised against real Redis in the auth tests.
@@ -103,5 +103,47 @@ describe('bearerToken', () => {
     [undefined, undefined],
   ])('%s -> %s', (header, expected) => {
     expect(bearerToken(header)).toBe(expected);
+  });
+});
+
+describe('caches', () => {
+  it('a cached token still expires on time', async () => {
+    const verifier = verifierWith();
+    const token = await new SignJWT({ sid: 's9', email: 'a@b.c', login: 'a', roles: [] })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'k1', typ: 'at+jwt' })
+      .setIssuer('iss')
+      .setAudience('users')
+      .setSubject('u1')
+      .setJti('j')
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 4) // inside the 5 s tolerance
+      .sign(privateKey);
+    await expect(verifier.verifyAccessToken(token)).resolves.toBeDefined();
+    await new Promise((r) => setTimeout(r, 1_100));
+    await expect(verifier.verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_expired' });
+  });
+
+  it('the revocation cache asks again after its ttl, and forgets at once what it revokes itself', async () => {
+    const inner = memoryRevocations();
+    let asked = 0;
+    const counting: RevocationStore = {
+      isSessionRevoked: async (id) => {
+        asked++;
+        return inner.isSessionRevoked(id);
+      },
+      revokeSessions: (ids, ttl) => inner.revokeSessions(ids, ttl),
+    };
+    const cached = withRevocationCache(counting, 100);
+    expect(await cached.isSessionRevoked('a')).toBe(false);
+    expect(await cached.isSessionRevoked('a')).toBe(false);
+    expect(asked).toBe(1);
+    inner.revoked.add('a'); // revoked elsewhere
+    expect(await cached.isSessionRevoked('a')).toBe(false);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await cached.isSessionRevoked('a')).toBe(true);
+
+    expect(await cached.isSessionRevoked('b')).toBe(false);
+    await cached.revokeSessions(['b'], 60);
+    expect(await cached.isSessionRevoked('b')).toBe(true);
   });
 });

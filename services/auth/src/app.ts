@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createRedisRevocationStore, createTokenVerifier } from '@tollgate/auth-client';
+import { createRedisRevocationStore, createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
 import {
   healthRoutes,
   problemHandler,
@@ -34,6 +34,7 @@ import {
 } from './domain/tokens/signing-keys.js';
 import { createTokenIssuer } from './domain/tokens/token-issuer.js';
 import { createLoginHistoryRepository } from './domain/users/login-history.repository.js';
+import { createProfiles } from './domain/users/profiles.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems, tokenProblem } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
@@ -89,7 +90,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const keys = deps.keys ?? (await loadSigningKeys(config));
   const hasher = deps.hasher ?? (await createPasswordHasher());
-  const revocation = createRedisRevocationStore(redis);
+  const revocation = withRevocationCache(createRedisRevocationStore(redis), config.revocationCacheMs);
   const tokens = createTokenIssuer({
     keys,
     issuer: config.jwt.issuer,
@@ -119,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const guards = createGuards(verifier, roles);
+  const profiles = createProfiles(createUsersRepository(db));
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, { mapError: tokenProblem });
@@ -180,12 +182,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     auth,
     serviceClients,
     guards,
-    users: createUsersRepository(db),
+    profiles,
     loginHistory: createLoginHistoryRepository(db),
     rateLimitPerMinute: config.rateLimitPerMinute,
   });
-  await app.register(roleRoutes, { prefix: '/v1/role', roles, guards });
-  await app.register(internalRoleRoutes, { prefix: '/internal/v1', roles, guards });
+  await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });
+  await app.register(internalRoleRoutes, {
+    prefix: '/internal/v1',
+    roles,
+    guards,
+    onRolesChanged: profiles.clear,
+  });
 
   return app;
 }

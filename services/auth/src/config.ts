@@ -29,6 +29,8 @@ const ConfigSchema = Type.Object({
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ default: 30 * 24 * 3600, minimum: 1 }),
   SERVICE_TOKEN_TTL_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
+  /** How long a "not revoked" answer from Redis is reused (ms); revocations show everywhere within this. */
+  REVOCATION_CACHE_MS: Type.Integer({ default: 500, minimum: 0, maximum: 1000 }),
   /** Production: a JSON array of private Ed25519 JWKs with `kid`, oldest first; the last one signs. */
   JWT_SIGNING_KEYS: Type.Optional(Type.String()),
   /** Development: where generated signing keys are kept between restarts. */
@@ -81,6 +83,7 @@ export interface Config {
   admin: { login: string; password: string; email: string };
   serviceClients: ServiceClient[];
   rateLimitPerMinute: number;
+  revocationCacheMs: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
 }
@@ -171,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     admin: { login: raw.ADMIN_LOGIN, password: raw.ADMIN_PASSWORD, email: raw.ADMIN_EMAIL },
     serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
     rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,
+    revocationCacheMs: raw.REVOCATION_CACHE_MS,
     lockout: {
       threshold: raw.LOCKOUT_THRESHOLD,
       baseSeconds: raw.LOCKOUT_BASE_SECONDS,

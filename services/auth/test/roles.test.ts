@@ -327,6 +327,28 @@ describe('internal role API', () => {
     expect(roles.json().roles).toEqual(['subscriber']);
   });
 
+  it('shows a grant in GET /v1/auth/me at once, even right after /me was read', async () => {
+    const { user, tokens } = await registerAndLogin(ctx.app);
+    const me = () =>
+      ctx.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) });
+    expect((await me()).json().roles).toEqual([]);
+    const token = await serviceToken(ctx.app);
+    await ctx.app.inject({
+      method: 'PUT',
+      url: url(user.id),
+      headers: bearer(token),
+      payload: { source: 'subscription:sub_m' },
+    });
+    expect((await me()).json().roles).toEqual(['subscriber']);
+    await ctx.app.inject({
+      method: 'DELETE',
+      url: url(user.id),
+      headers: bearer(token),
+      payload: { source: 'subscription:sub_m' },
+    });
+    expect((await me()).json().roles).toEqual([]);
+  });
+
   it('keeps grants from different sources separate: revoking one leaves the other', async () => {
     const { user } = await registerAndLogin(ctx.app);
     const token = await serviceToken(ctx.app);

@@ -12,6 +12,8 @@ import { problems } from '../schemas.js';
 export interface InternalRoleRoutesOptions {
   roles: RolesService;
   guards: Guards;
+  /** Called after any grant or revoke (clears cached profiles). */
+  onRolesChanged: () => void;
 }
 
 const Params = Type.Object({
@@ -33,8 +35,13 @@ const Grant = Type.Object({
 
 export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOptions> = async (
   app,
-  { roles, guards },
+  { roles, guards, onRolesChanged },
 ) => {
+  // Before the answer leaves, so a client's next request sees the change.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode < 300) onRolesChanged();
+    return payload;
+  });
   const preHandler = guards.requireServiceScope(SCOPE_ROLES_WRITE);
   const security = [{ bearerAuth: [] }];
 

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
-import type { UsersRepository } from '../../../domain/users/users.repository.js';
+import type { Profiles } from '../../../domain/users/profiles.js';
 import { Problems } from '../../../errors.js';
 import type { Guards } from '../../../plugins/authenticate.js';
 import { bearerSecurity, Email, Login, Password, problems, TokenPair, UserView } from '../../schemas.js';
@@ -12,7 +12,7 @@ export interface AuthRoutesOptions {
   auth: AuthService;
   serviceClients: ServiceClients;
   guards: Guards;
-  users: UsersRepository;
+  profiles: Profiles;
   loginHistory: LoginHistoryRepository;
   rateLimitPerMinute: number;
 }
@@ -143,18 +143,6 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
   );
 
-  async function meView(userId: string) {
-    const user = await options.users.findById(userId);
-    if (!user) throw Problems.userNotFound();
-    return {
-      id: user.id,
-      login: user.login,
-      email: user.email,
-      roles: await options.users.activeRoleNames(user.id),
-      created_at: user.createdAt.toISOString(),
-    };
-  }
-
   app.get(
     '/me',
     {
@@ -166,7 +154,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         response: { 200: MeView, ...problems(401, 404) },
       },
     },
-    async (request) => meView(request.user!.sub),
+    async (request) => options.profiles.get(request.user!.sub),
   );
 
   app.patch(
@@ -192,7 +180,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     },
     async (request) => {
       await auth.updateProfile(request.user!.sub, request.user!.sid, request.body);
-      return meView(request.user!.sub);
+      options.profiles.invalidate(request.user!.sub);
+      return options.profiles.get(request.user!.sub);
     },
   );
 

@@ -9,6 +9,8 @@ import { bearerSecurity, Login, problems } from '../../schemas.js';
 export interface RoleRoutesOptions {
   roles: RolesService;
   guards: Guards;
+  /** Called after any change to roles or grants (clears cached profiles). */
+  onRolesChanged: () => void;
 }
 
 const RoleName = Type.String({ pattern: '^[a-z][a-z0-9_-]{1,63}$', examples: ['subscriber'] });
@@ -20,8 +22,16 @@ const RoleView = Type.Object({
 const UserRoles = Type.Object({ login: Type.String(), roles: Type.Array(Type.String()) });
 const GrantBody = Type.Object({ login: Login, role: RoleName }, { additionalProperties: false });
 
-export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (app, { roles, guards }) => {
+export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (
+  app,
+  { roles, guards, onRolesChanged },
+) => {
   const admin = { preHandler: guards.requireAdmin };
+  // Before the answer leaves, so a client's next request sees the change.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'GET' && reply.statusCode < 300) onRolesChanged();
+    return payload;
+  });
   const tags = ['roles'];
 
   app.get(
