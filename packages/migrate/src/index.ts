@@ -102,3 +102,31 @@ export async function applyMigrations(options: MigrateOptions): Promise<MigrateR
     await client.end();
   }
 }
+
+/**
+ * Creates the database DATABASE_URL names when it does not exist yet, so a
+ * service starts on a fresh PostgreSQL server with no manual step. Connects
+ * to the server's `postgres` database to do it; returns whether it created.
+ */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      return true;
+    } catch (error) {
+      // Another process created it between our check and our CREATE.
+      if ((error as { code?: string }).code === '42P04') return false;
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -141,3 +141,22 @@ export const problemSchema = {
   required: ['type', 'title', 'status', 'code'],
   additionalProperties: true,
 } as const;
+
+/**
+ * Documents the problems any route can answer with (400 for credentials in
+ * the query string, 500) on every route that has a schema, so OpenAPI shows a
+ * schema for every status. Register before the routes.
+ */
+export const commonProblemResponses = fp(
+  async (app: FastifyInstance) => {
+    app.addHook('onRoute', (route) => {
+      if (!route.schema || route.schema.hide) return;
+      const response = (route.schema.response ?? {}) as Record<string, unknown>;
+      for (const status of ['400', '500']) {
+        if (!(status in response) && !(Number(status) in response)) response[status] = { $ref: 'Problem' };
+      }
+      route.schema.response = response;
+    });
+  },
+  { name: 'common-problem-responses' },
+);

@@ -119,6 +119,7 @@ export async function provisionRedis(label: string, env: Env = process.env): Pro
   }
   const { Redis } = await import('ioredis');
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  probe.on('error', () => {}); // surfaced by connect()/ping() below
   try {
     await probe.connect();
     await probe.ping();

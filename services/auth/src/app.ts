@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createRedisRevocationStore, createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
 import {
+  commonProblemResponses,
   healthRoutes,
   problemHandler,
   problemSchema,
@@ -125,6 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addSchema(problemSchema);
   await app.register(problemHandler, { mapError: tokenProblem });
   await app.register(requestHygiene);
+  await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(rateLimit, {
     global: false,

@@ -2,6 +2,7 @@
  * What has to be true of the database before the service answers: the
  * schema migrated, the built-in roles present, the superuser present.
  */
+import { ensureDatabase } from '@tollgate/migrate';
 import type { Config } from './config.js';
 import { migrateAuthDatabase } from './db/migrate.js';
 import type { Db } from './db/prisma.js';
@@ -40,6 +41,7 @@ export async function ensureSuperuser(
 }
 
 export async function bootstrapDatabase(config: Config, db: Db, log: Log): Promise<void> {
+  if (await ensureDatabase(config.databaseUrl)) log('created the database');
   const { applied } = await migrateAuthDatabase(config.databaseUrl, log);
   if (applied.length === 0) log('database schema is up to date');
   await createRolesService(db).seedBuiltIns();

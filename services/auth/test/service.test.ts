@@ -67,6 +67,12 @@ describe('OpenAPI and Swagger UI', () => {
       }
     }
     expect(doc.paths['/v1/auth/login'].post.responses).toHaveProperty('401');
+    // Every documented operation also documents the problems any route can answer.
+    for (const operations of Object.values(
+      doc.paths as Record<string, Record<string, { responses: object }>>,
+    )) {
+      for (const operation of Object.values(operations)) expect(operation.responses).toHaveProperty('500');
+    }
   });
 
   it('serves Swagger UI at /swagger listing the auth document and the configured others', async () => {
