@@ -150,7 +150,7 @@ export const problemSchema = {
 export const commonProblemResponses = fp(
   async (app: FastifyInstance) => {
     app.addHook('onRoute', (route) => {
-      if (!route.schema || route.schema.hide) return;
+      if (!route.schema || (route.schema as { hide?: boolean }).hide) return;
       const response = (route.schema.response ?? {}) as Record<string, unknown>;
       for (const status of ['400', '500']) {
         if (!(status in response) && !(Number(status) in response)) response[status] = { $ref: 'Problem' };
