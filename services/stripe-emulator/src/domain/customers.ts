@@ -1,0 +1,179 @@
+import type Stripe from 'stripe';
+import type { Emulator, RequestInfo } from './emulator.js';
+import { invalidRequest } from './errors.js';
+import { paginate } from './list.js';
+import { buildCustomer } from './objects.js';
+import { matchesRange, Params } from './params.js';
+import { attachPaymentMethod } from './payment-methods.js';
+import { cancelSubscriptionNow } from './subscriptions.js';
+
+const CREATE = [
+  'email',
+  'name',
+  'description',
+  'phone',
+  'metadata',
+  'payment_method',
+  'invoice_settings',
+  'test_clock',
+  'address',
+  'shipping',
+  'preferred_locales',
+  'tax_exempt',
+];
+const UPDATE = CREATE.filter((k) => k !== 'payment_method' && k !== 'test_clock');
+
+export function createCustomer(em: Emulator, p: Params, req: RequestInfo): Stripe.Customer {
+  const params = new Params(p.raw, CREATE);
+  const testClock = params.string('test_clock') || null;
+  if (testClock) em.store.testClocks.require(testClock, 'test_clock');
+  const invoiceSettings = params.object('invoice_settings', [
+    'default_payment_method',
+    'custom_fields',
+    'footer',
+  ]);
+  const customer = buildCustomer({
+    created: testClock ? em.timeOf(testClock) : em.now(),
+    email: params.nullableString('email') ?? null,
+    name: params.nullableString('name') ?? null,
+    description: params.nullableString('description') ?? null,
+    phone: params.nullableString('phone') ?? null,
+    metadata: params.metadata() ?? {},
+    testClock,
+    defaultPaymentMethod: null,
+  });
+  em.store.customers.put(customer);
+  em.emit('customer.created', customer, { request: req, at: customer.created });
+  const paymentMethod = params.string('payment_method');
+  if (paymentMethod) attachPaymentMethod(em, paymentMethod, customer.id, req);
+  const defaultPm = invoiceSettings?.nullableString('default_payment_method');
+  if (defaultPm) {
+    const before = structuredClone(customer);
+    customer.invoice_settings.default_payment_method = resolveCustomerPaymentMethod(
+      em,
+      customer.id,
+      defaultPm,
+    );
+    em.emit('customer.updated', customer, { previous: before, request: req });
+  }
+  return customer;
+}
+
+/** A customer's payment method by id; the magic `pm_card_*` ids name the last one attached from them. */
+function resolveCustomerPaymentMethod(em: Emulator, customerId: string, id: string): string {
+  const record = em.store.paymentMethods.get(id);
+  if (!record || record.pm.customer !== customerId) {
+    throw invalidRequest(
+      `The customer does not have a payment method with the ID ${id}. The payment method must be attached to the customer.`,
+      'invoice_settings[default_payment_method]',
+      'resource_missing',
+    );
+  }
+  return id;
+}
+
+export function retrieveCustomer(em: Emulator, id: string): Stripe.Customer | Stripe.DeletedCustomer {
+  if (em.store.deletedCustomers.has(id)) return { id, object: 'customer', deleted: true };
+  return em.store.customers.require(id);
+}
+
+export function requireLiveCustomer(em: Emulator, id: string, param = 'customer'): Stripe.Customer {
+  return em.store.customers.require(id, param);
+}
+
+export function updateCustomer(em: Emulator, id: string, p: Params, req: RequestInfo): Stripe.Customer {
+  const params = new Params(p.raw, UPDATE);
+  const customer = em.store.customers.require(id);
+  const before = structuredClone(customer);
+  if (params.has('email')) customer.email = params.nullableString('email') ?? null;
+  if (params.has('name')) customer.name = params.nullableString('name') ?? null;
+  if (params.has('description')) customer.description = params.nullableString('description') ?? null;
+  if (params.has('phone')) customer.phone = params.nullableString('phone') ?? null;
+  const metadata = params.metadata(customer.metadata);
+  if (metadata) customer.metadata = metadata;
+  const invoiceSettings = params.object('invoice_settings', [
+    'default_payment_method',
+    'custom_fields',
+    'footer',
+  ]);
+  if (invoiceSettings?.has('default_payment_method')) {
+    const pm = invoiceSettings.nullableString('default_payment_method');
+    customer.invoice_settings.default_payment_method = pm ? resolveCustomerPaymentMethod(em, id, pm) : null;
+  }
+  if (JSON.stringify(before) !== JSON.stringify(customer)) {
+    em.emit('customer.updated', customer, {
+      previous: before,
+      request: req,
+      at: em.timeOf(customer.test_clock),
+    });
+  }
+  return customer;
+}
+
+export function listCustomers(em: Emulator, p: Params): Stripe.ApiList<Stripe.Customer> {
+  const email = p.string('email');
+  const testClock = p.string('test_clock');
+  const hasCreated = p.has('created');
+  return paginate(
+    em.store.customers.newestFirst(),
+    p,
+    '/v1/customers',
+    'customer',
+    (c) =>
+      (email === undefined || c.email === email) &&
+      (testClock === undefined || c.test_clock === testClock) &&
+      (!hasCreated || matchesRange(p, 'created', c.created)),
+  );
+}
+
+export function deleteCustomer(em: Emulator, id: string, req: RequestInfo): Stripe.DeletedCustomer {
+  const customer = em.store.customers.require(id);
+  for (const sub of em.store.subscriptions.items.values()) {
+    if (sub.customer === id && !['canceled', 'incomplete_expired'].includes(sub.status)) {
+      cancelSubscriptionNow(em, sub, { ...req, idempotencyKey: null }, 'cancellation_requested');
+    }
+  }
+  for (const record of em.store.paymentMethods.items.values()) {
+    if (record.pm.customer === id) record.pm.customer = null;
+  }
+  em.store.customers.delete(id);
+  em.store.deletedCustomers.add(id);
+  em.emit('customer.deleted', customer, { request: { ...req, idempotencyKey: null } });
+  return { id, object: 'customer', deleted: true };
+}
+
+/**
+ * A small subset of Stripe's search query language: `field:'value'` clauses
+ * joined by AND, on email, name and metadata['key'].
+ */
+export function searchCustomers(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Customer> {
+  const query = p.requiredString('query');
+  const clauses = query.split(/\s+AND\s+/i).map((clause) => {
+    const m = /^\s*(email|name|metadata\[['"]([^'"]+)['"]\])\s*:\s*['"]([^'"]*)['"]\s*$/.exec(clause);
+    if (!m) {
+      throw invalidRequest(
+        `The emulator supports only field:'value' clauses on email, name and metadata['key'] joined by AND: ${clause}`,
+        'query',
+      );
+    }
+    return { field: m[1] ?? '', metaKey: m[2], value: m[3] ?? '' };
+  });
+  const limit = p.integer('limit') ?? 10;
+  const all = em.store.customers.newestFirst().filter((c) =>
+    clauses.every((cl) => {
+      if (cl.metaKey !== undefined) return c.metadata[cl.metaKey] === cl.value;
+      if (cl.field === 'email') return c.email === cl.value;
+      return c.name === cl.value;
+    }),
+  );
+  const page = Number(p.string('page') ?? 0);
+  const data = all.slice(page, page + limit);
+  const hasMore = all.length > page + limit;
+  return {
+    object: 'search_result',
+    data,
+    has_more: hasMore,
+    next_page: hasMore ? String(page + limit) : null,
+    url: '/v1/customers/search',
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * Invoices of subscriptions: created (draft), finalized (open), charged (paid
+ * or failed with retries), with the events Stripe sends at each step.
+ */
+import type Stripe from 'stripe';
+import { chargeOutcome } from './cards.js';
+import type { Emulator, RequestInfo } from './emulator.js';
+import { cardError, invalidRequest } from './errors.js';
+import { paginate } from './list.js';
+import { buildInvoice, buildInvoicePayment, type InvoiceLineInput } from './objects.js';
+import { matchesRange, Params } from './params.js';
+
+export function subscriptionOf(invoice: Stripe.Invoice): string | null {
+  const sub = invoice.parent?.subscription_details?.subscription;
+  if (!sub) return null;
+  return typeof sub === 'string' ? sub : sub.id;
+}
+
+export function customerIdOf(value: string | { id: string } | null): string {
+  if (value === null) return '';
+  return typeof value === 'string' ? value : value.id;
+}
+
+export function createInvoice(
+  em: Emulator,
+  input: {
+    id?: string;
+    customer: Stripe.Customer;
+    subscription: Stripe.Subscription;
+    billingReason: Stripe.Invoice.BillingReason;
+    lines: InvoiceLineInput[];
+    periodStart: number;
+    periodEnd: number;
+    at: number;
+    autoAdvance: boolean;
+    request: RequestInfo;
+  },
+): Stripe.Invoice {
+  const invoice = buildInvoice({
+    ...(input.id ? { id: input.id } : {}),
+    created: input.at,
+    customer: input.customer,
+    currency: input.subscription.currency,
+    subscription: input.subscription,
+    billingReason: input.billingReason,
+    lines: input.lines,
+    periodStart: input.periodStart,
+    periodEnd: input.periodEnd,
+    defaultPaymentMethod: null,
+    autoAdvance: input.autoAdvance,
+    publicUrl: em.publicUrl,
+  });
+  if (input.autoAdvance) {
+    const finalizeAt = input.at + em.payments.invoiceFinalizeDelaySeconds;
+    invoice.automatically_finalizes_at = finalizeAt;
+    invoice.next_payment_attempt = finalizeAt;
+  }
+  em.store.invoices.put(invoice);
+  em.emit('invoice.created', invoice, { request: input.request, at: input.at });
+  return invoice;
+}
+
+export function finalizeInvoice(
+  em: Emulator,
+  invoice: Stripe.Invoice,
+  at: number,
+  request: RequestInfo,
+): void {
+  const customer = em.store.customers.get(customerIdOf(invoice.customer));
+  const sequence = customer?.next_invoice_sequence ?? 1;
+  if (customer) customer.next_invoice_sequence = sequence + 1;
+  invoice.status = 'open';
+  invoice.number = `${customer?.invoice_prefix ?? 'EMU'}-${String(sequence).padStart(4, '0')}`;
+  invoice.effective_at = at;
+  invoice.automatically_finalizes_at = null;
+  invoice.status_transitions.finalized_at = at;
+  invoice.hosted_invoice_url = `${em.publicUrl}/i/${invoice.id}`;
+  if (invoice.amount_due === 0) {
+    markPaid(em, invoice, at);
+    em.emit('invoice.finalized', invoice, { request, at });
+    emitPaid(em, invoice, at, request);
+    return;
+  }
+  em.emit('invoice.finalized', invoice, { request, at });
+}
+
+function markPaid(em: Emulator, invoice: Stripe.Invoice, at: number): void {
+  invoice.status = 'paid';
+  invoice.amount_paid = invoice.amount_due;
+  invoice.amount_remaining = 0;
+  invoice.next_payment_attempt = null;
+  invoice.auto_advance = false;
+  invoice.status_transitions.paid_at = at;
+  em.changed();
+}
+
+function emitPaid(em: Emulator, invoice: Stripe.Invoice, at: number, request: RequestInfo): void {
+  em.emit('invoice.paid', invoice, { request, at });
+  em.emit('invoice.payment_succeeded', invoice, { request, at });
+  if (invoice.amount_paid > 0) {
+    const payment = buildInvoicePayment(invoice, at);
+    em.store.invoicePayments.put(payment);
+    em.emit('invoice_payment.paid', payment, { request, at });
+  }
+}
+
+/** The payment method a subscription's invoice is charged to: the subscription's, else the customer's. */
+export function paymentMethodFor(em: Emulator, invoice: Stripe.Invoice): string | null {
+  const subId = subscriptionOf(invoice);
+  const sub = subId ? em.store.subscriptions.get(subId) : undefined;
+  const fromSub = sub?.default_payment_method;
+  if (fromSub) return typeof fromSub === 'string' ? fromSub : fromSub.id;
+  const customer = em.store.customers.get(customerIdOf(invoice.customer));
+  const fromCustomer = customer?.invoice_settings.default_payment_method;
+  if (fromCustomer) return typeof fromCustomer === 'string' ? fromCustomer : fromCustomer.id;
+  return null;
+}
+
+export interface PaymentResult {
+  paid: boolean;
+  declineMessage: string | null;
+  declineCode: string | null;
+}
+
+/**
+ * One payment attempt on an open invoice. On failure the next attempt is
+ * scheduled per the retry settings (none for a subscription's first invoice).
+ */
+export function attemptPayment(
+  em: Emulator,
+  invoice: Stripe.Invoice,
+  at: number,
+  request: RequestInfo,
+  options: { scheduleRetry: boolean },
+): PaymentResult {
+  const before = structuredClone(invoice);
+  const pmId = paymentMethodFor(em, invoice);
+  const record = pmId ? em.store.paymentMethods.get(pmId) : undefined;
+  const decline = record
+    ? chargeOutcome(record.behaviour)
+    : { code: 'payment_method_missing', declineCode: '', message: 'The customer has no payment method.' };
+  invoice.attempted = true;
+  invoice.attempt_count += 1;
+  if (!decline) {
+    markPaid(em, invoice, at);
+    emitPaid(em, invoice, at, request);
+    return { paid: true, declineMessage: null, declineCode: null };
+  }
+  const failedAttempts = invoice.attempt_count;
+  const retryDays = em.payments.retryDays;
+  invoice.last_finalization_error = null;
+  invoice.next_payment_attempt =
+    options.scheduleRetry && failedAttempts <= retryDays.length
+      ? at + Math.round((retryDays[failedAttempts - 1] ?? 1) * 86400)
+      : null;
+  em.emit('invoice.payment_failed', invoice, { request, at });
+  em.emit('invoice.updated', invoice, { request, at, previous: before });
+  return { paid: false, declineMessage: decline.message, declineCode: decline.declineCode || decline.code };
+}
+
+export function retrieveInvoice(em: Emulator, id: string): Stripe.Invoice {
+  return em.store.invoices.require(id);
+}
+
+export function listInvoices(em: Emulator, p: Params): Stripe.ApiList<Stripe.Invoice> {
+  const customer = p.string('customer');
+  const subscription = p.string('subscription');
+  const status = p.string('status');
+  const items = em.store.invoices
+    .newestFirst()
+    .filter(
+      (x) =>
+        (customer === undefined || x.customer === customer) &&
+        (subscription === undefined || subscriptionOf(x) === subscription) &&
+        (status === undefined || x.status === status) &&
+        matchesRange(p, 'created', x.created),
+    );
+  return paginate(items, p, '/v1/invoices', 'invoice');
+}
+
+export function listInvoiceLines(
+  em: Emulator,
+  id: string,
+  p: Params,
+): Stripe.ApiList<Stripe.InvoiceLineItem> {
+  const invoice = em.store.invoices.require(id);
+  return paginate([...invoice.lines.data], p, `/v1/invoices/${id}/lines`, 'line_item');
+}
+
+/** `POST /v1/invoices/:id/pay`: finalize a draft if needed and charge it now. */
+export function payInvoice(em: Emulator, id: string, p: Params, req: RequestInfo): Stripe.Invoice {
+  new Params(p.raw, ['payment_method', 'off_session', 'paid_out_of_band']);
+  const invoice = em.store.invoices.require(id);
+  if (invoice.status === 'paid')
+    throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid');
+  if (invoice.status !== 'draft' && invoice.status !== 'open') {
+    throw invalidRequest(`You can only pay an open invoice. This invoice is ${invoice.status}.`);
+  }
+  const at = em.timeOf(invoice.test_clock);
+  if (invoice.status === 'draft') finalizeInvoice(em, invoice, at, req);
+  if (invoice.status !== 'open') return invoice;
+  const result = attemptPayment(em, invoice, at, req, { scheduleRetry: false });
+  const subId = subscriptionOf(invoice);
+  const sub = subId ? em.store.subscriptions.get(subId) : undefined;
+  if (result.paid && sub) reactivateAfterPayment(em, sub, at, req);
+  if (!result.paid) {
+    throw cardError(
+      'card_declined',
+      result.declineCode ?? undefined,
+      result.declineMessage ?? 'Your card was declined.',
+    );
+  }
+  return invoice;
+}
+
+/** A paid invoice brings an incomplete, past_due or unpaid subscription back to active. */
+export function reactivateAfterPayment(
+  em: Emulator,
+  sub: Stripe.Subscription,
+  at: number,
+  req: RequestInfo,
+): void {
+  if (!['incomplete', 'past_due', 'unpaid'].includes(sub.status)) return;
+  const before = structuredClone(sub);
+  sub.status = 'active';
+  em.emit('customer.subscription.updated', sub, { previous: before, request: req, at });
+}

@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type Stripe from 'stripe';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCatalogue } from '../src/domain/seed.js';
+import { seedStripe } from '../src/seed-stripe.js';
+import { setup } from './helper.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'stripe-emulator-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('seed-stripe', () => {
+  it('creates the catalogue in an empty account, idempotently', async () => {
+    const t = await setup({ seed: false });
+    try {
+      expect((await t.stripe.products.list()).data).toHaveLength(0);
+      const first = await seedStripe(t.stripe, readCatalogue());
+      expect(first.created).toHaveLength(6);
+      const second = await seedStripe(t.stripe, readCatalogue());
+      expect(second.created).toEqual([]);
+      expect(second.unchanged).toHaveLength(6);
+      const products = await t.stripe.products.list();
+      expect(products.data.map((p) => [p.id, p.metadata.role]).sort()).toEqual([
+        ['prod_tollgate_basic', 'subscriber'],
+        ['prod_tollgate_premium', 'premium'],
+      ]);
+      const prices = await t.stripe.prices.list({ lookup_keys: ['tollgate_premium_yearly'] });
+      expect(prices.data[0]?.unit_amount).toBe(9990);
+      expect(prices.data[0]?.recurring?.interval).toBe('year');
+
+      // A price whose amount drifted is replaced: new price takes the lookup key, the old one is archived.
+      const old = prices.data[0] as Stripe.Price;
+      await t.stripe.prices.update(old.id, { lookup_key: 'moved_away' });
+      const drifted = await t.stripe.prices.create({
+        product: 'prod_tollgate_premium',
+        currency: 'usd',
+        unit_amount: 1,
+        recurring: { interval: 'year' },
+        lookup_key: 'tollgate_premium_yearly',
+      });
+      const third = await seedStripe(t.stripe, readCatalogue());
+      expect(third.created).toHaveLength(1);
+      expect((await t.stripe.prices.retrieve(drifted.id)).active).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('runs as the npm script against STRIPE_API_URL', async () => {
+    const t = await setup({ seed: false });
+    try {
+      const { stdout } = await run(
+        join(process.cwd(), '../../node_modules/.bin/tsx'),
+        ['src/scripts/seed-stripe.ts'],
+        {
+          env: { ...process.env, STRIPE_SECRET_KEY: t.emu.apiKey, STRIPE_API_URL: t.emu.url },
+        },
+      );
+      expect(JSON.parse(stdout).created).toHaveLength(6);
+      expect((await t.stripe.prices.list()).data).toHaveLength(4);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('state file', () => {
+  it('keeps customers and subscriptions across a restart, without seeding twice', async () => {
+    const stateFile = join(dir, 'state.json');
+    const a = await setup({ stateFile });
+    const customer = await a.stripe.customers.create({ email: 'persist@example.com' });
+    const pm = await a.stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    const sub = await a.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: 'price_tollgate_basic_monthly' }],
+      default_payment_method: pm.id,
+    });
+    await a.control('POST', '/_emulator/advance-time', { seconds: 3600 });
+    await a.close();
+
+    const b = await setup({ stateFile });
+    try {
+      const again = (await b.stripe.customers.retrieve(customer.id)) as Stripe.Customer;
+      expect(again.email).toBe('persist@example.com');
+      expect((await b.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
+      expect((await b.stripe.prices.list()).data).toHaveLength(4);
+      const time = await b.control<{ offset_seconds: number }>('GET', '/_emulator/time');
+      expect(time.offset_seconds).toBe(3600);
+    } finally {
+      await b.close();
+    }
+  });
+});
