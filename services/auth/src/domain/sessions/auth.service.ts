@@ -47,8 +47,13 @@ export function assertAcceptablePassword(password: string): void {
 export function createAuthService(deps: AuthServiceDeps) {
   const revocationTtl = deps.accessTtlSeconds + (deps.revocationSlackSeconds ?? 10);
 
-  async function issuePair(user: UserRecord, sessionId: string, refreshToken: string): Promise<TokenPair> {
-    const roles = await deps.users.activeRoleNames(user.id);
+  async function issuePair(
+    user: UserRecord,
+    sessionId: string,
+    refreshToken: string,
+    knownRoles?: string[],
+  ): Promise<TokenPair> {
+    const roles = knownRoles ?? (await deps.users.activeRoleNames(user.id));
     const access = await deps.tokens.issueAccessToken({
       userId: user.id,
       sessionId,
@@ -95,7 +100,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       const locked = await deps.lockout.secondsLocked(input.login, client.ip);
       if (locked > 0) {
         await deps.loginHistory.record({
-          userId: (await deps.users.findByLogin(input.login))?.id ?? null,
+          userId: (await deps.users.findForLogin(input.login))?.id ?? null,
           login: input.login,
           success: false,
           reason: 'locked_out',
@@ -103,9 +108,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         throw Problems.accountLocked(locked);
       }
-      const user = input.login.includes('@')
-        ? await deps.users.findByEmail(input.login)
-        : await deps.users.findByLogin(input.login);
+      const user = await deps.users.findForLogin(input.login);
       let verdict = { ok: false, needsRehash: false };
       if (user) verdict = await deps.hasher.verify(user.passwordHash, input.password);
       else await deps.hasher.verifyAgainstDummy(input.password);
@@ -123,20 +126,22 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw Problems.invalidCredentials('the login or password is wrong');
       }
 
-      await deps.lockout.recordSuccess(input.login, client.ip);
       if (verdict.needsRehash) {
         await deps.users.update(user.id, { passwordHash: await deps.hasher.hash(input.password) });
       }
       const refresh = newRefreshToken();
-      const sessionId = await deps.sessions.create({
-        userId: user.id,
-        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
-        ip: client.ip,
-        userAgent: client.userAgent,
-        refreshTokenHash: refresh.hash,
-      });
-      await deps.loginHistory.record({ userId: user.id, login: input.login, success: true, ...client });
-      return issuePair(user, sessionId, refresh.token);
+      const [sessionId] = await Promise.all([
+        deps.sessions.create({
+          userId: user.id,
+          expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+          ip: client.ip,
+          userAgent: client.userAgent,
+          refreshTokenHash: refresh.hash,
+          login: input.login,
+        }),
+        deps.lockout.recordSuccess(input.login, client.ip),
+      ]);
+      return issuePair(user, sessionId, refresh.token, user.roleNames);
     },
 
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {

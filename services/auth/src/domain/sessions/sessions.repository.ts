@@ -14,16 +14,30 @@ export interface SessionRecord {
 
 export function createSessionsRepository(db: Db) {
   return {
-    /** A new session and its first refresh token, in one transaction. */
+    /**
+     * A new session, its first refresh token and the login-history entry of
+     * the login that opened it, in one transaction (one round trip).
+     */
     async create(input: {
       userId: string;
       expiresAt: Date;
       ip?: string;
       userAgent?: string;
       refreshTokenHash: string;
+      login: string;
     }) {
       const id = randomUUID();
       await db.$transaction([
+        db.loginAttempt.create({
+          data: {
+            id: randomUUID(),
+            userId: input.userId,
+            login: input.login.slice(0, 256),
+            success: true,
+            ip: input.ip,
+            userAgent: input.userAgent,
+          },
+        }),
         db.session.create({
           data: {
             id,

@@ -43,6 +43,25 @@ export function createUsersRepository(db: Db) {
         },
       });
     },
+    /** The user a login form names (by login, or by email when it has an @), with the roles they hold now: one query. */
+    async findForLogin(
+      loginOrEmail: string,
+      now = new Date(),
+    ): Promise<(UserRecord & { roleNames: string[] }) | null> {
+      const key = loginOrEmail.toLowerCase();
+      const user = await db.user.findUnique({
+        where: key.includes('@') ? { email: key } : { login: key },
+        include: {
+          roles: {
+            where: { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+            select: { role: { select: { name: true } } },
+          },
+        },
+      });
+      if (!user) return null;
+      const { roles, ...record } = user;
+      return { ...record, roleNames: [...new Set(roles.map((g) => g.role.name))].sort() };
+    },
     /** Names of the roles the user holds now, from any source. */
     async activeRoleNames(userId: string, now = new Date()): Promise<string[]> {
       const grants = await db.userRole.findMany({
