@@ -16,7 +16,8 @@ export function createSessionsRepository(db: Db) {
   return {
     /**
      * A new session, its first refresh token and the login-history entry of
-     * the login that opened it, in one transaction (one round trip).
+     * the login that opened it: one statement, so one round trip and atomic
+     * (login is the hot path; see findForLogin).
      */
     async create(input: {
       userId: string;
@@ -25,32 +26,20 @@ export function createSessionsRepository(db: Db) {
       userAgent?: string;
       refreshTokenHash: string;
       login: string;
-    }) {
+    }): Promise<string> {
       const id = randomUUID();
-      await db.$transaction([
-        db.loginAttempt.create({
-          data: {
-            id: randomUUID(),
-            userId: input.userId,
-            login: input.login.slice(0, 256),
-            success: true,
-            ip: input.ip,
-            userAgent: input.userAgent,
-          },
-        }),
-        db.session.create({
-          data: {
-            id,
-            userId: input.userId,
-            expiresAt: input.expiresAt,
-            ip: input.ip,
-            userAgent: input.userAgent,
-          },
-        }),
-        db.refreshToken.create({
-          data: { id: randomUUID(), sessionId: id, tokenHash: input.refreshTokenHash },
-        }),
-      ]);
+      const ip = input.ip ?? null;
+      const userAgent = input.userAgent ?? null;
+      await db.$executeRaw`
+        WITH session AS (
+          INSERT INTO sessions (id, user_id, expires_at, ip, user_agent)
+          VALUES (${id}::uuid, ${input.userId}::uuid, ${input.expiresAt}, ${ip}, ${userAgent})
+        ), refresh AS (
+          INSERT INTO refresh_tokens (id, session_id, token_hash)
+          VALUES (${randomUUID()}::uuid, ${id}::uuid, ${input.refreshTokenHash})
+        )
+        INSERT INTO login_attempts (id, user_id, login, success, ip, user_agent)
+        VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${input.login.slice(0, 256)}, true, ${ip}, ${userAgent})`;
       return id;
     },
     findRefreshToken(tokenHash: string) {
