@@ -39,7 +39,7 @@ import { createProfiles } from './domain/users/profiles.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems, tokenProblem } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
-import { internalRoleRoutes } from './routes/internal/user-roles.js';
+import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { authRoutes } from './routes/v1/auth/index.js';
 import { roleRoutes } from './routes/v1/role/index.js';
 import { wellKnownRoutes } from './routes/well-known.js';
@@ -190,6 +190,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });
   await app.register(internalRoleRoutes, {
+    prefix: '/internal/v1',
+    roles,
+    guards,
+    onRolesChanged: profiles.clear,
+  });
+  await app.register(internalGrantListRoutes, {
     prefix: '/internal/v1',
     roles,
     guards,

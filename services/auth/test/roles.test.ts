@@ -477,3 +477,72 @@ describe('internal role API', () => {
     );
   });
 });
+
+describe('internal grant listing', () => {
+  it('pages through the grants of a source prefix in a stable order, and only those', async () => {
+    const token = await serviceToken(ctx.app);
+    const prefix = `subscription:sub_list_${uniqueLogin('').slice(0, 6)}_`;
+    const users = await Promise.all([1, 2, 3].map(() => registerAndLogin(ctx.app)));
+    for (const [i, { user }] of users.entries()) {
+      await ctx.app.inject({
+        method: 'PUT',
+        url: `/internal/v1/users/${user.id}/roles/subscriber`,
+        headers: bearer(token),
+        payload: { source: `${prefix}${i}` },
+      });
+    }
+    await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/role/user',
+      headers: asAdmin(),
+      payload: { login: users[0]!.user.login, role: 'premium' },
+    });
+
+    const seen: { user_id: string; source: string }[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `source_prefix=${encodeURIComponent(prefix)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await ctx.app.inject({
+        method: 'GET',
+        url: `/internal/v1/grants?${query}`,
+        headers: bearer(token),
+      });
+      expect(page.statusCode).toBe(200);
+      const body = page.json() as {
+        data: { user_id: string; source: string; role: string }[];
+        has_more: boolean;
+        next_cursor: string | null;
+      };
+      seen.push(...body.data);
+      cursor = body.next_cursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(2);
+    expect(seen.map((g) => g.source).sort()).toEqual([`${prefix}0`, `${prefix}1`, `${prefix}2`]);
+    expect(new Set(seen.map((g) => g.user_id))).toEqual(new Set(users.map((u) => u.user.id)));
+  });
+
+  it('needs a service token and a well-formed cursor', async () => {
+    const { tokens } = await registerAndLogin(ctx.app);
+    expectProblem(
+      await ctx.app.inject({
+        method: 'GET',
+        url: '/internal/v1/grants?source_prefix=subscription:',
+        headers: bearer(tokens.access_token),
+      }),
+      401,
+      'token_invalid',
+    );
+    const token = await serviceToken(ctx.app);
+    expectProblem(
+      await ctx.app.inject({
+        method: 'GET',
+        url: '/internal/v1/grants?source_prefix=subscription:&cursor=garbage',
+        headers: bearer(token),
+      }),
+      400,
+      'invalid_cursor',
+    );
+  });
+});

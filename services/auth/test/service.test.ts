@@ -55,6 +55,7 @@ describe('OpenAPI and Swagger UI', () => {
       '/v1/role/user',
       '/v1/role/{name}',
       '/internal/v1/users/{userId}/roles/{role}',
+      '/internal/v1/grants',
       '/.well-known/jwks.json',
     ]) {
       expect(paths).toContain(path);

@@ -145,6 +145,28 @@ export function createRolesService(db: Db) {
       return { created: existing === null, grant };
     },
 
+    /**
+     * Grants whose source starts with `sourcePrefix`, in a stable order, a
+     * page at a time (keyset pagination on user, role, source): how billing
+     * compares what auth holds with what subscriptions entitle.
+     */
+    async listGrants(
+      sourcePrefix: string,
+      limit: number,
+      after?: { userId: string; role: string; source: string },
+    ) {
+      const rows = await db.$queryRaw<
+        { user_id: string; role: string; source: string; expires_at: Date | null }[]
+      >`
+        SELECT ur.user_id, r.name AS role, ur.source, ur.expires_at
+          FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+         WHERE starts_with(ur.source, ${sourcePrefix})
+           AND (${after === undefined} OR (ur.user_id::text, r.name, ur.source) > (${after?.userId ?? ''}, ${after?.role ?? ''}, ${after?.source ?? ''}))
+         ORDER BY ur.user_id::text, r.name, ur.source
+         LIMIT ${limit + 1}`;
+      return { grants: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+
     /** Idempotent revoke of one source's grant; other sources' grants of the role stay. */
     async revokeFromSource(userId: string, roleName: string, source: string): Promise<void> {
       const role = await db.role.findUnique({ where: { name: roleName } });

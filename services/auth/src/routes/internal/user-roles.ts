@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { SCOPE_ROLES_WRITE } from '@tollgate/auth-client';
+import { ProblemError } from '@tollgate/service-kit';
 import type { RolesService } from '../../domain/roles/roles.service.js';
 import type { Guards } from '../../plugins/authenticate.js';
 import { problems } from '../schemas.js';
@@ -93,6 +94,76 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
     async (request, reply) => {
       await roles.revokeFromSource(request.params.userId, request.params.role, request.body.source);
       return reply.code(204).send(null);
+    },
+  );
+};
+
+const GrantPage = Type.Object({
+  data: Type.Array(Grant),
+  has_more: Type.Boolean(),
+  next_cursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as `cursor` for the next page',
+  }),
+});
+
+function encodeCursor(grant: { userId: string; role: string; source: string }): string {
+  return Buffer.from(JSON.stringify([grant.userId, grant.role, grant.source])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { userId: string; role: string; source: string } {
+  try {
+    const [userId, role, source] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as string[];
+    if (typeof userId === 'string' && typeof role === 'string' && typeof source === 'string')
+      return { userId, role, source };
+  } catch {}
+  throw new ProblemError(400, 'invalid_cursor', 'Invalid cursor', 'cursor is not one this API handed out');
+}
+
+/** Read side of the internal API: lets a service compare the grants it owns with what it expects. */
+export const internalGrantListRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOptions> = async (
+  app,
+  { roles, guards },
+) => {
+  app.get(
+    '/grants',
+    {
+      preHandler: guards.requireServiceScope(SCOPE_ROLES_WRITE),
+      schema: {
+        tags: ['internal'],
+        summary: 'Grants whose source starts with source_prefix, a page at a time (for reconciliation)',
+        security: [{ bearerAuth: [] }],
+        querystring: Type.Object(
+          {
+            source_prefix: Type.String({ minLength: 1, maxLength: 200 }),
+            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
+            cursor: Type.Optional(Type.String({ maxLength: 1000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: GrantPage, ...problems(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { source_prefix, limit, cursor } = request.query;
+      const { grants, hasMore } = await roles.listGrants(
+        source_prefix,
+        limit,
+        cursor ? decodeCursor(cursor) : undefined,
+      );
+      const last = grants.at(-1);
+      return {
+        data: grants.map((g) => ({
+          user_id: g.user_id,
+          role: g.role,
+          source: g.source,
+          expires_at: g.expires_at?.toISOString() ?? null,
+        })),
+        has_more: hasMore,
+        next_cursor:
+          hasMore && last
+            ? encodeCursor({ userId: last.user_id, role: last.role, source: last.source })
+            : null,
+      };
     },
   );
 };
