@@ -66,3 +66,25 @@ export function withRevocationCache(
     },
   };
 }
+
+/**
+ * Revocations held in this process only: for running every service in one
+ * process with no Redis (`npm start` without REDIS_URL). Pass the same
+ * instance to every service of the process.
+ */
+export function createMemoryRevocationStore(now = () => Date.now()): RevocationStore {
+  const until = new Map<string, number>();
+  return {
+    async isSessionRevoked(sessionId) {
+      const end = until.get(sessionId);
+      if (end === undefined) return false;
+      if (end > now()) return true;
+      until.delete(sessionId);
+      return false;
+    },
+    async revokeSessions(sessionIds, ttlSeconds) {
+      const end = now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+      for (const id of sessionIds) until.set(id, end);
+    },
+  };
+}

@@ -1,6 +1,12 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bearerToken, createTokenVerifier, type RevocationStore, withRevocationCache } from '../src/index.js';
+import {
+  bearerToken,
+  createMemoryRevocationStore,
+  createTokenVerifier,
+  type RevocationStore,
+  withRevocationCache,
+} from '../src/index.js';
 
 // An in-memory RevocationStore: the interface is this package's own seam;
 // the Redis-backed store is exercised against real Redis in the auth tests.
@@ -145,5 +151,17 @@ describe('caches', () => {
     expect(await cached.isSessionRevoked('b')).toBe(false);
     await cached.revokeSessions(['b'], 60);
     expect(await cached.isSessionRevoked('b')).toBe(true);
+  });
+});
+
+describe('createMemoryRevocationStore', () => {
+  it('remembers revocations until their ttl runs out', async () => {
+    let clock = 1_000_000;
+    const store = createMemoryRevocationStore(() => clock);
+    expect(await store.isSessionRevoked('s')).toBe(false);
+    await store.revokeSessions(['s'], 10);
+    expect(await store.isSessionRevoked('s')).toBe(true);
+    clock += 10_001;
+    expect(await store.isSessionRevoked('s')).toBe(false);
   });
 });

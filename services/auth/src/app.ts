@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createRedisRevocationStore, createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
+import { createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
 import {
   commonProblemResponses,
   healthRoutes,
@@ -18,10 +18,8 @@ import {
   serverOptions,
 } from '@tollgate/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
-import { createLoginLockout } from './domain/lockout/login-lockout.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -43,10 +41,12 @@ import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/u
 import { authRoutes } from './routes/v1/auth/index.js';
 import { roleRoutes } from './routes/v1/role/index.js';
 import { wellKnownRoutes } from './routes/well-known.js';
+import { redisState, type SharedState } from './shared-state.js';
 
 export interface AppDeps {
   db?: Db;
-  redis?: Redis;
+  /** Where revocations, lockouts and rate limits live (default: Redis at REDIS_URL). */
+  state?: SharedState;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
   /** false turns request logging off. */
@@ -73,25 +73,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   ).withTypeProvider<TypeBoxTypeProvider>();
 
   const db = deps.db ?? createPrismaClient(config.databaseUrl);
-  const redis =
-    deps.redis ??
-    new Redis(config.redisUrl, {
-      keyPrefix: config.redisKeyPrefix,
-      maxRetriesPerRequest: 2,
-      lazyConnect: false,
-    });
+  const state = deps.state ?? redisState(config);
   // ioredis reconnects by itself; log its errors instead of crashing on them.
-  redis.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
+  state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
   const ownsDb = !deps.db;
-  const ownsRedis = !deps.redis;
   app.addHook('onClose', async () => {
     if (ownsDb) await db.$disconnect();
-    if (ownsRedis) redis.disconnect();
+    if (!deps.state) await state.close();
   });
 
   const keys = deps.keys ?? (await loadSigningKeys(config));
   const hasher = deps.hasher ?? (await createPasswordHasher());
-  const revocation = withRevocationCache(createRedisRevocationStore(redis), config.revocationCacheMs);
+  const revocation = withRevocationCache(state.revocation, config.revocationCacheMs);
   const tokens = createTokenIssuer({
     keys,
     issuer: config.jwt.issuer,
@@ -113,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     sessions: createSessionsRepository(db),
     loginHistory: createLoginHistoryRepository(db),
     hasher,
-    lockout: createLoginLockout(redis, config.lockout),
+    lockout: state.lockout,
     tokens,
     revocation,
     accessTtlSeconds: config.jwt.accessTtlSeconds,
@@ -130,7 +123,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(rateLimit, {
     global: false,
-    redis,
+    // Without Redis, @fastify/rate-limit counts in this process.
+    ...(state.redis ? { redis: state.redis } : {}),
     nameSpace: 'rate-limit:',
     // If Redis is briefly unreachable, serve rather than fail every login.
     skipOnError: true,
@@ -173,9 +167,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       database: async () => {
         await db.$queryRaw`SELECT 1`;
       },
-      redis: async () => {
-        await redis.ping();
-      },
+      ...(state.redis ? { redis: () => state.ping() } : {}),
     },
   });
   await app.register(wellKnownRoutes, { keys });

@@ -76,6 +76,7 @@ export async function buildApp(config: EmulatorConfig, deps: AppDeps = {}): Prom
     // The env endpoint follows the environment, not the saved state.
     em.store.webhookEndpoints.delete(ENV_ENDPOINT_ID);
     registerEnvEndpoint();
+    em.webhooks.resume();
   } else {
     reset();
   }

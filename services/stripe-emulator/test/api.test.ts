@@ -43,15 +43,15 @@ describe('authentication and errors', () => {
   });
 
   it('answers 404 in Stripe shape for endpoints it does not emulate, saying so', async () => {
-    const res = await fetch(`${t.emu.url}/v1/charges`, {
+    const res = await fetch(`${t.emu.url}/v1/disputes`, {
       headers: { authorization: `Bearer ${t.emu.apiKey}` },
     });
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { type: string; message: string } };
     expect(body.error.type).toBe('invalid_request_error');
-    expect(body.error.message).toContain('Unrecognized request URL (GET: /v1/charges)');
+    expect(body.error.message).toContain('Unrecognized request URL (GET: /v1/disputes)');
     expect(body.error.message).toContain('does not emulate');
-    const viaSdk = await stripeError(stripe.charges.list());
+    const viaSdk = await stripeError(stripe.disputes.list());
     expect(viaSdk).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
   });
 

@@ -24,6 +24,8 @@ const MAPS = new Set(['metadata', 'payment_method_options', 'previous_attributes
  */
 const NOT_IN_PINNED_TYPES: Record<string, string[]> = {
   invoice: ['subscription'],
+  // Includable only since 2022-11-15 (`expand[]=refunds`), so absent from a plain charge.
+  charge: ['refunds'],
 };
 
 type Json = null | string | number | boolean | Json[] | { [k: string]: Json };
@@ -109,6 +111,10 @@ beforeAll(async () => {
   await stripe.subscriptions.update(String(sub.id), {
     items: [{ id: String(item.id), price: 'price_tollgate_premium_monthly' }],
   });
+  const payments = await stripe.invoicePayments.list({ invoice: String(done.invoice) });
+  const pi = await raw(`/v1/payment_intents/${String(payments.data[0]?.payment.payment_intent)}`);
+  const charge = await raw(`/v1/charges/${String(pi.latest_charge)}`);
+  const refund = await stripe.refunds.create({ charge: String(charge.id), amount: 100 });
   await t.emu.waitForWebhooks();
   const events = receiver.events();
   const fromEvent = (type: string) => events.find((e) => e.type === type)?.data.object;
@@ -135,6 +141,9 @@ beforeAll(async () => {
     line_item: (invoice.lines as { data: unknown[] }).data[0],
     invoiceitem: fromEvent('invoiceitem.created'),
     invoice_payment: fromEvent('invoice_payment.paid'),
+    payment_intent: pi,
+    charge,
+    refund: JSON.parse(JSON.stringify(refund)),
     'billing_portal.session': JSON.parse(JSON.stringify(portal)),
     event: await raw(`/v1/events/${events[0]?.id}`),
     webhook_endpoint: await raw(`/v1/webhook_endpoints/${endpoint.id}`),
@@ -171,6 +180,13 @@ const EXPECTED_EXTRAS: Record<string, string[]> = {
   line_item: ['pricing.price_details'],
   invoiceitem: ['parent.subscription_details.subscription_item', 'pricing.price_details'],
   invoice_payment: ['payment.payment_intent'],
+  payment_intent: ['allowed_payment_method_types', 'payment_record'],
+  // risk_level/risk_score: optional in the types, sent for card charges.
+  charge: [
+    'outcome.risk_level',
+    'outcome.risk_score',
+    'payment_method_details.card.electronic_commerce_indicator',
+  ],
 };
 
 const RESOURCES = [
@@ -189,6 +205,9 @@ const RESOURCES = [
   'line_item',
   'invoiceitem',
   'invoice_payment',
+  'payment_intent',
+  'charge',
+  'refund',
   'billing_portal.session',
   'event',
   'webhook_endpoint',
@@ -223,6 +242,9 @@ describe('emulated objects have the fields of Stripe fixtures, with the same val
       'test_helpers.test_clock': 'clock_',
       invoiceitem: 'ii_',
       line_item: 'il_',
+      payment_intent: 'pi_',
+      charge: 'ch_',
+      refund: 're_',
     };
     for (const [resource, prefix] of Object.entries(prefixes)) {
       const o = objects[resource] as { id: string; object: string; livemode: boolean; created?: number };

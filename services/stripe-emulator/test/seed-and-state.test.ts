@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCatalogue } from '../src/domain/seed.js';
+import type { Delivery } from '../src/index.js';
 import { seedStripe } from '../src/seed-stripe.js';
-import { setup } from './helper.js';
+import { Receiver, setup, sleep } from './helper.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'stripe-emulator-'));
@@ -92,6 +93,46 @@ describe('state file', () => {
       expect(time.offset_seconds).toBe(3600);
     } finally {
       await b.close();
+    }
+  });
+
+  it('keeps idempotent responses and webhook deliveries, and resumes pending deliveries', async () => {
+    const stateFile = join(dir, 'state-deliveries.json');
+    const receiver = await new Receiver().start();
+    // The first attempt fails and the retry is far away: the delivery is still pending at shutdown.
+    receiver.statuses = [500];
+    const a = await setup({ stateFile, webhookUrl: receiver.url, webhookRetryBaseMs: 60_000 });
+    try {
+      const customer = await a.stripe.customers.create(
+        { email: 'replay@example.com' },
+        { idempotencyKey: 'persisted-key' },
+      );
+      let before: Delivery[] = [];
+      for (let i = 0; i < 200 && before[0]?.attempts.length !== 1; i++) {
+        await sleep(10);
+        before = (await a.control<{ data: Delivery[] }>('GET', '/_emulator/deliveries')).data;
+      }
+      expect(before.map((d) => [d.status, d.attempts.length])).toEqual([['pending', 1]]);
+      await a.close();
+
+      const b = await setup({ stateFile, webhookUrl: receiver.url });
+      try {
+        const replayed = await b.stripe.customers.create(
+          { email: 'replay@example.com' },
+          { idempotencyKey: 'persisted-key' },
+        );
+        expect(replayed.id).toBe(customer.id);
+        expect((await b.stripe.customers.list({ email: 'replay@example.com' })).data).toHaveLength(1);
+        const res = await b.control<{ data: Delivery[] }>('GET', '/_emulator/deliveries?wait_ms=5000');
+        const delivery = res.data.find((d) => d.event_type === 'customer.created');
+        expect(delivery?.status).toBe('succeeded');
+        expect(delivery?.attempts.map((x) => x.status)).toEqual([500, 200]);
+        expect(receiver.received).toHaveLength(2);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await receiver.close();
     }
   });
 });

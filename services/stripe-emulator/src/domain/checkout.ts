@@ -13,6 +13,7 @@ import { paginate } from './list.js';
 import { buildCheckoutSession, buildCustomer, buildLineItem } from './objects.js';
 import { matchesRange, Params } from './params.js';
 import { attachPaymentMethod, createPaymentMethodFromCard } from './payment-methods.js';
+import { confirmPaymentIntent, createPaymentIntent } from './payments.js';
 import type { CheckoutRecord } from './store.js';
 import { startSubscription } from './subscriptions.js';
 
@@ -54,6 +55,29 @@ export function createCheckoutSession(em: Emulator, p: Params, _req: RequestInfo
     throw invalidRequest(
       'You may only specify one of these parameters: customer, customer_email.',
       'customer_email',
+    );
+  }
+  const customerCreation = params.oneOf('customer_creation', ['always', 'if_required'] as const);
+  if (customerCreation && mode !== 'payment') {
+    throw invalidRequest('`customer_creation` can only be used in `payment` mode.', 'customer_creation');
+  }
+  if (customerCreation && customer) {
+    throw invalidRequest(
+      'You may only specify one of these parameters: customer, customer_creation.',
+      'customer_creation',
+    );
+  }
+  const piData = params.object('payment_intent_data', [
+    'description',
+    'metadata',
+    'receipt_email',
+    'setup_future_usage',
+    'statement_descriptor',
+  ]);
+  if (piData && mode !== 'payment') {
+    throw invalidRequest(
+      `You can not pass \`payment_intent_data\` in \`${mode}\` mode.`,
+      'payment_intent_data',
     );
   }
   const successUrl = params.string('success_url') || null;
@@ -100,6 +124,7 @@ export function createCheckoutSession(em: Emulator, p: Params, _req: RequestInfo
     amountTotal: items.reduce((sum, li) => sum + li.amount_total, 0),
     publicUrl: em.publicUrl,
     expiresAt,
+    customerCreation: customerCreation ?? null,
   });
   const subscriptionData = params.object('subscription_data', [
     'metadata',
@@ -112,6 +137,12 @@ export function createCheckoutSession(em: Emulator, p: Params, _req: RequestInfo
     lineItems: items,
     lastError: null,
     subscriptionMetadata: subscriptionData?.metadata() ?? {},
+    paymentIntentData: {
+      description: piData?.nullableString('description') ?? null,
+      metadata: piData?.metadata() ?? {},
+      receiptEmail: piData?.nullableString('receipt_email') ?? null,
+      setupFutureUsage: piData?.oneOf('setup_future_usage', ['off_session', 'on_session'] as const) ?? null,
+    },
   });
   em.changed();
   return session;
@@ -222,18 +253,42 @@ export function payCheckoutSession(em: Emulator, id: string, form: PaymentForm):
   if (!card) {
     return fail('Your card was declined. Your request was in test mode, but used a non test (live) card.');
   }
-  // The charge comes first: 0002 and 0341 are declined here and nothing is created.
-  const decline = chargeOutcome(card.behaviour);
-  if (decline) return fail(decline.message);
-
   // Objects Checkout creates carry the session's internal idempotency key; the completion event carries none.
   const req: RequestInfo = { id: null, idempotencyKey: randomUUID() };
+  const name = form.billingName.trim() || null;
+  const piData = record.paymentIntentData ?? {
+    description: null,
+    metadata: {},
+    receiptEmail: null,
+    setupFutureUsage: null,
+  };
+
+  // The charge comes first: 0002 and 0341 are declined here and no subscription or invoice is created.
+  if (chargeOutcome(card.behaviour)) {
+    const pm = createPaymentMethodFromCard(em, card, {
+      expMonth: checked.expMonth,
+      expYear: checked.expYear,
+      name,
+      email,
+      at,
+    });
+    const pi = sessionPaymentIntent(em, record, existing?.id ?? null, at, req);
+    const result = confirmPaymentIntent(em, pi, pm, at, req);
+    if (session.mode === 'payment') session.payment_intent = pi.id;
+    return fail(result.decline?.message ?? 'Your card was declined.');
+  }
+
+  // Payment mode creates a customer only when asked to (`customer_creation: always`) or when the card is saved.
+  const needsCustomer =
+    session.mode === 'subscription' ||
+    session.customer_creation === 'always' ||
+    piData.setupFutureUsage !== null;
   let customer = existing;
-  if (!customer) {
+  if (!customer && needsCustomer) {
     customer = buildCustomer({
       created: at,
       email,
-      name: form.billingName.trim() || null,
+      name,
       description: null,
       phone: null,
       metadata: {},
@@ -246,13 +301,18 @@ export function payCheckoutSession(em: Emulator, id: string, form: PaymentForm):
   const pm = createPaymentMethodFromCard(em, card, {
     expMonth: checked.expMonth,
     expYear: checked.expYear,
-    name: form.billingName.trim() || null,
+    name,
     email,
     at,
   });
-  attachPaymentMethod(em, pm.id, customer.id, req, at);
+  // A subscription keeps the card; a one-time payment only when it is set up for future use.
+  if (customer && (session.mode === 'subscription' || piData.setupFutureUsage !== null)) {
+    attachPaymentMethod(em, pm.id, customer.id, req, at);
+  }
+  const pi = sessionPaymentIntent(em, record, customer?.id ?? null, at, req);
+  confirmPaymentIntent(em, pi, pm, at, req);
 
-  session.customer = customer.id;
+  session.customer = customer?.id ?? null;
   session.status = 'complete';
   session.payment_status = 'paid';
   session.url = null;
@@ -261,12 +321,12 @@ export function payCheckoutSession(em: Emulator, id: string, form: PaymentForm):
     business_name: null,
     email,
     individual_name: null,
-    name: form.billingName.trim() || null,
+    name,
     phone: null,
     tax_exempt: 'none',
     tax_ids: [],
   };
-  if (session.mode === 'subscription') {
+  if (session.mode === 'subscription' && customer) {
     const sub = startSubscription(em, {
       customer,
       items: record.lineItems.map((li) => ({
@@ -280,16 +340,51 @@ export function payCheckoutSession(em: Emulator, id: string, form: PaymentForm):
       at,
       request: req,
       paymentBehavior: 'allow_incomplete',
-      paidByCheckout: true,
+      paidByCheckout: pi,
     });
     session.subscription = sub.id;
     session.invoice =
       typeof sub.latest_invoice === 'string' ? sub.latest_invoice : (sub.latest_invoice?.id ?? null);
   } else {
-    session.payment_intent = `pi_${pm.id.slice(3)}`;
+    session.payment_intent = pi.id;
   }
   record.lastError = null;
   em.emit('checkout.session.completed', session, { at });
   const redirect = (session.success_url ?? em.publicUrl).replaceAll('{CHECKOUT_SESSION_ID}', session.id);
   return { ok: true, redirect };
+}
+
+/**
+ * The PaymentIntent that collects the session's total: made at the first
+ * attempt, confirmed again when a declined payment is retried. In
+ * subscription mode it becomes the first invoice's payment
+ * (`invoice.payments`); the session's own `payment_intent` stays null there.
+ */
+function sessionPaymentIntent(
+  em: Emulator,
+  record: CheckoutRecord,
+  customer: string | null,
+  at: number,
+  request: RequestInfo,
+): Stripe.PaymentIntent {
+  const existing = record.paymentIntent ? em.store.paymentIntents.get(record.paymentIntent) : undefined;
+  if (existing) {
+    existing.customer ??= customer;
+    return existing;
+  }
+  const session = record.session;
+  const data = record.paymentIntentData;
+  const pi = createPaymentIntent(em, {
+    amount: session.amount_total ?? 0,
+    currency: session.currency ?? 'usd',
+    customer,
+    description: session.mode === 'subscription' ? 'Subscription creation' : (data?.description ?? null),
+    metadata: session.mode === 'subscription' ? {} : (data?.metadata ?? {}),
+    receiptEmail: data?.receiptEmail ?? null,
+    setupFutureUsage: session.mode === 'subscription' ? 'off_session' : (data?.setupFutureUsage ?? null),
+    at,
+    request,
+  });
+  record.paymentIntent = pi.id;
+  return pi;
 }

@@ -3,12 +3,12 @@
  * or failed with retries), with the events Stripe sends at each step.
  */
 import type Stripe from 'stripe';
-import { chargeOutcome } from './cards.js';
 import type { Emulator, RequestInfo } from './emulator.js';
 import { cardError, invalidRequest } from './errors.js';
 import { paginate } from './list.js';
 import { buildInvoice, buildInvoicePayment, type InvoiceLineInput } from './objects.js';
 import { matchesRange, Params } from './params.js';
+import { confirmPaymentIntent, createPaymentIntent } from './payments.js';
 
 export function subscriptionOf(invoice: Stripe.Invoice): string | null {
   const sub = invoice.parent?.subscription_details?.subscription;
@@ -78,7 +78,7 @@ export function finalizeInvoice(
   if (invoice.amount_due === 0) {
     markPaid(em, invoice, at);
     em.emit('invoice.finalized', invoice, { request, at });
-    emitPaid(em, invoice, at, request);
+    emitPaid(em, invoice, at, request, null);
     return;
   }
   em.emit('invoice.finalized', invoice, { request, at });
@@ -94,14 +94,61 @@ function markPaid(em: Emulator, invoice: Stripe.Invoice, at: number): void {
   em.changed();
 }
 
-function emitPaid(em: Emulator, invoice: Stripe.Invoice, at: number, request: RequestInfo): void {
+function emitPaid(
+  em: Emulator,
+  invoice: Stripe.Invoice,
+  at: number,
+  request: RequestInfo,
+  payment: Stripe.InvoicePayment | null,
+): void {
   em.emit('invoice.paid', invoice, { request, at });
   em.emit('invoice.payment_succeeded', invoice, { request, at });
-  if (invoice.amount_paid > 0) {
-    const payment = buildInvoicePayment(invoice, at);
-    em.store.invoicePayments.put(payment);
+  if (payment) {
+    payment.status = 'paid';
+    payment.amount_paid = invoice.amount_paid;
+    payment.status_transitions.paid_at = at;
     em.emit('invoice_payment.paid', payment, { request, at });
   }
+}
+
+/** The invoice's default payment (an InvoicePayment naming its PaymentIntent), if one was started. */
+export function defaultPaymentOf(em: Emulator, invoice: Stripe.Invoice): Stripe.InvoicePayment | undefined {
+  return em.store.invoicePayments.newestFirst().find((p) => p.invoice === invoice.id && p.is_default);
+}
+
+/**
+ * The PaymentIntent that collects an invoice: made at the first attempt (or
+ * the one Checkout has already confirmed) and confirmed again on each retry.
+ */
+function openPayment(
+  em: Emulator,
+  invoice: Stripe.Invoice,
+  at: number,
+  request: RequestInfo,
+  paidBy?: Stripe.PaymentIntent,
+): { payment: Stripe.InvoicePayment; pi: Stripe.PaymentIntent } {
+  const existing = defaultPaymentOf(em, invoice);
+  const existingPi = existing
+    ? em.store.paymentIntents.get(String(existing.payment.payment_intent))
+    : undefined;
+  if (existing && existingPi) return { payment: existing, pi: existingPi };
+  const pi =
+    paidBy ??
+    createPaymentIntent(em, {
+      amount: invoice.amount_due,
+      currency: invoice.currency,
+      customer: customerIdOf(invoice.customer) || null,
+      description:
+        invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
+      metadata: {},
+      receiptEmail: null,
+      setupFutureUsage: null,
+      at,
+      request,
+    });
+  const payment = buildInvoicePayment(invoice, pi.id, at);
+  em.store.invoicePayments.put(payment);
+  return { payment, pi };
 }
 
 /** The payment method a subscription's invoice is charged to: the subscription's, else the customer's. */
@@ -131,20 +178,33 @@ export function attemptPayment(
   invoice: Stripe.Invoice,
   at: number,
   request: RequestInfo,
-  options: { scheduleRetry: boolean },
+  options: { scheduleRetry: boolean; paidBy?: Stripe.PaymentIntent | null },
 ): PaymentResult {
   const before = structuredClone(invoice);
-  const pmId = paymentMethodFor(em, invoice);
-  const record = pmId ? em.store.paymentMethods.get(pmId) : undefined;
-  const decline = record
-    ? chargeOutcome(record.behaviour)
-    : { code: 'payment_method_missing', declineCode: '', message: 'The customer has no payment method.' };
   invoice.attempted = true;
   invoice.attempt_count += 1;
-  if (!decline) {
+  if (options.paidBy) {
+    const { payment } = openPayment(em, invoice, at, request, options.paidBy);
     markPaid(em, invoice, at);
-    emitPaid(em, invoice, at, request);
+    emitPaid(em, invoice, at, request, payment);
     return { paid: true, declineMessage: null, declineCode: null };
+  }
+  const pmId = paymentMethodFor(em, invoice);
+  const record = pmId ? em.store.paymentMethods.get(pmId) : undefined;
+  let decline: { code: string; declineCode: string; message: string } | null = {
+    code: 'payment_method_missing',
+    declineCode: '',
+    message: 'The customer has no payment method.',
+  };
+  if (record) {
+    const { payment, pi } = openPayment(em, invoice, at, request);
+    const result = confirmPaymentIntent(em, pi, record, at, request);
+    if (result.paid) {
+      markPaid(em, invoice, at);
+      emitPaid(em, invoice, at, request, payment);
+      return { paid: true, declineMessage: null, declineCode: null };
+    }
+    decline = result.decline;
   }
   const failedAttempts = invoice.attempt_count;
   const retryDays = em.payments.retryDays;
@@ -155,7 +215,11 @@ export function attemptPayment(
       : null;
   em.emit('invoice.payment_failed', invoice, { request, at });
   em.emit('invoice.updated', invoice, { request, at, previous: before });
-  return { paid: false, declineMessage: decline.message, declineCode: decline.declineCode || decline.code };
+  return {
+    paid: false,
+    declineMessage: decline?.message ?? 'Your card was declined.',
+    declineCode: decline ? decline.declineCode || decline.code : null,
+  };
 }
 
 export function retrieveInvoice(em: Emulator, id: string): Stripe.Invoice {

@@ -2,6 +2,7 @@
 import { lineItemsList } from './checkout.js';
 import type { Emulator } from './emulator.js';
 import type { Includes, Resolver } from './expand.js';
+import { refundsOf } from './payments.js';
 
 export function resolver(em: Emulator): Resolver {
   const s = em.store;
@@ -17,6 +18,9 @@ export function resolver(em: Emulator): Resolver {
     if (id.startsWith('ii_')) return s.invoiceItems.get(id);
     if (id.startsWith('inpay_')) return s.invoicePayments.get(id);
     if (id.startsWith('pm_')) return s.paymentMethods.get(id)?.pm;
+    if (id.startsWith('pi_')) return s.paymentIntents.get(id);
+    if (id.startsWith('ch_')) return s.charges.get(id);
+    if (id.startsWith('re_')) return s.refunds.get(id);
     if (id.startsWith('cs_')) return s.checkoutSessions.get(id)?.session;
     if (id.startsWith('clock_')) return s.testClocks.get(id);
     if (id.startsWith('bps_')) return s.portalSessions.get(id);
@@ -41,6 +45,7 @@ export function includes(em: Emulator): Includes {
       has_more: false,
       url: `/v1/customers/${String(owner.id)}/subscriptions`,
     }),
+    'charge.refunds': (owner) => refundsOf(em, String(owner.id)),
     'invoice.payments': (owner) => ({
       object: 'list',
       data: em.store.invoicePayments.newestFirst().filter((p) => p.invoice === owner.id),

@@ -29,6 +29,17 @@ export interface CheckoutRecord {
   lastError: string | null;
   /** `subscription_data[metadata]`, given to the subscription the session creates. */
   subscriptionMetadata: Stripe.Metadata;
+  /** `payment_intent_data` (payment mode). Absent in state files written before it existed. */
+  paymentIntentData?: PaymentIntentData;
+  /** The PaymentIntent of the session's first payment attempt; later attempts confirm it again. */
+  paymentIntent?: string;
+}
+
+export interface PaymentIntentData {
+  description: string | null;
+  metadata: Stripe.Metadata;
+  receiptEmail: string | null;
+  setupFutureUsage: Stripe.PaymentIntent.SetupFutureUsage | null;
 }
 
 export interface DeliveryAttempt {
@@ -112,6 +123,9 @@ export class Store {
   readonly invoices = new Collection<Stripe.Invoice>('invoice');
   readonly invoiceItems = new Collection<Stripe.InvoiceItem>('invoiceitem');
   readonly invoicePayments = new Collection<Stripe.InvoicePayment>('invoice_payment');
+  readonly paymentIntents = new Collection<Stripe.PaymentIntent>('payment_intent');
+  readonly charges = new Collection<Stripe.Charge>('charge');
+  readonly refunds = new Collection<Stripe.Refund>('refund');
   readonly checkoutSessions = new Collection<CheckoutRecord>('checkout.session');
   readonly portalSessions = new Collection<Stripe.BillingPortal.Session>('billing_portal.session');
   readonly events = new Collection<Stripe.Event>('event');
@@ -130,23 +144,26 @@ export class Store {
       invoices: this.invoices,
       invoiceItems: this.invoiceItems,
       invoicePayments: this.invoicePayments,
+      paymentIntents: this.paymentIntents,
+      charges: this.charges,
+      refunds: this.refunds,
       checkoutSessions: this.checkoutSessions,
       portalSessions: this.portalSessions,
       events: this.events,
       webhookEndpoints: this.webhookEndpoints,
       testClocks: this.testClocks,
+      deliveries: this.deliveries,
     };
   }
 
   clear(): void {
     this.clockOffset = 0;
     for (const c of Object.values(this.collections())) c.clear();
-    this.deliveries.clear();
     this.deletedCustomers.clear();
     this.idempotency.clear();
   }
 
-  /** Deliveries and idempotency results are runtime detail and are not persisted. */
+  /** Everything, including webhook deliveries and saved idempotent responses. */
   toJSON(): PersistedState {
     const collections: Record<string, unknown[]> = {};
     for (const [name, c] of Object.entries(this.collections())) collections[name] = [...c.items.values()];
@@ -155,13 +172,16 @@ export class Store {
       clockOffset: this.clockOffset,
       deletedCustomers: [...this.deletedCustomers],
       collections,
+      idempotency: [...this.idempotency],
     };
   }
 
+  /** Reads a saved state; files written by older versions (without some collections) load too. */
   load(state: PersistedState): void {
     this.clear();
     this.clockOffset = state.clockOffset;
     for (const id of state.deletedCustomers) this.deletedCustomers.add(id);
+    for (const [key, record] of state.idempotency ?? []) this.idempotency.set(key, record);
     const cols = this.collections();
     for (const [name, items] of Object.entries(state.collections)) {
       const c = cols[name];
@@ -176,4 +196,6 @@ export interface PersistedState {
   clockOffset: number;
   deletedCustomers: string[];
   collections: Record<string, unknown[]>;
+  /** Idempotency-Key -> saved response (absent in files written before it was persisted). */
+  idempotency?: [string, IdempotencyRecord][];
 }

@@ -151,8 +151,8 @@ export interface StartSubscriptionInput {
   at: number;
   request: RequestInfo;
   paymentBehavior: PaymentBehavior;
-  /** Checkout has charged the card already; the invoice records a payment made outside it. */
-  paidByCheckout: boolean;
+  /** Checkout has charged the card already with this PaymentIntent; the invoice records it as its payment. */
+  paidByCheckout: Stripe.PaymentIntent | null;
 }
 
 /**
@@ -240,7 +240,7 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
   });
   finalizeInvoice(em, invoice, at, request);
   if (input.paymentBehavior !== 'default_incomplete' && invoice.status === 'open') {
-    attemptPayment(em, invoice, at, request, { scheduleRetry: false });
+    attemptPayment(em, invoice, at, request, { scheduleRetry: false, paidBy: input.paidByCheckout });
     if (input.paidByCheckout) invoice.attempt_count = 0;
   }
   return sub;
@@ -300,7 +300,7 @@ export function createSubscription(em: Emulator, p: Params, req: RequestInfo): S
         'default_incomplete',
         'pending_if_incomplete',
       ]) ?? 'allow_incomplete',
-    paidByCheckout: false,
+    paidByCheckout: null,
   });
   if (params.has('cancel_at_period_end') || params.has('cancel_at')) {
     const cancel = new Params({

@@ -91,6 +91,22 @@ export class WebhookDispatcher {
     });
   }
 
+  /**
+   * Queues again the deliveries a saved state left pending (the emulator was
+   * stopped before they succeeded or gave up), in creation order.
+   */
+  resume(): void {
+    const endpoints = new Set<string>();
+    for (const delivery of this.store.deliveries.items.values()) {
+      if (delivery.status !== 'pending') continue;
+      this.queue(delivery.endpoint_id).push(delivery.id);
+      endpoints.add(delivery.endpoint_id);
+    }
+    setImmediate(() => {
+      for (const endpointId of endpoints) this.pump(endpointId);
+    });
+  }
+
   /** Resolves when nothing is queued, in flight or waiting for a retry. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

@@ -46,7 +46,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return result
 `;
 
-export function createLoginLockout(
+export function createRedisLoginLockout(
   redis: Redis,
   policy: LockoutPolicy,
   now = () => Date.now(),
@@ -76,6 +76,47 @@ export function createLoginLockout(
     },
     async recordSuccess(login, ip) {
       await redis.del(key(login, ip));
+    },
+  };
+}
+
+/**
+ * The same policy held in this process only (for `npm start` without Redis,
+ * where every service runs in one process).
+ */
+export function createMemoryLoginLockout(policy: LockoutPolicy, now = () => Date.now()): LoginLockout {
+  const states = new Map<
+    string,
+    { failures: number; level: number; lockedUntil: number; forgetAt: number }
+  >();
+  const key = (login: string, ip: string) => `${login.toLowerCase()}\n${ip}`;
+  const state = (k: string) => {
+    const found = states.get(k);
+    if (found && found.forgetAt > now()) return found;
+    const fresh = { failures: 0, level: 0, lockedUntil: 0, forgetAt: 0 };
+    states.set(k, fresh);
+    return fresh;
+  };
+  return {
+    async secondsLocked(login, ip) {
+      const s = states.get(key(login, ip));
+      const remainingMs = (s?.lockedUntil ?? 0) - now();
+      return remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0;
+    },
+    async recordFailure(login, ip) {
+      const s = state(key(login, ip));
+      if (s.lockedUntil > now()) return 0;
+      s.failures += 1;
+      s.forgetAt = now() + FORGET_AFTER_SECONDS * 1000;
+      if (s.failures < policy.threshold) return 0;
+      s.level += 1;
+      const wait = Math.min(policy.baseSeconds * 2 ** (s.level - 1), policy.maxSeconds);
+      s.failures = 0;
+      s.lockedUntil = now() + wait * 1000;
+      return wait;
+    },
+    async recordSuccess(login, ip) {
+      states.delete(key(login, ip));
     },
   };
 }

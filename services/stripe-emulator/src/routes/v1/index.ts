@@ -120,6 +120,7 @@ export async function v1Routes(app: FastifyInstance, opts: { em: Emulator }): Pr
         body: payload,
         createdAt: Date.now(),
       });
+      em.changed();
     }
     return payload;
   });

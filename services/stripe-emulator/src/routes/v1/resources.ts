@@ -38,6 +38,17 @@ import {
   listPaymentMethods,
   retrievePaymentMethod,
 } from '../../domain/payment-methods.js';
+import {
+  createRefund,
+  listCharges,
+  listInvoicePayments,
+  listPaymentIntents,
+  listRefunds,
+  retrieveCharge,
+  retrieveInvoicePayment,
+  retrievePaymentIntent,
+  retrieveRefund,
+} from '../../domain/payments.js';
 import { createPortalSession } from '../../domain/portal.js';
 import {
   cancelSubscription,
@@ -98,6 +109,17 @@ export function registerResourceRoutes(route: Route): void {
   route('GET', '/v1/invoices/:id', (c) => retrieveInvoice(c.em, c.id));
   route('GET', '/v1/invoices/:id/lines', (c) => listInvoiceLines(c.em, c.id, c.params));
   route('POST', '/v1/invoices/:id/pay', (c) => payInvoice(c.em, c.id, c.params, c.req));
+
+  route('GET', '/v1/invoice_payments', (c) => listInvoicePayments(c.em, c.params));
+  route('GET', '/v1/invoice_payments/:id', (c) => retrieveInvoicePayment(c.em, c.id));
+
+  route('GET', '/v1/payment_intents', (c) => listPaymentIntents(c.em, c.params));
+  route('GET', '/v1/payment_intents/:id', (c) => retrievePaymentIntent(c.em, c.id));
+  route('GET', '/v1/charges', (c) => listCharges(c.em, c.params));
+  route('GET', '/v1/charges/:id', (c) => retrieveCharge(c.em, c.id));
+  route('POST', '/v1/refunds', (c) => createRefund(c.em, c.params, c.req));
+  route('GET', '/v1/refunds', (c) => listRefunds(c.em, c.params));
+  route('GET', '/v1/refunds/:id', (c) => retrieveRefund(c.em, c.id));
 
   route('POST', '/v1/billing_portal/sessions', (c) => createPortalSession(c.em, c.params, c.req));
 
