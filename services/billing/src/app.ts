@@ -1,0 +1,153 @@
+/**
+ * buildApp(config, deps?) assembles the billing service: infrastructure, the
+ * domain (src/context.ts), routes and OpenAPI. It never listens and never
+ * starts workers (server.ts and worker.ts do), so tests drive it with inject.
+ */
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  createRedisRevocationStore,
+  createTokenVerifier,
+  type RevocationStore,
+  withRevocationCache,
+} from '@tollgate/auth-client';
+import {
+  commonProblemResponses,
+  healthRoutes,
+  problemHandler,
+  problemSchema,
+  requestHygiene,
+  serverOptions,
+} from '@tollgate/service-kit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { createAdminActions } from './admin/actions.js';
+import { registerAdmin } from './admin/index.js';
+import type { Config } from './config.js';
+import { type Billing, type BillingDeps, createBilling } from './context.js';
+import { mapError } from './errors.js';
+import { createRequireUser } from './plugins/authenticate.js';
+import { apiRoutes } from './routes/v1/api.js';
+import { pageRoutes } from './routes/v1/pages.js';
+import { webhookRoutes } from './routes/v1/webhook.js';
+
+export interface AppDeps extends BillingDeps {
+  redis?: Redis;
+  /**
+   * Where session revocations are read (default: Redis at REDIS_URL). `npm
+   * start` without Redis passes auth's in-process store.
+   */
+  revocation?: RevocationStore;
+  /** false turns request logging off. */
+  logging?: boolean;
+  logStream?: { write(line: string): unknown };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    billing: Billing;
+  }
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(
+    serverOptions({
+      logLevel: config.logLevel,
+      trustProxy: config.trustProxy,
+      logging: deps.logging,
+      logStream: deps.logStream,
+    }),
+  ).withTypeProvider<TypeBoxTypeProvider>();
+
+  const billing = await createBilling(config, deps);
+  billing.boss.on('error', (error: Error) => app.log.error({ err: error }, 'job queue error'));
+  app.decorate('billing', billing);
+  // Redis is only needed to read revocations; without it (an in-process store given) there is none.
+  const redis = deps.revocation
+    ? undefined
+    : (deps.redis ??
+      new Redis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, maxRetriesPerRequest: 2 }));
+  redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
+  app.addHook('onClose', async () => {
+    await billing.close();
+    if (redis && !deps.redis) redis.disconnect();
+  });
+
+  const verifier = createTokenVerifier({
+    jwksUrl: `${config.auth.url}/.well-known/jwks.json`,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    revocation: withRevocationCache(
+      deps.revocation ?? createRedisRevocationStore(redis!),
+      config.revocationCacheMs,
+    ),
+  });
+  const requireUser = createRequireUser(verifier);
+
+  app.addSchema(problemSchema);
+  await app.register(problemHandler, { mapError });
+  await app.register(requestHygiene);
+  await app.register(commonProblemResponses);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'tollgate billing',
+        version: '1.0.0',
+        description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      tags: [
+        { name: 'billing', description: 'Subscriptions and payments' },
+        { name: 'pages', description: 'Pages the browser returns to from Stripe' },
+        { name: 'webhooks', description: 'Stripe to billing' },
+        { name: 'health', description: 'Probes' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  await app.register(healthRoutes, {
+    checks: {
+      database: async () => {
+        await billing.db.$queryRaw`SELECT 1`;
+      },
+      ...(redis
+        ? {
+            redis: async () => {
+              await redis.ping();
+            },
+          }
+        : {}),
+      queue: async () => {
+        if (!(await billing.boss.isInstalled())) throw new Error('pg-boss schema missing');
+      },
+    },
+  });
+
+  await app.register(
+    async (api) => {
+      await api.register(formbody, { bodyLimit: 16 * 1024 });
+      await api.register(apiRoutes, { billing, requireUser });
+      await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
+      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/api/v1' },
+  );
+  await app.register(webhookRoutes, { prefix: '/api/v1', inbox: billing.inbox });
+  await registerAdmin(app, {
+    db: billing.db,
+    login: config.admin.login,
+    password: config.admin.password,
+    cookieSecret: config.admin.cookieSecret,
+    secureCookies: config.env === 'production',
+    actions: createAdminActions(billing),
+  });
+
+  return app;
+}

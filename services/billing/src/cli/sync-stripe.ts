@@ -1,0 +1,66 @@
+/**
+ * npm run -w @tollgate/billing sync-stripe [-- --reconcile]
+ *
+ * Pulls the whole Stripe account into the local mirror (see
+ * src/sync/stripe-sync.ts), with a progress bar per resource, then prints
+ * counts. --reconcile also compares auth's subscription grants with the
+ * entitlements and enqueues fixes for the drift; the worker applies them.
+ */
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { loadConfig } from '../config.js';
+import { createBilling } from '../context.js';
+import { createStripeSync, SYNC_ORDER, type SyncResource } from '../sync/stripe-sync.js';
+
+const { values } = parseArgs({ options: { reconcile: { type: 'boolean', default: false } } });
+const config = loadConfig();
+const billing = await createBilling(config);
+const sync = createStripeSync({
+  db: billing.db,
+  stripe: billing.stripe,
+  boss: billing.boss,
+  clock: billing.clock,
+  graceDays: config.graceDays,
+  listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
+});
+
+const bars = new cliProgress.MultiBar(
+  {
+    format: ' {resource} | {value} synced | {state}',
+    hideCursor: true,
+    clearOnComplete: false,
+    noTTYOutput: true,
+    notTTYSchedule: 1000,
+  },
+  cliProgress.Presets.shades_classic,
+);
+const bar = new Map<SyncResource, cliProgress.SingleBar>(
+  SYNC_ORDER.map((resource) => [
+    resource,
+    bars.create(0, 0, { resource: resource.padEnd(13), state: 'waiting' }),
+  ]),
+);
+
+try {
+  const report = await sync.run({
+    page: (resource, done) => bar.get(resource)!.update(done, { state: 'pulling' }),
+    finished: (resource, total) => bar.get(resource)!.update(total, { state: 'done' }),
+  });
+  bars.stop();
+  const total = Object.values(report.counts).reduce((a, b) => a + b, 0);
+  console.log(
+    `synced ${total} objects in ${report.seconds.toFixed(1)} s (${Math.round(total / Math.max(report.seconds, 0.001))}/s): ` +
+      SYNC_ORDER.map((r) => `${report.counts[r]} ${r}`).join(', '),
+  );
+  console.log(`role syncs enqueued for changed entitlements: ${report.roleSyncsEnqueued}`);
+  if (values.reconcile) {
+    const r = await sync.reconcile();
+    console.log(
+      `reconcile: ${r.grantsInAuth} subscription grants in auth, ${r.entitled} entitled; ` +
+        `${r.missingGranted} grants and ${r.extraRevoked} revocations enqueued`,
+    );
+  }
+} finally {
+  bars.stop();
+  await billing.close();
+}

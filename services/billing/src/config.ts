@@ -1,0 +1,212 @@
+/**
+ * The billing service's whole configuration: one typed schema over the
+ * environment. Nothing else in the service reads process.env.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { envSchema } from 'env-schema';
+
+export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
+export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_tollgate_dev';
+export const DEV_AUTH_CLIENT_SECRET = 'billing-dev-secret';
+export const DEV_ADMIN_PASSWORD = 'admin';
+export const DEV_ADMIN_COOKIE_SECRET = 'tollgate-dev-admin-cookie-secret-0000';
+const DEV_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/tollgate_billing';
+
+const ConfigSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.String({ default: 'info' }),
+  TRUST_PROXY: Type.String({ default: 'loopback' }),
+  DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
+  REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** Must be the prefix auth uses: session revocations are read under it. */
+  REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
+  REVOCATION_CACHE_MS: Type.Integer({ default: 500, minimum: 0, maximum: 1000 }),
+
+  /** Base URL of the auth service (JWKS, token endpoint, internal role API). */
+  AUTH_URL: Type.String({ default: 'http://127.0.0.1:3001' }),
+  JWT_ISSUER: Type.String({ default: 'tollgate-auth' }),
+  JWT_AUDIENCE: Type.String({ default: 'tollgate' }),
+  /** Client-credentials of billing at auth (scope roles:write). */
+  AUTH_CLIENT_ID: Type.String({ default: 'billing' }),
+  AUTH_CLIENT_SECRET: Type.String({ default: DEV_AUTH_CLIENT_SECRET }),
+  /** Per call to auth. */
+  AUTH_TIMEOUT_MS: Type.Integer({ default: 5000, minimum: 100 }),
+
+  STRIPE_SECRET_KEY: Type.String({ default: DEV_STRIPE_SECRET_KEY }),
+  STRIPE_WEBHOOK_SECRET: Type.String({ default: DEV_STRIPE_WEBHOOK_SECRET }),
+  /** Unset = api.stripe.com; e.g. http://127.0.0.1:12111 for the emulator. */
+  STRIPE_API_URL: Type.Optional(Type.String()),
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+
+  /** Where browsers reach billing (through the gateway); the success/cancel/portal return URLs derive from it. */
+  PUBLIC_URL: Type.String({ default: 'http://localhost:8080' }),
+  CHECKOUT_SUCCESS_URL: Type.Optional(Type.String()),
+  CHECKOUT_CANCEL_URL: Type.Optional(Type.String()),
+  PORTAL_RETURN_URL: Type.Optional(Type.String()),
+
+  /** The AdminJS panel's login (/admin). Development default admin/admin; refused in production. */
+  ADMIN_LOGIN: Type.String({ default: 'admin' }),
+  ADMIN_PASSWORD: Type.String({ default: DEV_ADMIN_PASSWORD }),
+  /** Signs the admin session cookie (at least 32 characters). */
+  ADMIN_COOKIE_SECRET: Type.String({ default: DEV_ADMIN_COOKIE_SECRET, minLength: 32 }),
+
+  /** Days a past_due subscription keeps its role (fractions allowed). */
+  BILLING_GRACE_DAYS: Type.Number({ default: 3, minimum: 0 }),
+
+  /** Run the queue workers inside the HTTP server process (false when `npm run worker` runs them). */
+  RUN_WORKER: Type.Boolean({ default: true }),
+  /** Attempts of a webhook event before it is dead-lettered. */
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ default: 8, minimum: 1 }),
+  WEBHOOK_RETRY_DELAY_SECONDS: Type.Integer({ default: 2, minimum: 1 }),
+  /** Role sync retries forever; the delay doubles (with jitter) up to this cap. */
+  ROLE_SYNC_RETRY_DELAY_SECONDS: Type.Integer({ default: 1, minimum: 1 }),
+  ROLE_SYNC_RETRY_DELAY_MAX_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+  /** How often idle workers look for new jobs (new jobs are also announced by NOTIFY). */
+  WORKER_POLL_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
+  /** How often past_due subscriptions are checked for an ended grace period. */
+  GRACE_SWEEP_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
+});
+
+type RawConfig = Static<typeof ConfigSchema>;
+
+export interface Config {
+  env: RawConfig['NODE_ENV'];
+  host: string;
+  port: number;
+  logLevel: string;
+  trustProxy: boolean | string[];
+  databaseUrl: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  revocationCacheMs: number;
+  auth: {
+    url: string;
+    issuer: string;
+    audience: string;
+    clientId: string;
+    clientSecret: string;
+    timeoutMs: number;
+  };
+  stripe: {
+    secretKey: string;
+    webhookSecret: string;
+    webhookToleranceSeconds: number;
+    /** Only set when STRIPE_API_URL is: the SDK's default is api.stripe.com over https. */
+    host?: string;
+    port?: number;
+    protocol?: 'http' | 'https';
+  };
+  urls: { success: string; cancel: string; portalReturn: string };
+  admin: { login: string; password: string; cookieSecret: string };
+  graceDays: number;
+  worker: {
+    runInProcess: boolean;
+    webhookMaxAttempts: number;
+    webhookRetryDelaySeconds: number;
+    roleSyncRetryDelaySeconds: number;
+    roleSyncRetryDelayMaxSeconds: number;
+    pollSeconds: number;
+    graceSweepSeconds: number;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function parseTrustProxy(value: string): boolean | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'host' | 'port' | 'protocol'> {
+  if (!value) return {};
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`STRIPE_API_URL "${value}" is not a URL`);
+  }
+  const protocol = url.protocol.replace(':', '');
+  if (protocol !== 'http' && protocol !== 'https')
+    throw new ConfigError('STRIPE_API_URL must be http or https');
+  return {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : protocol === 'https' ? 443 : 80,
+    protocol,
+  };
+}
+
+function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
+  if (raw.NODE_ENV !== 'production') return;
+  const problems: string[] = [];
+  if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
+  if (raw.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY)
+    problems.push('STRIPE_SECRET_KEY must not be the development key');
+  if (raw.STRIPE_WEBHOOK_SECRET === DEV_STRIPE_WEBHOOK_SECRET)
+    problems.push('STRIPE_WEBHOOK_SECRET must not be the development secret');
+  if (raw.AUTH_CLIENT_SECRET === DEV_AUTH_CLIENT_SECRET || raw.AUTH_CLIENT_SECRET.length < 24)
+    problems.push('AUTH_CLIENT_SECRET must be set to a secret of at least 24 characters');
+  if (raw.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || raw.ADMIN_PASSWORD.length < 12)
+    problems.push(
+      'ADMIN_PASSWORD must be set to a password of at least 12 characters, not the development default',
+    );
+  if (raw.ADMIN_COOKIE_SECRET === DEV_ADMIN_COOKIE_SECRET)
+    problems.push('ADMIN_COOKIE_SECRET must not be the development secret');
+  if (problems.length > 0) throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
+  assertProductionSafe(raw, env);
+  const publicUrl = raw.PUBLIC_URL.replace(/\/+$/, '');
+  return {
+    env: raw.NODE_ENV,
+    host: raw.HOST,
+    port: raw.PORT,
+    logLevel: raw.LOG_LEVEL,
+    trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    databaseUrl: raw.DATABASE_URL,
+    redisUrl: raw.REDIS_URL,
+    redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    revocationCacheMs: raw.REVOCATION_CACHE_MS,
+    auth: {
+      url: raw.AUTH_URL.replace(/\/+$/, ''),
+      issuer: raw.JWT_ISSUER,
+      audience: raw.JWT_AUDIENCE,
+      clientId: raw.AUTH_CLIENT_ID,
+      clientSecret: raw.AUTH_CLIENT_SECRET,
+      timeoutMs: raw.AUTH_TIMEOUT_MS,
+    },
+    stripe: {
+      secretKey: raw.STRIPE_SECRET_KEY,
+      webhookSecret: raw.STRIPE_WEBHOOK_SECRET,
+      webhookToleranceSeconds: raw.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+      ...parseStripeApiUrl(raw.STRIPE_API_URL),
+    },
+    urls: {
+      success: raw.CHECKOUT_SUCCESS_URL ?? `${publicUrl}/api/v1/success?session_id={CHECKOUT_SESSION_ID}`,
+      cancel: raw.CHECKOUT_CANCEL_URL ?? `${publicUrl}/api/v1/cancel`,
+      portalReturn: raw.PORTAL_RETURN_URL ?? `${publicUrl}/`,
+    },
+    admin: { login: raw.ADMIN_LOGIN, password: raw.ADMIN_PASSWORD, cookieSecret: raw.ADMIN_COOKIE_SECRET },
+    graceDays: raw.BILLING_GRACE_DAYS,
+    worker: {
+      runInProcess: raw.RUN_WORKER,
+      webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
+      webhookRetryDelaySeconds: raw.WEBHOOK_RETRY_DELAY_SECONDS,
+      roleSyncRetryDelaySeconds: raw.ROLE_SYNC_RETRY_DELAY_SECONDS,
+      roleSyncRetryDelayMaxSeconds: raw.ROLE_SYNC_RETRY_DELAY_MAX_SECONDS,
+      pollSeconds: raw.WORKER_POLL_SECONDS,
+      graceSweepSeconds: raw.GRACE_SWEEP_SECONDS,
+    },
+  };
+}

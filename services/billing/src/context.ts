@@ -1,0 +1,88 @@
+/**
+ * Everything billing is made of, wired once: used by the HTTP app, the
+ * standalone worker and the CLI commands alike.
+ */
+import type Stripe from 'stripe';
+import type { Config } from './config.js';
+import { createPrismaClient, type Db } from './db/prisma.js';
+import { createCatalog } from './domain/catalog/catalog.js';
+import { createCheckout } from './domain/checkout/checkout.js';
+import { type Clock, systemClock } from './domain/clock.js';
+import { createCustomers } from './domain/customers/customers.js';
+import { createInvoices } from './domain/invoices/invoices.js';
+import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
+import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
+import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
+import { createSubscriptionSync } from './domain/subscriptions/subscription-sync.js';
+import { createSubscriptionsService } from './domain/subscriptions/subscriptions.service.js';
+import { createEventRunner } from './domain/webhooks/event-runner.js';
+import { createInbox } from './domain/webhooks/inbox.js';
+import { createProcessor } from './domain/webhooks/processor.js';
+import { type Boss, createBoss, startBoss } from './queue/queue.js';
+import { createStripeClient } from './stripe/client.js';
+
+export interface BillingDeps {
+  db?: Db;
+  stripe?: Stripe;
+  boss?: Boss;
+  clock?: Clock;
+}
+
+export async function createBilling(config: Config, deps: BillingDeps = {}) {
+  const db = deps.db ?? createPrismaClient(config.databaseUrl);
+  const stripe = deps.stripe ?? createStripeClient(config.stripe);
+  const boss = deps.boss ?? createBoss(config);
+  const clock = deps.clock ?? systemClock;
+  await startBoss(boss, config);
+
+  const catalog = createCatalog({ db, stripe });
+  const customers = createCustomers({ db, stripe });
+  const invoices = createInvoices({ db, stripe });
+  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
+  const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
+  const checkout = createCheckout({ stripe, catalog, customers, subscriptions, urls: config.urls, clock });
+  const inbox = createInbox({
+    db,
+    boss,
+    stripe,
+    webhookSecret: config.stripe.webhookSecret,
+    toleranceSeconds: config.stripe.webhookToleranceSeconds,
+  });
+  const processor = createProcessor({ db, stripe, catalog, invoices, subscriptions: subscriptionSync });
+  const eventRunner = createEventRunner({ db, processor });
+  const authRoles = createAuthRolesClient({
+    authUrl: config.auth.url,
+    clientId: config.auth.clientId,
+    clientSecret: config.auth.clientSecret,
+    timeoutMs: config.auth.timeoutMs,
+  });
+  const roleSync = createRoleSyncRunner({ db, auth: authRoles });
+  const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
+
+  return {
+    config,
+    db,
+    stripe,
+    boss,
+    clock,
+    catalog,
+    customers,
+    invoices,
+    subscriptionSync,
+    subscriptions,
+    checkout,
+    inbox,
+    processor,
+    eventRunner,
+    authRoles,
+    roleSync,
+    roleSyncAdmin,
+    /** Stops the queue and closes what this context opened. */
+    async close() {
+      await boss.stop({ graceful: true, timeout: 10_000 });
+      if (!deps.db) await db.$disconnect();
+    },
+  };
+}
+
+export type Billing = Awaited<ReturnType<typeof createBilling>>;

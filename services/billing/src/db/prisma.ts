@@ -1,0 +1,16 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+export type Db = PrismaClient;
+/** The client inside an interactive transaction. */
+export type Tx = Prisma.TransactionClient;
+export { Prisma };
+
+export function createPrismaClient(databaseUrl: string, max = 10): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }) });
+}
+
+/** True when `error` is a unique-constraint violation (Prisma P2002). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string })?.code === 'P2002';
+}

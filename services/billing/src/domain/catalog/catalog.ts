@@ -1,0 +1,117 @@
+/**
+ * The local mirror of Stripe's product catalogue: products (with the role
+ * their metadata grants) and prices. Written from webhooks and syncs, read
+ * by GET /products and checkout.
+ */
+import type Stripe from 'stripe';
+import type { Db, Prisma, Tx } from '../../db/prisma.js';
+import { idOf, isResourceMissing } from '../../stripe/client.js';
+
+type Client = Db | Tx;
+const json = (value: unknown) => value as Prisma.InputJsonValue;
+
+export function productRow(product: Stripe.Product) {
+  return {
+    name: product.name,
+    description: product.description ?? null,
+    active: product.active,
+    role: product.metadata?.role?.trim() || null,
+    raw: json(product),
+  };
+}
+
+export function priceRow(price: Stripe.Price) {
+  return {
+    productId: idOf(price.product) as string,
+    active: price.active,
+    currency: price.currency,
+    unitAmount: price.unit_amount ?? null,
+    interval: price.recurring?.interval ?? null,
+    intervalCount: price.recurring?.interval_count ?? null,
+    lookupKey: price.lookup_key ?? null,
+    nickname: price.nickname ?? null,
+    raw: json(price),
+  };
+}
+
+export async function upsertProduct(db: Client, product: Stripe.Product) {
+  const row = productRow(product);
+  return db.product.upsert({ where: { id: product.id }, create: { id: product.id, ...row }, update: row });
+}
+
+export async function upsertPrice(db: Client, price: Stripe.Price) {
+  const row = priceRow(price);
+  return db.price.upsert({ where: { id: price.id }, create: { id: price.id, ...row }, update: row });
+}
+
+export function createCatalog({ db, stripe }: { db: Db; stripe: Stripe }) {
+  /** Brings one product to Stripe's state (a deleted product becomes inactive). */
+  async function refreshProduct(productId: string) {
+    try {
+      const product = await stripe.products.retrieve(productId);
+      if ((product as unknown as { deleted?: boolean }).deleted) {
+        await db.product.updateMany({ where: { id: productId }, data: { active: false } });
+        return null;
+      }
+      return upsertProduct(db, product);
+    } catch (error) {
+      if (!isResourceMissing(error)) throw error;
+      await db.product.updateMany({ where: { id: productId }, data: { active: false } });
+      return null;
+    }
+  }
+
+  async function refreshPrice(priceId: string) {
+    try {
+      const price = await stripe.prices.retrieve(priceId);
+      const productId = idOf(price.product) as string;
+      if (!(await db.product.findUnique({ where: { id: productId }, select: { id: true } })))
+        await refreshProduct(productId);
+      return upsertPrice(db, price);
+    } catch (error) {
+      if (!isResourceMissing(error)) throw error;
+      await db.price.updateMany({ where: { id: priceId }, data: { active: false } });
+      return null;
+    }
+  }
+
+  /**
+   * Pulls every product and price (a catalogue is small). Used when the
+   * mirror is empty at start: Stripe sends no events for objects that
+   * already existed when the endpoint was registered.
+   */
+  async function syncAll() {
+    let products = 0;
+    let prices = 0;
+    for await (const product of stripe.products.list({ limit: 100 })) {
+      await upsertProduct(db, product);
+      products++;
+    }
+    for await (const price of stripe.prices.list({ limit: 100 })) {
+      await upsertPrice(db, price);
+      prices++;
+    }
+    return { products, prices };
+  }
+
+  async function isEmpty() {
+    return (await db.product.count()) === 0;
+  }
+
+  /** Active products with their active recurring prices, cheapest first. */
+  async function listActive() {
+    return db.product.findMany({
+      where: { active: true },
+      orderBy: { name: 'asc' },
+      include: { prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } } },
+    });
+  }
+
+  async function findPrice(priceId: string) {
+    return db.price.findUnique({ where: { id: priceId }, include: { product: true } });
+  }
+
+  return { refreshProduct, refreshPrice, syncAll, isEmpty, listActive, findPrice };
+}
+
+export type Catalog = ReturnType<typeof createCatalog>;

@@ -1,0 +1,97 @@
+/**
+ * One Stripe customer per user: the unique user_id column is the guarantee,
+ * the Stripe idempotency key makes concurrent first calls create only one
+ * customer at Stripe too.
+ */
+import type Stripe from 'stripe';
+import { type Db, isUniqueViolation, type Prisma, type Tx } from '../../db/prisma.js';
+
+export interface BillingUser {
+  id: string;
+  email?: string;
+  login?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The user a Stripe customer belongs to, from the metadata our API puts on it. */
+export function userIdFromMetadata(metadata: Stripe.Metadata | null | undefined): string | null {
+  const value = metadata?.userId ?? metadata?.user_id;
+  return value && UUID.test(value) ? value.toLowerCase() : null;
+}
+
+export function customerRow(customer: Stripe.Customer | Stripe.DeletedCustomer) {
+  if ('deleted' in customer && customer.deleted)
+    return { deleted: true, raw: customer as unknown as Prisma.InputJsonValue };
+  const c = customer as Stripe.Customer;
+  return {
+    email: c.email ?? null,
+    name: c.name ?? null,
+    deleted: false,
+    raw: c as unknown as Prisma.InputJsonValue,
+  };
+}
+
+/** Upserts a customer seen at Stripe; maps it to a user when its metadata (or `userHint`) says whose it is. */
+export async function upsertCustomer(
+  db: Db | Tx,
+  customer: Stripe.Customer | Stripe.DeletedCustomer,
+  userHint?: string | null,
+) {
+  const row = customerRow(customer);
+  const userId = userHint ?? ('metadata' in customer ? userIdFromMetadata(customer.metadata) : null);
+  const existing = await db.customer.findUnique({ where: { id: customer.id } });
+  if (existing) {
+    return db.customer.update({
+      where: { id: customer.id },
+      data: { ...row, ...(existing.userId ? {} : userId ? { userId } : {}) },
+    });
+  }
+  try {
+    return await db.customer.create({ data: { id: customer.id, userId, ...row } });
+  } catch (error) {
+    // The user already has another customer: keep this one unmapped (an admin decides).
+    if (!isUniqueViolation(error) || !userId) throw error;
+    return db.customer.upsert({
+      where: { id: customer.id },
+      create: { id: customer.id, userId: null, ...row },
+      update: row,
+    });
+  }
+}
+
+export function createCustomers({ db, stripe }: { db: Db; stripe: Stripe }) {
+  async function findByUser(userId: string) {
+    return db.customer.findUnique({ where: { userId } });
+  }
+
+  async function ensureCustomer(user: BillingUser) {
+    const existing = await findByUser(user.id);
+    if (existing) return existing;
+    const customer = await stripe.customers.create(
+      {
+        email: user.email,
+        name: user.login,
+        metadata: { userId: user.id, ...(user.login ? { login: user.login } : {}) },
+      },
+      { idempotencyKey: `tollgate-customer-${user.id}` },
+    );
+    try {
+      return await db.customer.upsert({
+        where: { id: customer.id },
+        create: { id: customer.id, userId: user.id, ...customerRow(customer) },
+        update: { userId: user.id },
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // A concurrent call won the race; its row is the user's customer.
+      const row = await findByUser(user.id);
+      if (!row) throw error;
+      return row;
+    }
+  }
+
+  return { findByUser, ensureCustomer };
+}
+
+export type Customers = ReturnType<typeof createCustomers>;

@@ -1,0 +1,124 @@
+/**
+ * Processing of stored events: a handler table keyed by event type. Every
+ * handler re-fetches the objects it touches from Stripe, so an event is only
+ * a hint about what changed, never the data written.
+ */
+import type Stripe from 'stripe';
+import type { Db } from '../../db/prisma.js';
+import { idOf, isResourceMissing } from '../../stripe/client.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { upsertCustomer } from '../customers/customers.js';
+import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
+import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
+
+export type Outcome = { status: 'processed' } | { status: 'ignored' } | { status: 'flagged'; reason: string };
+
+export interface ProcessorDeps {
+  db: Db;
+  stripe: Stripe;
+  catalog: Catalog;
+  invoices: Invoices;
+  subscriptions: SubscriptionSync;
+}
+
+type Handler = (event: Stripe.Event) => Promise<Outcome>;
+
+const PROCESSED: Outcome = { status: 'processed' };
+
+function unmapped(result: SyncResult): Outcome {
+  return result.userId
+    ? PROCESSED
+    : {
+        status: 'flagged',
+        reason: `subscription ${result.subscriptionId} belongs to a customer no user maps to (set metadata.userId on the customer, then replay)`,
+      };
+}
+
+export function createProcessor({ db, stripe, catalog, invoices, subscriptions }: ProcessorDeps) {
+  const syncSubscription: Handler = async (event) => {
+    const object = event.data.object as Stripe.Subscription;
+    return unmapped(await subscriptions.sync(object.id, object));
+  };
+
+  const checkoutCompleted: Handler = async (event) => {
+    const session = await stripe.checkout.sessions.retrieve(
+      (event.data.object as Stripe.Checkout.Session).id,
+    );
+    const customerId = idOf(session.customer);
+    const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
+    if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
+    const subscriptionId = idOf(session.subscription);
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    return PROCESSED;
+  };
+
+  const invoiceChanged: Handler = async (event) => {
+    const object = event.data.object as Stripe.Invoice;
+    if (!object.id) return { status: 'ignored' }; // invoice.upcoming has no id
+    const invoice = (await invoices.refresh(object.id)) ?? object;
+    const subscriptionId = invoiceSubscriptionId(invoice);
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    return PROCESSED;
+  };
+
+  const customerChanged: Handler = async (event) => {
+    const object = event.data.object as Stripe.Customer;
+    const customer = await stripe.customers.retrieve(object.id).catch((error: unknown) => {
+      if (isResourceMissing(error)) return object;
+      throw error;
+    });
+    await upsertCustomer(db, customer);
+    return PROCESSED;
+  };
+
+  const productChanged: Handler = async (event) => {
+    await catalog.refreshProduct((event.data.object as Stripe.Product).id);
+    return PROCESSED;
+  };
+
+  const priceChanged: Handler = async (event) => {
+    await catalog.refreshPrice((event.data.object as Stripe.Price).id);
+    return PROCESSED;
+  };
+
+  const handlers: Record<string, Handler> = {
+    'checkout.session.completed': checkoutCompleted,
+    'checkout.session.async_payment_succeeded': checkoutCompleted,
+    'customer.subscription.created': syncSubscription,
+    'customer.subscription.updated': syncSubscription,
+    'customer.subscription.deleted': syncSubscription,
+    'customer.subscription.paused': syncSubscription,
+    'customer.subscription.resumed': syncSubscription,
+    'customer.subscription.pending_update_applied': syncSubscription,
+    'customer.subscription.pending_update_expired': syncSubscription,
+    'customer.subscription.trial_will_end': syncSubscription,
+    'invoice.created': invoiceChanged,
+    'invoice.finalized': invoiceChanged,
+    'invoice.updated': invoiceChanged,
+    'invoice.paid': invoiceChanged,
+    'invoice.payment_succeeded': invoiceChanged,
+    'invoice.payment_failed': invoiceChanged,
+    'invoice.payment_action_required': invoiceChanged,
+    'invoice.voided': invoiceChanged,
+    'invoice.marked_uncollectible': invoiceChanged,
+    'customer.created': customerChanged,
+    'customer.updated': customerChanged,
+    'customer.deleted': customerChanged,
+    'product.created': productChanged,
+    'product.updated': productChanged,
+    'product.deleted': productChanged,
+    'price.created': priceChanged,
+    'price.updated': priceChanged,
+    'price.deleted': priceChanged,
+  };
+
+  async function handle(event: Stripe.Event): Promise<Outcome> {
+    const handler = handlers[event.type];
+    if (!handler) return { status: 'ignored' };
+    return handler(event);
+  }
+
+  return { handle, handledTypes: Object.keys(handlers) };
+}
+
+export type Processor = ReturnType<typeof createProcessor>;

@@ -1,0 +1,49 @@
+/**
+ * The billing service's error catalogue: every problem it answers with, by
+ * stable code. Domain code throws these; the problem handler renders them.
+ */
+import { TokenError } from '@tollgate/auth-client';
+import { ProblemError } from '@tollgate/service-kit';
+
+const problem =
+  (status: number, code: string, title: string) => (detail?: string, extensions?: Record<string, unknown>) =>
+    new ProblemError(status, code, title, detail, extensions);
+
+export const Problems = {
+  authenticationRequired: problem(401, 'authentication_required', 'Authentication required'),
+  priceNotFound: problem(404, 'price_not_found', 'Price not found'),
+  priceNotRecurring: problem(400, 'price_not_recurring', 'Price is not a subscription price'),
+  customerNotFound: problem(404, 'customer_not_found', 'No billing customer'),
+  subscriptionNotFound: problem(404, 'subscription_not_found', 'No subscription'),
+  subscriptionExists: problem(409, 'subscription_exists', 'Already subscribed'),
+  subscriptionNotCanceling: problem(409, 'subscription_not_canceling', 'Subscription is not set to cancel'),
+  subscriptionEnded: problem(409, 'subscription_ended', 'Subscription has ended'),
+  samePrice: problem(409, 'same_price', 'Already on this plan'),
+  checkoutSessionNotFound: problem(404, 'checkout_session_not_found', 'Checkout session not found'),
+  webhookSignatureMissing: problem(400, 'webhook_signature_missing', 'Stripe-Signature header missing'),
+  webhookSignatureInvalid: problem(400, 'webhook_signature_invalid', 'Webhook signature not valid'),
+  webhookPayloadInvalid: problem(400, 'webhook_payload_invalid', 'Webhook payload not valid'),
+  stripeUnavailable: problem(502, 'stripe_unavailable', 'Stripe did not answer'),
+};
+
+/** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */
+export function mapError(error: unknown): ProblemError | undefined {
+  if (error instanceof TokenError) {
+    return new ProblemError(
+      401,
+      error.code,
+      'Token not accepted',
+      error.message,
+      {},
+      {
+        'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"`,
+      },
+    );
+  }
+  const stripeError = error as { type?: string; statusCode?: number; message?: string };
+  if (typeof stripeError?.type === 'string' && stripeError.type.startsWith('Stripe')) {
+    // Stripe's own message can name internals; the log has the whole error.
+    return Problems.stripeUnavailable('the payment provider did not complete the request; try again');
+  }
+  return undefined;
+}

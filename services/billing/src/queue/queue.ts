@@ -1,0 +1,74 @@
+/**
+ * pg-boss, in the billing database (schema "pgboss"). Jobs are inserted
+ * through the caller's Prisma transaction (`txDb`), so a job exists if and
+ * only if the change that asked for it was committed: the transactional outbox.
+ */
+import { PgBoss } from 'pg-boss';
+import type { Config } from '../config.js';
+import type { Tx } from '../db/prisma.js';
+
+export const QUEUES = {
+  /** data: { eventId } — process one inbox event. */
+  webhook: 'webhook-event',
+  /** data: { roleSyncId } — apply one role_syncs row at auth. */
+  roleSync: 'role-sync',
+} as const;
+
+export type Boss = PgBoss;
+
+// "Forever" for pg-boss: a role sync must survive an auth outage of any length.
+const FOREVER_SECONDS = 10 * 365 * 24 * 3600;
+
+export function createBoss(config: Config, max = 10): PgBoss {
+  return new PgBoss({
+    connectionString: config.databaseUrl,
+    schema: 'pgboss',
+    max,
+    useListenNotify: true,
+    application_name: 'tollgate-billing',
+  });
+}
+
+/** Starts pg-boss (creating or migrating its schema) and declares our queues. */
+export async function startBoss(boss: PgBoss, config: Config): Promise<void> {
+  await boss.start();
+  const w = config.worker;
+  await upsertQueue(boss, QUEUES.webhook, {
+    notify: true,
+    retryLimit: w.webhookMaxAttempts - 1,
+    retryDelay: w.webhookRetryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: 3600,
+    expireInSeconds: 120,
+  });
+  await upsertQueue(boss, QUEUES.roleSync, {
+    notify: true,
+    retryLimit: 1_000_000,
+    retryDelay: w.roleSyncRetryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: w.roleSyncRetryDelayMaxSeconds,
+    expireInSeconds: 60,
+    retentionSeconds: FOREVER_SECONDS,
+  });
+}
+
+type QueueOptions = NonNullable<Parameters<PgBoss['createQueue']>[1]>;
+
+async function upsertQueue(boss: PgBoss, name: string, options: QueueOptions) {
+  if (await boss.getQueue(name)) {
+    const { notify: _n, ...rest } = options;
+    await boss.updateQueue(name, rest);
+  } else {
+    await boss.createQueue(name, options);
+  }
+}
+
+/** pg-boss's database adapter over a Prisma interactive transaction. */
+export function txDb(tx: Tx) {
+  return {
+    async executeSql(text: string, values: unknown[] = []) {
+      const rows = await tx.$queryRawUnsafe<unknown[]>(text, ...values);
+      return { rows };
+    },
+  };
+}

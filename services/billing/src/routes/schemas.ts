@@ -1,0 +1,84 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+
+export const ProblemRef = Type.Ref('Problem');
+
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ProblemRef]));
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }];
+
+export const PriceId = Type.String({
+  pattern: '^price_[A-Za-z0-9_]{1,200}$',
+  description: 'A Stripe price id',
+  examples: ['price_tollgate_premium_monthly'],
+});
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const DateTime = Type.String({ format: 'date-time' });
+
+export const PriceView = Type.Object({
+  id: Type.String(),
+  currency: Type.String(),
+  unit_amount: Nullable(Type.Integer({ description: 'In the smallest currency unit (cents)' })),
+  interval: Nullable(Type.String()),
+  interval_count: Nullable(Type.Integer()),
+  lookup_key: Nullable(Type.String()),
+  nickname: Nullable(Type.String()),
+});
+
+export const ProductView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  role: Nullable(Type.String({ description: 'The role a subscription to this product grants' })),
+  prices: Type.Array(PriceView),
+});
+
+export const CheckoutView = Type.Object({
+  checkout_session_id: Type.String(),
+  checkout_session_url: Type.String(),
+});
+
+export const SubscriptionView = Type.Object({
+  id: Type.String(),
+  status: Type.String({ description: 'Stripe status: active, trialing, past_due, canceled, unpaid, ...' }),
+  customer_id: Type.String(),
+  plan: Nullable(
+    Type.Object({
+      price_id: Type.String(),
+      product_id: Nullable(Type.String()),
+      product_name: Nullable(Type.String()),
+      role: Nullable(Type.String()),
+      unit_amount: Nullable(Type.Integer()),
+      currency: Nullable(Type.String()),
+      interval: Nullable(Type.String()),
+    }),
+  ),
+  cancel_at_period_end: Type.Boolean(),
+  cancel_at: Nullable(DateTime),
+  canceled_at: Nullable(DateTime),
+  ended_at: Nullable(DateTime),
+  set_to_cancel: Type.Boolean({ description: 'Ends at cancel_at (or the period end) unless resumed' }),
+  current_period_start: Nullable(DateTime),
+  current_period_end: Nullable(DateTime),
+  entitled_role: Nullable(Type.String({ description: 'The role this subscription grants now' })),
+  grace_period_ends_at: Nullable(DateTime),
+});
+
+export const InvoiceView = Type.Object({
+  id: Type.String(),
+  number: Nullable(Type.String()),
+  status: Nullable(Type.String()),
+  subscription_id: Nullable(Type.String()),
+  currency: Type.String(),
+  amount_due: Type.Integer(),
+  amount_paid: Type.Integer(),
+  total: Type.Integer(),
+  billing_reason: Nullable(Type.String()),
+  hosted_invoice_url: Nullable(Type.String()),
+  invoice_pdf: Nullable(Type.String()),
+  period_start: Nullable(DateTime),
+  period_end: Nullable(DateTime),
+  created: DateTime,
+});

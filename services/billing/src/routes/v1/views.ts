@@ -1,0 +1,69 @@
+/** Database rows -> API shapes (snake_case, ISO dates). */
+import { isSetToCancel } from '../../domain/subscriptions/subscription-sync.js';
+import type { SubscriptionsService } from '../../domain/subscriptions/subscriptions.service.js';
+
+const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+
+type SubscriptionWithPrice = Awaited<ReturnType<SubscriptionsService['current']>>;
+
+export function subscriptionView(s: SubscriptionWithPrice) {
+  return {
+    id: s.id,
+    status: s.status,
+    customer_id: s.customerId,
+    plan: s.priceId
+      ? {
+          price_id: s.priceId,
+          product_id: s.productId,
+          product_name: s.price?.product.name ?? null,
+          role: s.price?.product.role ?? null,
+          unit_amount: s.price?.unitAmount ?? null,
+          currency: s.price?.currency ?? null,
+          interval: s.price?.interval ?? null,
+        }
+      : null,
+    cancel_at_period_end: s.cancelAtPeriodEnd,
+    cancel_at: iso(s.cancelAt),
+    canceled_at: iso(s.canceledAt),
+    ended_at: iso(s.endedAt),
+    set_to_cancel: isSetToCancel(s),
+    current_period_start: iso(s.currentPeriodStart),
+    current_period_end: iso(s.currentPeriodEnd),
+    entitled_role: s.entitledRole,
+    grace_period_ends_at: s.status === 'past_due' ? iso(s.entitlementExpiresAt) : null,
+  };
+}
+
+export function invoiceView(i: {
+  id: string;
+  number: string | null;
+  status: string | null;
+  subscriptionId: string | null;
+  currency: string;
+  amountDue: number;
+  amountPaid: number;
+  total: number;
+  billingReason: string | null;
+  hostedInvoiceUrl: string | null;
+  invoicePdf: string | null;
+  periodStart: Date | null;
+  periodEnd: Date | null;
+  stripeCreatedAt: Date;
+}) {
+  return {
+    id: i.id,
+    number: i.number,
+    status: i.status,
+    subscription_id: i.subscriptionId,
+    currency: i.currency,
+    amount_due: i.amountDue,
+    amount_paid: i.amountPaid,
+    total: i.total,
+    billing_reason: i.billingReason,
+    hosted_invoice_url: i.hostedInvoiceUrl,
+    invoice_pdf: i.invoicePdf,
+    period_start: iso(i.periodStart),
+    period_end: iso(i.periodEnd),
+    created: i.stripeCreatedAt.toISOString(),
+  };
+}

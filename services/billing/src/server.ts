@@ -1,0 +1,30 @@
+/** Starts billing: migrate, listen, run the queue workers in-process (unless RUN_WORKER=false); closes gracefully. */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { bootstrapDatabase, seedCatalogIfEmpty } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { startWorkers } from './jobs/workers.js';
+
+const config = loadConfig();
+await bootstrapDatabase(config, (message) => console.log(message));
+const app = await buildApp(config);
+
+try {
+  await seedCatalogIfEmpty(app.billing, (message) => app.log.info(message));
+} catch (error) {
+  // Stripe being down must not keep billing from starting; product webhooks or sync-stripe fill it later.
+  app.log.warn({ err: error }, 'could not mirror the catalogue from Stripe');
+}
+
+if (config.worker.runInProcess) {
+  const workers = await startWorkers(app.billing, app.log);
+  app.addHook('preClose', async () => workers.stop());
+}
+
+closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'closing after an error');
+  else app.log.info({ signal }, 'shutting down');
+  await app.close();
+});
+
+await app.listen({ host: config.host, port: config.port });

@@ -1,0 +1,242 @@
+/**
+ * The full Stripe sync (`npm run -w @tollgate/billing sync-stripe`): pulls
+ * products, prices, customers, subscriptions and invoices page by page with
+ * the SDK's auto-pagination, writes each page with one bulk upsert, and
+ * re-derives every subscription's entitlement, enqueueing a role sync (in the
+ * same transaction) wherever it differs from what was recorded.
+ *
+ * `reconcile` then compares the grants auth actually holds (source
+ * "subscription:*") with the entitlements, and enqueues the grants and
+ * revocations that fix the drift.
+ */
+import type Stripe from 'stripe';
+import type { Db, Tx } from '../db/prisma.js';
+import { priceRow, productRow } from '../domain/catalog/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import { customerRow, userIdFromMetadata } from '../domain/customers/customers.js';
+import { entitlementChanges, entitlementOf } from '../domain/entitlements/entitlement.js';
+import { invoiceRow } from '../domain/invoices/invoices.js';
+import { enqueueRoleSync, subscriptionSource } from '../domain/role-sync/outbox.js';
+import { subscriptionFields } from '../domain/subscriptions/subscription-sync.js';
+import type { Boss } from '../queue/queue.js';
+import { idOf } from '../stripe/client.js';
+import { bulkUpsert } from './bulk-upsert.js';
+
+export type SyncResource = 'products' | 'prices' | 'customers' | 'subscriptions' | 'invoices';
+export const SYNC_ORDER: SyncResource[] = ['products', 'prices', 'customers', 'subscriptions', 'invoices'];
+
+export interface SyncProgress {
+  /** Called after each page: how many objects of this resource so far. */
+  page(resource: SyncResource, done: number): void;
+  /** Called once a resource is complete. */
+  finished(resource: SyncResource, total: number): void;
+}
+
+export interface SyncReport {
+  counts: Record<SyncResource, number>;
+  /** Role syncs enqueued because an entitlement differed from what was recorded. */
+  roleSyncsEnqueued: number;
+  seconds: number;
+}
+
+export interface AuthGrant {
+  userId: string;
+  role: string;
+  source: string;
+}
+
+export interface ReconcileReport {
+  grantsInAuth: number;
+  entitled: number;
+  missingGranted: number;
+  extraRevoked: number;
+}
+
+export interface StripeSyncDeps {
+  db: Db;
+  stripe: Stripe;
+  boss: Boss;
+  clock: Clock;
+  graceDays: number;
+  /** Every grant auth holds whose source starts with "subscription:". */
+  listAuthGrants(): AsyncIterable<AuthGrant>;
+}
+
+const PAGE = 100;
+
+async function* pages<T>(list: AsyncIterable<T>, size = PAGE): AsyncGenerator<T[]> {
+  let page: T[] = [];
+  for await (const item of list) {
+    page.push(item);
+    if (page.length === size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+export function createStripeSync(deps: StripeSyncDeps) {
+  const { db, stripe } = deps;
+  const noProgress: SyncProgress = { page() {}, finished() {} };
+
+  async function syncSubscriptionsPage(tx: Tx, subscriptions: Stripe.Subscription[]): Promise<number> {
+    const ids = subscriptions.map((s) => s.id);
+    const customerIds = [...new Set(subscriptions.map((s) => idOf(s.customer) as string))];
+    const [existing, customers, products] = await Promise.all([
+      tx.subscription.findMany({ where: { id: { in: ids } } }),
+      tx.customer.findMany({ where: { id: { in: customerIds } }, select: { id: true, userId: true } }),
+      tx.product.findMany({ select: { id: true, role: true } }),
+    ]);
+    const before = new Map(existing.map((s) => [s.id, s]));
+    const userOf = new Map(customers.map((c) => [c.id, c.userId]));
+    const roleOf = new Map(products.map((p) => [p.id, p.role]));
+    const now = deps.clock.now();
+    let enqueued = 0;
+    const rows = subscriptions.map((subscription) => {
+      const fields = subscriptionFields(subscription);
+      const previous = before.get(subscription.id);
+      const customerId = idOf(subscription.customer) as string;
+      const userId =
+        userOf.get(customerId) ?? userIdFromMetadata(subscription.metadata) ?? previous?.userId ?? null;
+      const pastDueSince = fields.status === 'past_due' ? (previous?.pastDueSince ?? now) : null;
+      const role = fields.productId ? (roleOf.get(fields.productId) ?? null) : null;
+      const after = userId
+        ? entitlementOf({ status: fields.status, role, pastDueSince }, now, deps.graceDays)
+        : { role: null, expiresAt: null };
+      return {
+        row: {
+          id: subscription.id,
+          customerId,
+          userId,
+          ...fields,
+          pastDueSince,
+          entitledRole: after.role,
+          entitlementExpiresAt: after.expiresAt,
+          syncedAt: now,
+        },
+        grantee: userId ?? previous?.userId ?? null,
+        changes: entitlementChanges(
+          { role: previous?.entitledRole ?? null, expiresAt: previous?.entitlementExpiresAt ?? null },
+          after,
+        ),
+        status: fields.status,
+      };
+    });
+    await bulkUpsert(
+      tx,
+      'subscriptions',
+      rows.map((r) => r.row),
+    );
+    for (const { row, grantee, changes, status } of rows) {
+      if (!grantee) continue;
+      for (const change of changes) {
+        await enqueueRoleSync(tx, deps.boss, {
+          userId: grantee,
+          subscriptionId: row.id,
+          change,
+          reason: `sync-stripe: subscription ${status}`,
+        });
+        enqueued++;
+      }
+    }
+    return enqueued;
+  }
+
+  async function run(progress: SyncProgress = noProgress): Promise<SyncReport> {
+    const started = Date.now();
+    const counts: Record<SyncResource, number> = {
+      products: 0,
+      prices: 0,
+      customers: 0,
+      subscriptions: 0,
+      invoices: 0,
+    };
+    let roleSyncsEnqueued = 0;
+
+    const simple = async <T extends { id: string }>(
+      resource: Exclude<SyncResource, 'subscriptions'>,
+      list: AsyncIterable<T>,
+      toRow: (item: T) => Record<string, unknown>,
+      keepExisting: string[] = [],
+    ) => {
+      for await (const page of pages(list)) {
+        await db.$transaction((tx) =>
+          bulkUpsert(
+            tx,
+            resource,
+            page.map((item) => ({ id: item.id, ...toRow(item) })),
+            keepExisting,
+          ),
+        );
+        counts[resource] += page.length;
+        progress.page(resource, counts[resource]);
+      }
+      progress.finished(resource, counts[resource]);
+    };
+
+    await simple('products', stripe.products.list({ limit: PAGE }), productRow);
+    await simple('prices', stripe.prices.list({ limit: PAGE }), priceRow);
+    // A customer's user mapping, once made, is never overwritten by a sync.
+    await simple(
+      'customers',
+      stripe.customers.list({ limit: PAGE }),
+      (customer) => ({ ...customerRow(customer), userId: userIdFromMetadata(customer.metadata) }),
+      ['userId'],
+    );
+    for await (const page of pages(stripe.subscriptions.list({ limit: PAGE, status: 'all' }))) {
+      roleSyncsEnqueued += await db.$transaction((tx) => syncSubscriptionsPage(tx, page), {
+        timeout: 60_000,
+      });
+      counts.subscriptions += page.length;
+      progress.page('subscriptions', counts.subscriptions);
+    }
+    progress.finished('subscriptions', counts.subscriptions);
+    await simple('invoices', stripe.invoices.list({ limit: PAGE }), invoiceRow);
+
+    return { counts, roleSyncsEnqueued, seconds: (Date.now() - started) / 1000 };
+  }
+
+  async function reconcile(): Promise<ReconcileReport> {
+    const held = new Map<string, AuthGrant>();
+    for await (const grant of deps.listAuthGrants())
+      held.set(`${grant.userId}|${grant.role}|${grant.source}`, grant);
+    const entitled = await db.subscription.findMany({
+      where: { entitledRole: { not: null }, userId: { not: null } },
+      select: { id: true, userId: true, entitledRole: true, entitlementExpiresAt: true },
+    });
+    const wanted = new Set<string>();
+    let missingGranted = 0;
+    let extraRevoked = 0;
+    await db.$transaction(
+      async (tx) => {
+        for (const s of entitled) {
+          const key = `${s.userId}|${s.entitledRole}|${subscriptionSource(s.id)}`;
+          wanted.add(key);
+          if (held.has(key)) continue;
+          await enqueueRoleSync(tx, deps.boss, {
+            userId: s.userId!,
+            subscriptionId: s.id,
+            change: { role: s.entitledRole!, action: 'grant', expiresAt: s.entitlementExpiresAt },
+            reason: 'reconcile: missing in auth',
+          });
+          missingGranted++;
+        }
+        for (const [key, grant] of held) {
+          if (wanted.has(key)) continue;
+          await enqueueRoleSync(tx, deps.boss, {
+            userId: grant.userId,
+            subscriptionId: grant.source.slice('subscription:'.length),
+            change: { role: grant.role, action: 'revoke', expiresAt: null },
+            reason: 'reconcile: not entitled',
+          });
+          extraRevoked++;
+        }
+      },
+      { timeout: 120_000 },
+    );
+    return { grantsInAuth: held.size, entitled: entitled.length, missingGranted, extraRevoked };
+  }
+
+  return { run, reconcile };
+}

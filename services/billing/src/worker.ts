@@ -1,0 +1,23 @@
+/** `npm run -w @tollgate/billing worker`: the queue workers alone (run the server with RUN_WORKER=false). */
+import closeWithGrace from 'close-with-grace';
+import Fastify from 'fastify';
+import { bootstrapDatabase } from './bootstrap.js';
+import { loadConfig } from './config.js';
+import { createBilling } from './context.js';
+import { startWorkers } from './jobs/workers.js';
+
+const config = loadConfig();
+// Fastify's logger (pino) without a server, so worker logs look like the service's.
+const log = Fastify({ logger: { level: config.logLevel, name: 'billing-worker' } }).log;
+await bootstrapDatabase(config, (message) => log.info(message));
+const billing = await createBilling(config);
+billing.boss.on('error', (error: Error) => log.error({ err: error }, 'job queue error'));
+const workers = await startWorkers(billing, log);
+log.info('billing worker running');
+
+closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'closing after an error');
+  else log.info({ signal }, 'shutting down');
+  await workers.stop();
+  await billing.close();
+});

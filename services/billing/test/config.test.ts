@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('config', () => {
+  it('defaults to the development stack: port 3002, real Stripe host unless STRIPE_API_URL, 3 grace days', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3002);
+    expect(config.graceDays).toBe(3);
+    expect(config.stripe.host).toBeUndefined();
+    expect(config.stripe.webhookToleranceSeconds).toBe(300);
+    expect(config.urls.success).toBe('http://localhost:8080/api/v1/success?session_id={CHECKOUT_SESSION_ID}');
+    expect(config.redisKeyPrefix).toBe('tollgate:');
+  });
+
+  it('reads the Stripe host, port and protocol from STRIPE_API_URL', () => {
+    const config = loadConfig({ STRIPE_API_URL: 'http://127.0.0.1:12111', BILLING_GRACE_DAYS: '0.5' });
+    expect(config.stripe).toMatchObject({ host: '127.0.0.1', port: 12111, protocol: 'http' });
+    expect(config.graceDays).toBe(0.5);
+    expect(() => loadConfig({ STRIPE_API_URL: 'ftp://x' })).toThrow(ConfigError);
+  });
+
+  it('refuses development secrets in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /STRIPE_SECRET_KEY.*STRIPE_WEBHOOK_SECRET.*AUTH_CLIENT_SECRET.*ADMIN_PASSWORD.*ADMIN_COOKIE_SECRET/,
+    );
+    expect(
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgresql://db/billing',
+        STRIPE_SECRET_KEY: 'sk_live_x',
+        STRIPE_WEBHOOK_SECRET: 'whsec_real',
+        AUTH_CLIENT_SECRET: 'a-long-production-secret-0123456789',
+        ADMIN_PASSWORD: 'a-long-admin-password',
+        ADMIN_COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
+      }).env,
+    ).toBe('production');
+  });
+});

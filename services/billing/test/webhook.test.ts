@@ -1,0 +1,160 @@
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUES } from '../src/queue/queue.js';
+import { eventually, type Stack, startStack } from './stack.js';
+
+let stack: Stack;
+const signer = new Stripe('sk_test_unused');
+
+beforeAll(async () => {
+  stack = await startStack({ WEBHOOK_MAX_ATTEMPTS: '2' });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+let counter = 0;
+function fixture(type: string, object: Record<string, unknown>) {
+  counter++;
+  return {
+    id: `evt_test_${Date.now()}_${counter}`,
+    object: 'event',
+    api_version: '2026-10-28.endive',
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object },
+  };
+}
+
+function post(body: string, signature?: string) {
+  return stack.app.inject({
+    method: 'POST',
+    url: '/api/v1/webhook',
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      ...(signature ? { 'stripe-signature': signature } : {}),
+    },
+    payload: body,
+  });
+}
+
+function sign(body: string, options: { timestamp?: number; secret?: string } = {}) {
+  return signer.webhooks.generateTestHeaderString({
+    payload: body,
+    secret: options.secret ?? stack.config.stripe.webhookSecret,
+    ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+  });
+}
+
+const stored = (id: string) => stack.app.billing.db.webhookEvent.findUnique({ where: { id } });
+
+describe('signature', () => {
+  it('refuses a missing, wrong or stale signature with 400 and stores nothing', async () => {
+    const event = fixture('balance.available', { id: 'bal_1', object: 'balance' });
+    const body = JSON.stringify(event);
+    const cases = [
+      { signature: undefined, code: 'webhook_signature_missing' },
+      { signature: sign(body, { secret: 'whsec_wrong' }), code: 'webhook_signature_invalid' },
+      {
+        signature: sign(body, { timestamp: Math.floor(Date.now() / 1000) - 301 }),
+        code: 'webhook_signature_invalid',
+      },
+      { signature: sign(`${body} `), code: 'webhook_signature_invalid' },
+    ];
+    for (const { signature, code } of cases) {
+      const response = await post(body, signature);
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code });
+    }
+    expect(await stored(event.id)).toBeNull();
+  });
+
+  it('accepts a signature within the 300 s tolerance over the exact raw bytes', async () => {
+    const event = fixture('balance.available', { id: 'bal_2', object: 'balance' });
+    const body = JSON.stringify(event, null, 2); // re-serialising would break the signature
+    const response = await post(body, sign(body, { timestamp: Math.floor(Date.now() / 1000) - 200 }));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ received: true, duplicate: false });
+  });
+});
+
+describe('inbox', () => {
+  it('stores an event once: a duplicate delivery is a 200 no-op with no second job', async () => {
+    const event = fixture('balance.available', { id: 'bal_3', object: 'balance' });
+    const body = JSON.stringify(event);
+    const first = await post(body, sign(body));
+    const second = await post(body, sign(body));
+    expect(first.json()).toEqual({ received: true, duplicate: false });
+    expect(second.statusCode).toBe(200);
+    expect(second.json()).toEqual({ received: true, duplicate: true });
+    const jobs = await stack.app.billing.boss.findJobs(QUEUES.webhook, { data: { eventId: event.id } });
+    expect(jobs).toHaveLength(1);
+    // An event type billing does not act on is acknowledged and kept as ignored.
+    const row = await eventually(async () => {
+      const r = await stored(event.id);
+      return r?.status === 'ignored' ? r : undefined;
+    });
+    expect(row).toMatchObject({ type: 'balance.available', objectId: 'bal_3', attempts: 1 });
+  });
+
+  it('answers before processing: many events are accepted quickly', async () => {
+    const events = Array.from({ length: 50 }, (_, i) =>
+      fixture('balance.available', { id: `bal_many_${i}` }),
+    );
+    const started = Date.now();
+    const responses = await Promise.all(events.map((e) => post(JSON.stringify(e), sign(JSON.stringify(e)))));
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(
+      await stack.app.billing.db.webhookEvent.count({ where: { id: { in: events.map((e) => e.id) } } }),
+    ).toBe(50);
+  });
+});
+
+describe('processing failures', () => {
+  it('retries a failing event, then dead-letters it with the error; replay runs it again', async () => {
+    const event = fixture('checkout.session.completed', {
+      id: 'cs_test_does_not_exist',
+      object: 'checkout.session',
+    });
+    const body = JSON.stringify(event);
+    expect((await post(body, sign(body))).statusCode).toBe(200);
+    const dead = await eventually(async () => {
+      const r = await stored(event.id);
+      return r?.status === 'dead' ? r : undefined;
+    }, 15_000);
+    expect(dead.attempts).toBe(2);
+    expect(dead.lastError).toMatch(/No such checkout.session|resource_missing|cs_test_does_not_exist/i);
+
+    expect(await stack.app.billing.inbox.replay(event.id)).toBe(true);
+    expect(await stack.app.billing.inbox.replay('evt_unknown')).toBe(false);
+    const again = await eventually(async () => {
+      const r = await stored(event.id);
+      return r && r.attempts >= 4 && r.status === 'dead' ? r : undefined;
+    }, 15_000);
+    expect(again.attempts).toBe(4);
+  });
+
+  it('flags a subscription whose customer maps to no user, for an admin', async () => {
+    const customer = await stack.stripe.customers.create({ email: 'outsider@example.com' });
+    const pm = await stack.stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+    const subscription = await stack.stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: 'price_tollgate_premium_monthly' }],
+      default_payment_method: pm.id,
+    });
+    await stack.emu.waitForWebhooks();
+    const flagged = await eventually(async () =>
+      stack.app.billing.db.webhookEvent.findFirst({
+        where: { objectId: subscription.id, type: 'customer.subscription.created', status: 'flagged' },
+      }),
+    );
+    expect(flagged.lastError).toContain('no user');
+    const row = await stack.app.billing.db.subscription.findUnique({ where: { id: subscription.id } });
+    expect(row).toMatchObject({ status: 'active', userId: null, entitledRole: null });
+    expect(await stack.app.billing.db.roleSync.count({ where: { subscriptionId: subscription.id } })).toBe(0);
+  });
+});
