@@ -59,7 +59,7 @@ export interface AuthHandle {
   start(): Promise<void>;
 }
 
-async function startAuth(port = 0): Promise<AuthHandle> {
+export async function startAuth(port = 0): Promise<AuthHandle> {
   const config = loadAuthConfig({
     NODE_ENV: 'test',
     DATABASE_URL: inject('authDatabaseUrl'),

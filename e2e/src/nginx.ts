@@ -1,0 +1,180 @@
+/**
+ * Runs the real nginx binary on the gateway template, the way the official
+ * nginx image would: the template rendered with envsubst semantics (only the
+ * named variables), included in an http block like the image's nginx.conf.
+ * Everything nginx writes (pid, temp files, logs) stays in a temp directory.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const TEMPLATE_PATH = path.join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'nginx',
+  'templates',
+  'default.conf.template',
+);
+
+/** The variables the image substitutes (compose restricts NGINX_ENVSUBST_FILTER to them). */
+export const TEMPLATE_VARIABLES = ['AUTH_UPSTREAM', 'BILLING_UPSTREAM'] as const;
+
+/**
+ * envsubst with an explicit variable list: `$NAME` and `${NAME}` for the
+ * listed names only; every other `$...` (nginx's own variables) is left alone.
+ */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(
+    /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (match, braced, bare) => {
+      const name = (braced ?? bare) as string;
+      return Object.hasOwn(values, name) ? (values[name] as string) : match;
+    },
+  );
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface NginxOptions {
+  /** host:port of the auth service, as AUTH_UPSTREAM (e.g. `127.0.0.1:3001`, `auth:3000`). */
+  authUpstream: string;
+  billingUpstream: string;
+  /** Where nginx listens on 127.0.0.1 (default: a free port). */
+  port?: number;
+  /** Default /usr/sbin/nginx (Debian's package), else NGINX_BIN. */
+  binary?: string;
+  /** How long to wait for the port to accept connections. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningNginx {
+  url: string;
+  port: number;
+  /** The temp directory with nginx.conf, conf.d/default.conf and the logs. */
+  dir: string;
+  /** The rendered conf.d/default.conf. */
+  config: string;
+  readErrorLog(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The image's http block, reduced to what the template relies on, with every path under `dir`. */
+function mainConfig(dir: string): string {
+  return `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log info;
+
+events {
+    worker_connections 256;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log ${dir}/access.log;
+    sendfile on;
+    keepalive_timeout 65;
+    client_body_temp_path ${dir}/tmp/client_body;
+    proxy_temp_path ${dir}/tmp/proxy;
+    fastcgi_temp_path ${dir}/tmp/fastcgi;
+    uwsgi_temp_path ${dir}/tmp/uwsgi;
+    scgi_temp_path ${dir}/tmp/scgi;
+    include ${dir}/conf.d/*.conf;
+}
+`;
+}
+
+function waitForPort(port: number, child: ChildProcess, timeoutMs: number, stderr: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise<void>((resolve, reject) => {
+    const onExit = (code: number | null) =>
+      reject(new Error(`nginx exited with ${code} before listening:\n${stderr()}`));
+    child.once('exit', onExit);
+    const attempt = () => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        child.off('exit', onExit);
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) {
+          child.off('exit', onExit);
+          reject(new Error(`nginx did not listen on ${port} within ${timeoutMs} ms:\n${stderr()}`));
+        } else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
+  const binary = options.binary ?? process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+  const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-nginx-'));
+  // Workers drop to an unprivileged user when nginx runs as root: they must reach the temp paths.
+  await chmod(dir, 0o755);
+  await mkdir(path.join(dir, 'conf.d'));
+  await mkdir(path.join(dir, 'tmp'));
+
+  const rendered = renderTemplate(await readFile(TEMPLATE_PATH, 'utf8'), {
+    AUTH_UPSTREAM: options.authUpstream,
+    BILLING_UPSTREAM: options.billingUpstream,
+  });
+  // The image listens on :80 inside its container; here, a free loopback port.
+  const config = rendered.replace(/^(\s*)listen\s+80;$/m, `$1listen 127.0.0.1:${port};`);
+  if (config === rendered) throw new Error('the template has no `listen 80;` line to move');
+  await writeFile(path.join(dir, 'conf.d', 'default.conf'), config);
+  await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir));
+
+  const child = spawn(
+    binary,
+    ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) => reject(new Error(`cannot run ${binary}: ${error.message}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const readErrorLog = () => readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    await spawned;
+    await waitForPort(port, child, options.startTimeoutMs ?? 10_000, () => stderr);
+  } catch (error) {
+    const log = await readErrorLog();
+    await stop();
+    throw new Error(`${(error as Error).message}\n${log}`);
+  }
+  return { url: `http://127.0.0.1:${port}`, port, dir, config, readErrorLog, stop };
+}

@@ -1,0 +1,133 @@
+/**
+ * The real services, in this process, listening on loopback ports, as the
+ * gateway's upstreams: auth (fresh database, migrated, its own keys), the
+ * Stripe emulator, and billing (fresh database, migrated, catalogue mirrored
+ * from the emulator). Queue workers are not started: gateway tests only need
+ * the HTTP surface.
+ */
+import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
+import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
+import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
+import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
+import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
+import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
+import { buildApp as buildBillingApp } from '@tollgate/billing/src/app.js';
+import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
+import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
+import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
+import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
+import type { FastifyInstance } from 'fastify';
+
+export const SERVICE_CLIENT_ID = 'billing';
+export const SERVICE_SECRET = 'e2e-billing-secret-0123456789abcdef';
+
+/** What an upstream received, as the service saw it (after trustProxy). */
+export interface SeenRequest {
+  method: string;
+  url: string;
+  ip: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface Upstream {
+  app: FastifyInstance;
+  /** host:port, as the gateway template's *_UPSTREAM expects. */
+  address: string;
+  url: string;
+  seen: SeenRequest[];
+}
+
+export interface Services {
+  auth: Upstream;
+  billing: Upstream;
+  emulator: RunningEmulator;
+  webhookSecret: string;
+  close(): Promise<void>;
+}
+
+/** Keeps what the service saw of every request (a test-side hook; the service code is untouched). */
+function record(app: FastifyInstance, seen: SeenRequest[]) {
+  app.addHook('onRequest', async (request) => {
+    seen.push({ method: request.method, url: request.url, ip: request.ip, headers: { ...request.headers } });
+  });
+}
+
+async function listen(app: FastifyInstance, seen: SeenRequest[]): Promise<Upstream> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { app, address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, seen };
+}
+
+export async function startServices(options: { publicUrl: string }): Promise<Services> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    const [authDb, billingDb, redis] = await Promise.all([
+      provisionDatabase('e2e_auth'),
+      provisionDatabase('e2e_billing'),
+      provisionRedis('e2e'),
+    ]);
+    cleanups.push(
+      () => authDb.release(),
+      () => billingDb.release(),
+      () => redis.release(),
+    );
+    await Promise.all([migrateAuthDatabase(authDb.url), migrateBillingDatabase(billingDb.url)]);
+
+    const authConfig = loadAuthConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: authDb.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.keyPrefix,
+      SERVICE_CLIENTS: `${SERVICE_CLIENT_ID}:${SERVICE_SECRET}:roles:write`,
+      ADMIN_LOGIN: 'root',
+      ADMIN_PASSWORD: 'root-password-for-e2e-tests',
+    });
+    const seedDb = createAuthPrisma(authConfig.databaseUrl);
+    try {
+      await createRolesService(seedDb).seedBuiltIns();
+    } finally {
+      await seedDb.$disconnect();
+    }
+    const authApp = await buildAuthApp(authConfig, {
+      keys: await keySetFromJwks([await generatePrivateJwk()]),
+      logging: false,
+    });
+    const authSeen: SeenRequest[] = [];
+    record(authApp, authSeen);
+    const auth = await listen(authApp, authSeen);
+    cleanups.push(() => authApp.close());
+
+    const emulator = await startEmulator();
+    cleanups.push(() => emulator.close());
+
+    const billingConfig = loadBillingConfig({
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: billingDb.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.keyPrefix,
+      AUTH_URL: auth.url,
+      AUTH_CLIENT_ID: SERVICE_CLIENT_ID,
+      AUTH_CLIENT_SECRET: SERVICE_SECRET,
+      STRIPE_SECRET_KEY: emulator.apiKey,
+      STRIPE_WEBHOOK_SECRET: emulator.webhookSecret,
+      STRIPE_API_URL: emulator.url,
+      PUBLIC_URL: options.publicUrl,
+    });
+    const billingApp = await buildBillingApp(billingConfig, { logging: false });
+    cleanups.push(() => billingApp.close());
+    await billingApp.billing.catalog.syncAll();
+    const billingSeen: SeenRequest[] = [];
+    record(billingApp, billingSeen);
+    const billing = await listen(billingApp, billingSeen);
+
+    return { auth, billing, emulator, webhookSecret: emulator.webhookSecret, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
