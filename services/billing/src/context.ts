@@ -79,6 +79,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     roleSyncAdmin,
     /** Stops the queue and closes what this context opened. */
     async close() {
+      await inbox.flush();
       await boss.stop({ graceful: true, timeout: 10_000 });
       if (!deps.db) await db.$disconnect();
     },

@@ -59,10 +59,10 @@ export interface AuthHandle {
   start(): Promise<void>;
 }
 
-export async function startAuth(port = 0): Promise<AuthHandle> {
+export async function startAuth(port = 0, databaseUrl = inject('authDatabaseUrl')): Promise<AuthHandle> {
   const config = loadAuthConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: inject('authDatabaseUrl'),
+    DATABASE_URL: databaseUrl,
     REDIS_URL: inject('redisUrl'),
     REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase } from '@tollgate/test-kit';
 import pino from 'pino';
@@ -28,6 +29,8 @@ import {
 // sync-stripe runs against a Stripe account whose history billing never saw:
 // an emulator with no webhook endpoint, and an empty billing database.
 let database: Awaited<ReturnType<typeof provisionDatabase>>;
+// Its own auth database too: reconcile looks at every subscription grant auth holds.
+let authDatabase: Awaited<ReturnType<typeof provisionDatabase>>;
 let auth: AuthHandle;
 let emu: RunningEmulator;
 let stripe: Stripe;
@@ -41,7 +44,9 @@ const EXTRA_CUSTOMERS = 230; // more than two pages of 100
 beforeAll(async () => {
   database = await provisionDatabase('billing_sync');
   await migrateBillingDatabase(database.url);
-  auth = await startAuth();
+  authDatabase = await provisionDatabase('billing_sync_auth');
+  await migrateAuthDatabase(authDatabase.url);
+  auth = await startAuth(0, authDatabase.url);
   emu = await startEmulator({});
   stripe = new Stripe(emu.apiKey, { ...emu.stripeConfig, maxNetworkRetries: 0 });
   env = {
@@ -67,6 +72,7 @@ afterAll(async () => {
   await emu.close();
   await auth.app.close();
   await database.release();
+  await authDatabase.release();
 });
 
 // newUser and rolesInAuth only need the auth app from a Stack.

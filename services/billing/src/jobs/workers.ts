@@ -63,9 +63,23 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
   const timer = setInterval(sweep, config.worker.graceSweepSeconds * 1000);
   timer.unref();
 
+  // Inbox rows whose job was never queued (the process died right after accepting them).
+  const requeue = async () => {
+    try {
+      const n = await billing.inbox.requeueStranded();
+      if (n > 0) log.warn({ events: n }, 'queued webhook events that had no job');
+    } catch (error) {
+      log.warn({ err: error }, 'requeue of stranded webhook events failed');
+    }
+  };
+  await requeue();
+  const requeueTimer = setInterval(requeue, 30_000);
+  requeueTimer.unref();
+
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(requeueTimer);
       await boss.offWork(QUEUES.webhook);
       await boss.offWork(QUEUES.roleSync);
     },

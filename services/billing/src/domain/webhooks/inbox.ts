@@ -1,10 +1,17 @@
 /**
- * The webhook inbox: a verified event is stored under its id together with
- * the job that will process it, in one transaction, and nothing else happens
- * before Stripe gets its 2xx. A second delivery of the same id changes nothing.
+ * The webhook inbox: a verified event is stored under its id with one
+ * INSERT, and Stripe gets its 2xx; nothing else happens on the request path.
+ * A second delivery of the same id changes nothing.
+ *
+ * The inbox row is the durable record; its processing job is handed to
+ * pg-boss by a relay that batches many events into one insert (and marks
+ * them `enqueued_at`). Rows that never got a job (the process died between
+ * the two) are found by `enqueued_at IS NULL` and queued by `requeueStranded`,
+ * which the workers run periodically. So an accepted event is always
+ * processed, and ingest costs one round trip per event.
  */
 import type Stripe from 'stripe';
-import type { Db, Prisma } from '../../db/prisma.js';
+import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 
@@ -35,28 +42,30 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
     return event;
   }
 
-  /** Stores the event and its processing job; false when the event id was already in the inbox. */
+  const relay = createRelay(db, boss);
+
+  /** Stores the event (its job follows via the relay); false when the id was already in the inbox. */
   async function accept(event: Stripe.Event): Promise<boolean> {
     const object = event.data?.object as { id?: unknown } | undefined;
-    return db.$transaction(async (tx) => {
-      const { count } = await tx.webhookEvent.createMany({
-        data: [
-          {
-            id: event.id,
-            type: event.type,
-            created: new Date(event.created * 1000),
-            apiVersion: event.api_version ?? null,
-            livemode: event.livemode,
-            objectId: typeof object?.id === 'string' ? object.id : null,
-            payload: event as unknown as Prisma.InputJsonValue,
-          },
-        ],
-        skipDuplicates: true,
-      });
-      if (count === 0) return false;
-      await boss.send(QUEUES.webhook, { eventId: event.id }, { db: txDb(tx) });
-      return true;
-    });
+    const objectId = typeof object?.id === 'string' ? object.id : null;
+    const inserted = await db.$executeRaw`
+      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
+      VALUES (${event.id}, ${event.type}, ${new Date(event.created * 1000)}, ${event.api_version ?? null},
+              ${event.livemode}, ${objectId}, ${JSON.stringify(event)}::jsonb, now())
+      ON CONFLICT (id) DO NOTHING`;
+    if (inserted === 0) return false;
+    relay.push(event.id);
+    return true;
+  }
+
+  /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
+  async function requeueStranded(olderThanSeconds = 30): Promise<number> {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      SELECT id FROM webhook_events
+       WHERE enqueued_at IS NULL AND received_at < now() - make_interval(secs => ${olderThanSeconds})
+       ORDER BY received_at LIMIT 1000`;
+    await relay.send(rows.map((r) => r.id));
+    return rows.length;
   }
 
   /**
@@ -67,13 +76,52 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
     return db.$transaction(async (tx) => {
       const row = await tx.webhookEvent.findUnique({ where: { id: eventId }, select: { id: true } });
       if (!row) return false;
-      await tx.webhookEvent.update({ where: { id: eventId }, data: { status: 'pending', lastError: null } });
+      await tx.webhookEvent.update({
+        where: { id: eventId },
+        data: { status: 'pending', lastError: null, enqueuedAt: new Date() },
+      });
       await boss.send(QUEUES.webhook, { eventId, replay: true }, { db: txDb(tx) });
       return true;
     });
   }
 
-  return { verify, accept, replay };
+  return { verify, accept, replay, requeueStranded, flush: relay.flush };
+}
+
+/** Collects accepted event ids and hands them to pg-boss in batches. */
+function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
+  let pending: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<void> = Promise.resolve();
+
+  async function send(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await boss.insert(
+      QUEUES.webhook,
+      ids.map((eventId) => ({ data: { eventId } })),
+    );
+    await db.$executeRaw`UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY(${ids}::text[])`;
+  }
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const batch = pending;
+    pending = [];
+    // A failed batch stays unmarked; requeueStranded picks it up.
+    inFlight = inFlight.then(() => send(batch)).catch(() => {});
+    return inFlight;
+  }
+
+  return {
+    send,
+    flush,
+    push(id: string) {
+      pending.push(id);
+      if (pending.length >= maxBatch) void flush();
+      else timer ??= setTimeout(() => void flush(), lingerMs);
+    },
+  };
 }
 
 export type Inbox = ReturnType<typeof createInbox>;
