@@ -26,7 +26,7 @@ import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js
 import { createBilling } from '@tollgate/billing/src/context.js';
 import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { createStripeSync } from '@tollgate/billing/src/sync/stripe-sync.js';
+import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
@@ -262,14 +262,7 @@ try {
   }
   const listSeconds = (performance.now() - listStarted) / 1000;
   log('sync-stripe...');
-  const sync = createStripeSync({
-    db: syncBilling.db,
-    stripe: syncBilling.stripe,
-    boss: syncBilling.boss,
-    clock: syncBilling.clock,
-    graceDays: 3,
-    listAuthGrants: () => syncBilling.authRoles.listGrants('subscription:'),
-  });
+  const sync = stripeSyncFor(syncBilling);
   const report = await sync.run();
   const synced = Object.values(report.counts).reduce((a, b) => a + b, 0);
 

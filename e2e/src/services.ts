@@ -2,8 +2,11 @@
  * The real services, in this process, listening on loopback ports, as the
  * gateway's upstreams: auth (fresh database, migrated, its own keys), the
  * Stripe emulator, and billing (fresh database, migrated, catalogue mirrored
- * from the emulator). Queue workers are not started: gateway tests only need
- * the HTTP surface.
+ * from the emulator). By default queue workers are not started and the
+ * emulator sends no webhooks: gateway tests only need the HTTP surface. With
+ * `webhookUrl`, the emulator delivers its signed events there (the browser
+ * tests point it at the gateway, as the Stripe CLI is pointed at nginx) and
+ * billing's workers run, so payments turn into roles.
  */
 import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
@@ -14,6 +17,7 @@ import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/to
 import { buildApp as buildBillingApp } from '@tollgate/billing/src/app.js';
 import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
 import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
+import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';
@@ -59,9 +63,19 @@ async function listen(app: FastifyInstance, seen: SeenRequest[]): Promise<Upstre
   return { app, address: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}`, seen };
 }
 
-export async function startServices(options: { publicUrl: string }): Promise<Services> {
+export interface ServicesOptions {
+  /** Where browsers reach billing (its PUBLIC_URL): the gateway's base URL. */
+  publicUrl: string;
+  /** Where the emulator delivers webhooks; when set, billing's queue workers run too. */
+  webhookUrl?: string;
+}
+
+export async function startServices(options: ServicesOptions): Promise<Services> {
   const cleanups: (() => Promise<unknown>)[] = [];
+  // Deliveries in flight need billing (and the gateway) up: close waits for them first.
+  let settle = async () => {};
   const close = async () => {
+    await settle().catch(() => {});
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
@@ -101,8 +115,13 @@ export async function startServices(options: { publicUrl: string }): Promise<Ser
     const auth = await listen(authApp, authSeen);
     cleanups.push(() => authApp.close());
 
-    const emulator = await startEmulator();
+    const emulator = await startEmulator(
+      options.webhookUrl
+        ? { webhookUrl: options.webhookUrl, webhookRetryBaseMs: 50, webhookRetryMaxMs: 500 }
+        : {},
+    );
     cleanups.push(() => emulator.close());
+    if (options.webhookUrl) settle = () => emulator.waitForWebhooks();
 
     const billingConfig = loadBillingConfig({
       NODE_ENV: 'test',
@@ -117,10 +136,18 @@ export async function startServices(options: { publicUrl: string }): Promise<Ser
       STRIPE_WEBHOOK_SECRET: emulator.webhookSecret,
       STRIPE_API_URL: emulator.url,
       PUBLIC_URL: options.publicUrl,
+      WORKER_POLL_SECONDS: '0.5',
+      ROLE_SYNC_RETRY_DELAY_SECONDS: '1',
+      ROLE_SYNC_RETRY_DELAY_MAX_SECONDS: '2',
+      WEBHOOK_RETRY_DELAY_SECONDS: '1',
     });
     const billingApp = await buildBillingApp(billingConfig, { logging: false });
     cleanups.push(() => billingApp.close());
     await billingApp.billing.catalog.syncAll();
+    if (options.webhookUrl) {
+      const workers = await startWorkers(billingApp.billing, billingApp.log);
+      cleanups.push(() => workers.stop());
+    }
     const billingSeen: SeenRequest[] = [];
     record(billingApp, billingSeen);
     const billing = await listen(billingApp, billingSeen);

@@ -1,3 +1,4 @@
+import { ProblemError } from '@tollgate/service-kit';
 import {
   createRemoteJWKSet,
   type JWTPayload,
@@ -135,4 +136,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)$/i.exec(header.trim());
   return match?.[1];
+}
+
+/** A TokenError as the problem a resource service answers with (401, or 403 for a missing scope). */
+export function tokenErrorProblem(error: unknown): ProblemError | undefined {
+  if (!(error instanceof TokenError)) return undefined;
+  if (error.code === 'insufficient_scope') {
+    return new ProblemError(403, error.code, 'Insufficient scope', error.message);
+  }
+  return new ProblemError(
+    401,
+    error.code,
+    'Token not accepted',
+    error.message,
+    {},
+    { 'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"` },
+  );
 }

@@ -34,6 +34,12 @@ export class ProblemError extends Error {
   }
 }
 
+/** A factory for one entry of a service's error catalogue: `Problems.x(detail?, extensions?, headers?)`. */
+export function defineProblem(status: number, code: string, title: string) {
+  return (detail?: string, extensions?: Record<string, unknown>, headers?: Record<string, string>) =>
+    new ProblemError(status, code, title, detail, extensions, headers);
+}
+
 export function problemBody(error: ProblemError, requestId: string): ProblemBody {
   return {
     type: `https://tollgate.dev/problems/${error.code.replaceAll('_', '-')}`,

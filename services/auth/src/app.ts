@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
+import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@tollgate/auth-client';
 import {
   commonProblemResponses,
   healthRoutes,
@@ -35,7 +35,7 @@ import { createTokenIssuer } from './domain/tokens/token-issuer.js';
 import { createLoginHistoryRepository } from './domain/users/login-history.repository.js';
 import { createProfiles } from './domain/users/profiles.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
-import { Problems, tokenProblem } from './errors.js';
+import { Problems } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { authRoutes } from './routes/v1/auth/index.js';
@@ -117,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const profiles = createProfiles(createUsersRepository(db));
 
   app.addSchema(problemSchema);
-  await app.register(problemHandler, { mapError: tokenProblem });
+  await app.register(problemHandler, { mapError: tokenErrorProblem });
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024 });

@@ -3,13 +3,9 @@
  * stable code. Domain code throws these; the problem handler renders them.
  */
 
-import { TokenError } from '@tollgate/auth-client';
-import { ProblemError } from '@tollgate/service-kit';
+import { defineProblem, ProblemError } from '@tollgate/service-kit';
 
-const problem =
-  (status: number, code: string, title: string) =>
-  (detail?: string, extensions?: Record<string, unknown>, headers?: Record<string, string>) =>
-    new ProblemError(status, code, title, detail, extensions, headers);
+const problem = defineProblem;
 
 export const Problems = {
   invalidCredentials: problem(401, 'invalid_credentials', 'Invalid credentials'),
@@ -63,21 +59,3 @@ export const Problems = {
       { 'retry-after': String(retryAfterSeconds) },
     ),
 };
-
-/** Token errors from @tollgate/auth-client, as problems. */
-export function tokenProblem(error: unknown): ProblemError | undefined {
-  if (!(error instanceof TokenError)) return undefined;
-  if (error.code === 'insufficient_scope') {
-    return new ProblemError(403, error.code, 'Insufficient scope', error.message);
-  }
-  return new ProblemError(
-    401,
-    error.code,
-    'Token not accepted',
-    error.message,
-    {},
-    {
-      'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"`,
-    },
-  );
-}

@@ -2,12 +2,10 @@
  * The billing service's error catalogue: every problem it answers with, by
  * stable code. Domain code throws these; the problem handler renders them.
  */
-import { TokenError } from '@tollgate/auth-client';
-import { ProblemError } from '@tollgate/service-kit';
+import { tokenErrorProblem } from '@tollgate/auth-client';
+import { defineProblem, type ProblemError } from '@tollgate/service-kit';
 
-const problem =
-  (status: number, code: string, title: string) => (detail?: string, extensions?: Record<string, unknown>) =>
-    new ProblemError(status, code, title, detail, extensions);
+const problem = defineProblem;
 
 export const Problems = {
   authenticationRequired: problem(401, 'authentication_required', 'Authentication required'),
@@ -28,18 +26,8 @@ export const Problems = {
 
 /** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */
 export function mapError(error: unknown): ProblemError | undefined {
-  if (error instanceof TokenError) {
-    return new ProblemError(
-      401,
-      error.code,
-      'Token not accepted',
-      error.message,
-      {},
-      {
-        'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"`,
-      },
-    );
-  }
+  const token = tokenErrorProblem(error);
+  if (token) return token;
   const stripeError = error as { type?: string; statusCode?: number; message?: string };
   if (typeof stripeError?.type === 'string' && stripeError.type.startsWith('Stripe')) {
     // Stripe's own message can name internals; the log has the whole error.

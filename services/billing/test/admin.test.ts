@@ -146,3 +146,16 @@ describe('AdminJS at /admin', () => {
     expect(dashboard.daily.at(-1)!.churned).toBe(1);
   });
 });
+
+describe('billing OpenAPI document', () => {
+  it('documents the API and leaves the admin panel out', async () => {
+    const doc = (await stack.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as {
+      paths: Record<string, unknown>;
+    };
+    const paths = Object.keys(doc.paths);
+    expect(paths).toEqual(
+      expect.arrayContaining(['/api/v1/checkout', '/api/v1/subscription', '/api/v1/webhook']),
+    );
+    expect(paths.filter((p) => p.startsWith('/admin'))).toEqual([]);
+  });
+});

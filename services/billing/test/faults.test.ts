@@ -76,7 +76,7 @@ describe('auth outage', () => {
       const failing = await eventually(async () => {
         const row = await stack.app.billing.db.roleSync.findFirst({ where: { userId: user.id } });
         return row?.status === 'retrying' && row.attempts >= 2 ? row : undefined;
-      });
+      }, 30_000);
       expect(failing.lastError).toMatch(/auth unreachable/);
       await sleep(1500);
     } finally {
@@ -84,7 +84,7 @@ describe('auth outage', () => {
     }
     await eventually(
       async () => ((await rolesInAuth(stack, user)).includes('premium') ? true : undefined),
-      15_000,
+      30_000,
     );
     const done = await stack.app.billing.db.roleSync.findFirstOrThrow({ where: { userId: user.id } });
     expect(done).toMatchObject({ status: 'succeeded', appliedAction: 'grant', lastError: null });

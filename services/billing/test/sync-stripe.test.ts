@@ -11,7 +11,7 @@ import { type Config, loadConfig } from '../src/config.js';
 import { type Billing, createBilling } from '../src/context.js';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
 import { startWorkers, type Workers } from '../src/jobs/workers.js';
-import { createStripeSync } from '../src/sync/stripe-sync.js';
+import { stripeSyncFor } from '../src/sync/stripe-sync.js';
 import {
   type AuthHandle,
   BASIC_MONTHLY,
@@ -106,14 +106,7 @@ describe('sync-stripe', () => {
     }
 
     const pages: string[] = [];
-    const sync = createStripeSync({
-      db: billing.db,
-      stripe: billing.stripe,
-      boss: billing.boss,
-      clock: billing.clock,
-      graceDays: config.graceDays,
-      listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
-    });
+    const sync = stripeSyncFor(billing);
     const report = await sync.run({
       page: (resource, done) => pages.push(`${resource}:${done}`),
       finished() {},
@@ -149,14 +142,7 @@ describe('sync-stripe', () => {
   });
 
   it('is idempotent: a second run changes nothing and enqueues nothing', async () => {
-    const sync = createStripeSync({
-      db: billing.db,
-      stripe: billing.stripe,
-      boss: billing.boss,
-      clock: billing.clock,
-      graceDays: config.graceDays,
-      listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
-    });
+    const sync = stripeSyncFor(billing);
     const before = await billing.db.roleSync.count();
     const report = await sync.run();
     expect(report.roleSyncsEnqueued).toBe(0);

@@ -172,6 +172,10 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
   const expectedLogin = digest(options.login);
   const expectedPassword = digest(options.password);
   await app.register(async (scope) => {
+    // The panel's pages, API and assets are not part of billing's public API document.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...(route.schema ?? {}), hide: true } as typeof route.schema;
+    });
     await AdminJSFastify.buildAuthenticatedRouter(
       admin,
       {

@@ -10,19 +10,12 @@ import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.js';
 import { createBilling } from '../context.js';
-import { createStripeSync, SYNC_ORDER, type SyncResource } from '../sync/stripe-sync.js';
+import { SYNC_ORDER, type SyncResource, stripeSyncFor } from '../sync/stripe-sync.js';
 
 const { values } = parseArgs({ options: { reconcile: { type: 'boolean', default: false } } });
 const config = loadConfig();
 const billing = await createBilling(config);
-const sync = createStripeSync({
-  db: billing.db,
-  stripe: billing.stripe,
-  boss: billing.boss,
-  clock: billing.clock,
-  graceDays: config.graceDays,
-  listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
-});
+const sync = stripeSyncFor(billing);
 
 const bars = new cliProgress.MultiBar(
   {

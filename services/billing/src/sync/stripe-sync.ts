@@ -10,6 +10,7 @@
  * revocations that fix the drift.
  */
 import type Stripe from 'stripe';
+import type { Billing } from '../context.js';
 import type { Db, Tx } from '../db/prisma.js';
 import { priceRow, productRow } from '../domain/catalog/catalog.js';
 import type { Clock } from '../domain/clock.js';
@@ -239,4 +240,16 @@ export function createStripeSync(deps: StripeSyncDeps) {
   }
 
   return { run, reconcile };
+}
+
+/** The sync over a billing context, with auth's grants listed through billing's service client. */
+export function stripeSyncFor(billing: Billing) {
+  return createStripeSync({
+    db: billing.db,
+    stripe: billing.stripe,
+    boss: billing.boss,
+    clock: billing.clock,
+    graceDays: billing.config.graceDays,
+    listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
+  });
 }
