@@ -1,0 +1,126 @@
+/**
+ * `npm start` as a user runs it: a fresh data directory, the real command,
+ * the gateway answering, a second start refused with a clear message, and
+ * Ctrl+C (SIGINT to the whole process group, as a terminal sends it)
+ * stopping everything with no process left behind.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/nginx.js';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+let dataDir: string;
+let env: Record<string, string>;
+let first: ChildProcess;
+let output = '';
+
+function start(): ChildProcess {
+  // detached: its own process group, so the test can signal the group as a terminal would.
+  return spawn('npm', ['start'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(tmpdir(), 'tollgate-start-'));
+  // As root, PostgreSQL runs as the "postgres" user, who must be able to enter the folder.
+  await chmod(dataDir, 0o755);
+  env = {
+    DATA_DIR: dataDir,
+    GATEWAY_PORT: String(await freePort()),
+    AUTH_PORT: String(await freePort()),
+    BILLING_PORT: String(await freePort()),
+    EMULATOR_PORT: String(await freePort()),
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
+  };
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'])
+    delete process.env[name];
+  first = start();
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('tollgate is running')) resolve();
+    };
+    first.stdout!.on('data', onData);
+    first.stderr!.on('data', onData);
+    first.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (first?.pid && alive(first.pid)) process.kill(-first.pid, 'SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('prints the URLs, the admin login and the test card', () => {
+    expect(output).toContain(`http://localhost:${env.GATEWAY_PORT}/swagger`);
+    expect(output).toContain('login admin / admin');
+    expect(output).toContain('4242 4242 4242 4242');
+  });
+
+  it('serves the system through its gateway', async () => {
+    const g = `http://127.0.0.1:${env.GATEWAY_PORT}`;
+    const registered = await fetch(`${g}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        login: 'starter',
+        password: 'correct horse battery',
+        email: 'starter@example.com',
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const products = (await (await fetch(`${g}/api/v1/products`)).json()) as { data: { role: string }[] };
+    expect(products.data.map((p) => p.role).sort()).toEqual(['premium', 'subscriber']);
+    expect((await fetch(`${g}/internal/v1/grants`)).status).toBe(403);
+  });
+
+  it('a second start says tollgate is already running, and exits', async () => {
+    const second = start();
+    let text = '';
+    second.stdout!.on('data', (c: Buffer) => (text += c.toString()));
+    second.stderr!.on('data', (c: Buffer) => (text += c.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    expect(code).not.toBe(0);
+    expect(text).toMatch(/tollgate is already running \(pid \d+\)/);
+  });
+
+  it('Ctrl+C stops everything cleanly and leaves no process behind', async () => {
+    const pid = Number(await readFile(path.join(dataDir, 'tollgate.pid'), 'utf8'));
+    const postmaster = Number(
+      (await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0],
+    );
+    expect(alive(pid)).toBe(true);
+    expect(alive(postmaster)).toBe(true);
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      first.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    process.kill(-first.pid!, 'SIGINT');
+    // npm itself ends by the signal, as it does on Ctrl+C; what matters is what tollgate did:
+    const { code, signal } = await exited;
+    expect(code === 0 || signal === 'SIGINT').toBe(true);
+    const deadline = Date.now() + 10_000;
+    while ((alive(pid) || alive(postmaster)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(alive(pid)).toBe(false);
+    expect(alive(postmaster)).toBe(false);
+    // The pid file goes last in the orderly shutdown: its absence says every step ran.
+    await expect(readFile(path.join(dataDir, 'tollgate.pid'))).rejects.toThrow();
+  }, 30_000);
+});
