@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
+import pino from 'pino';
 import { ProblemError, sendProblem } from './problem.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -54,7 +55,9 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
   return {
     logger: input.logging !== false && {
       level: input.logLevel,
-      ...(input.logStream ? { stream: input.logStream } : {}),
+      // Asynchronous stdout: lines written while a write is in flight are
+      // coalesced into one syscall under load (flushed on exit by pino).
+      stream: input.logStream ?? pino.destination({ dest: 1, sync: false }),
       redact: {
         paths: [
           'req.headers.authorization',

@@ -30,7 +30,13 @@ export interface SharedState {
 
 export function redisState(config: Config, redis?: Redis): SharedState {
   const client =
-    redis ?? new Redis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, maxRetriesPerRequest: 2 });
+    redis ??
+    new Redis(config.redisUrl, {
+      keyPrefix: config.redisKeyPrefix,
+      maxRetriesPerRequest: 2,
+      // Commands issued in the same tick (rate limit, lockout, revocation) share one write.
+      enableAutoPipelining: true,
+    });
   return {
     revocation: createRedisRevocationStore(client),
     lockout: createRedisLoginLockout(client, config.lockout),

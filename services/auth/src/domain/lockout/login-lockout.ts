@@ -17,9 +17,15 @@ export interface LockoutPolicy {
   maxSeconds: number;
 }
 
-export interface LoginLockout {
+export interface LockoutStatus {
   /** Seconds until the lockout ends, or 0 when attempts are allowed. */
-  secondsLocked(login: string, ip: string): Promise<number>;
+  lockedSeconds: number;
+  /** No failures on record for this pair (so a success has nothing to clear). */
+  clean: boolean;
+}
+
+export interface LoginLockout {
+  check(login: string, ip: string): Promise<LockoutStatus>;
   /** Counts a failure; returns the new lockout in seconds (0 when not locked). */
   recordFailure(login: string, ip: string): Promise<number>;
   recordSuccess(login: string, ip: string): Promise<void>;
@@ -56,10 +62,13 @@ export function createRedisLoginLockout(
     `lockout:${createHash('sha256').update(`${login.toLowerCase()}\n${ip}`).digest('hex')}`;
 
   return {
-    async secondsLocked(login, ip) {
-      const until = Number((await redis.hget(key(login, ip), 'locked_until')) ?? 0);
-      const remainingMs = until - now();
-      return remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0;
+    async check(login, ip) {
+      const [until, failures, level] = await redis.hmget(key(login, ip), 'locked_until', 'failures', 'level');
+      const remainingMs = Number(until ?? 0) - now();
+      return {
+        lockedSeconds: remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0,
+        clean: until === null && failures === null && level === null,
+      };
     },
     async recordFailure(login, ip) {
       const wait = await redis.eval(
@@ -98,10 +107,10 @@ export function createMemoryLoginLockout(policy: LockoutPolicy, now = () => Date
     return fresh;
   };
   return {
-    async secondsLocked(login, ip) {
+    async check(login, ip) {
       const s = states.get(key(login, ip));
       const remainingMs = (s?.lockedUntil ?? 0) - now();
-      return remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0;
+      return { lockedSeconds: remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0, clean: s === undefined };
     },
     async recordFailure(login, ip) {
       const s = state(key(login, ip));

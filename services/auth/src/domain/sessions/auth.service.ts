@@ -97,7 +97,8 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { login: string; password: string }, client: ClientInfo): Promise<TokenPair> {
-      const locked = await deps.lockout.secondsLocked(input.login, client.ip);
+      const lockout = await deps.lockout.check(input.login, client.ip);
+      const locked = lockout.lockedSeconds;
       if (locked > 0) {
         await deps.loginHistory.record({
           userId: (await deps.users.findForLogin(input.login))?.id ?? null,
@@ -139,7 +140,7 @@ export function createAuthService(deps: AuthServiceDeps) {
           refreshTokenHash: refresh.hash,
           login: input.login,
         }),
-        deps.lockout.recordSuccess(input.login, client.ip),
+        lockout.clean ? undefined : deps.lockout.recordSuccess(input.login, client.ip),
       ]);
       return issuePair(user, sessionId, refresh.token, user.roleNames);
     },
