@@ -1,7 +1,8 @@
 /**
- * The webhook inbox: a verified event is stored under its id with one
- * INSERT, and Stripe gets its 2xx; nothing else happens on the request path.
- * A second delivery of the same id changes nothing.
+ * The webhook inbox: a verified event is stored under its id, and Stripe
+ * gets its 2xx once that is committed; nothing else happens on the request
+ * path. Deliveries arriving together share one INSERT (group commit). A
+ * second delivery of the same id changes nothing.
  *
  * The inbox row is the durable record; its processing job is handed to
  * pg-boss by a relay that batches many events into one insert (and marks
@@ -43,19 +44,13 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   }
 
   const relay = createRelay(db, boss);
+  const writer = createBatchWriter(db);
 
   /** Stores the event (its job follows via the relay); false when the id was already in the inbox. */
   async function accept(event: Stripe.Event): Promise<boolean> {
-    const object = event.data?.object as { id?: unknown } | undefined;
-    const objectId = typeof object?.id === 'string' ? object.id : null;
-    const inserted = await db.$executeRaw`
-      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
-      VALUES (${event.id}, ${event.type}, ${new Date(event.created * 1000)}, ${event.api_version ?? null},
-              ${event.livemode}, ${objectId}, ${JSON.stringify(event)}::jsonb, now())
-      ON CONFLICT (id) DO NOTHING`;
-    if (inserted === 0) return false;
-    relay.push(event.id);
-    return true;
+    const inserted = await writer.insert(event);
+    if (inserted) relay.push(event.id);
+    return inserted;
   }
 
   /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
@@ -86,6 +81,70 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   }
 
   return { verify, accept, replay, requeueStranded, flush: relay.flush };
+}
+
+interface PendingInsert {
+  event: Stripe.Event;
+  resolve(inserted: boolean): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for the inbox: deliveries arriving together are written by one
+ * multi-row INSERT (one transaction, one WAL flush), and each is answered
+ * once that has committed. A delivery waits at most `lingerMs` for company.
+ */
+function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
+  let pending: PendingInsert[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  async function write(batch: PendingInsert[]) {
+    const rows = batch.map(({ event }) => {
+      const object = event.data?.object as { id?: unknown } | undefined;
+      return {
+        id: event.id,
+        type: event.type,
+        created: new Date(event.created * 1000).toISOString(),
+        api_version: event.api_version ?? null,
+        livemode: event.livemode ?? false,
+        object_id: typeof object?.id === 'string' ? object.id : null,
+        payload: event,
+      };
+    });
+    try {
+      const inserted = await db.$queryRaw<{ id: string }[]>`
+        INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
+        SELECT id, type, created, api_version, livemode, object_id, payload, now()
+          FROM json_populate_recordset(NULL::webhook_events, ${JSON.stringify(rows)}::json)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id`;
+      const fresh = new Set(inserted.map((r) => r.id));
+      // The same id twice in one batch: the first is the insert, the rest duplicates.
+      for (const item of batch) {
+        item.resolve(fresh.delete(item.event.id));
+      }
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+    }
+  }
+
+  function flush() {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const batch = pending;
+    pending = [];
+    if (batch.length > 0) void write(batch);
+  }
+
+  return {
+    insert(event: Stripe.Event): Promise<boolean> {
+      return new Promise<boolean>((resolve, reject) => {
+        pending.push({ event, resolve, reject });
+        if (pending.length >= maxBatch) flush();
+        else timer ??= setTimeout(flush, lingerMs);
+      });
+    },
+  };
 }
 
 /** Collects accepted event ids and hands them to pg-boss in batches. */
