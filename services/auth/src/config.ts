@@ -80,7 +80,8 @@ export interface Config {
     signingKeys?: string;
     keysDir: string;
   };
-  admin: { login: string; password: string; email: string };
+  /** `passwordGiven`: ADMIN_PASSWORD was set (rather than the development default). */
+  admin: { login: string; password: string; email: string; passwordGiven: boolean };
   serviceClients: ServiceClient[];
   rateLimitPerMinute: number;
   revocationCacheMs: number;
@@ -171,7 +172,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       signingKeys: raw.JWT_SIGNING_KEYS,
       keysDir: raw.KEYS_DIR,
     },
-    admin: { login: raw.ADMIN_LOGIN, password: raw.ADMIN_PASSWORD, email: raw.ADMIN_EMAIL },
+    admin: {
+      login: raw.ADMIN_LOGIN,
+      password: raw.ADMIN_PASSWORD,
+      email: raw.ADMIN_EMAIL,
+      passwordGiven: env.ADMIN_PASSWORD !== undefined,
+    },
     serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
     rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,
     revocationCacheMs: raw.REVOCATION_CACHE_MS,

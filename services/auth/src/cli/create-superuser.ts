@@ -18,7 +18,7 @@ const login = values.login ?? config.admin.login;
 const email = values.email ?? (values.login ? `${values.login}@tollgate.local` : config.admin.email);
 
 async function readPassword(): Promise<string> {
-  if (process.env.ADMIN_PASSWORD) return process.env.ADMIN_PASSWORD;
+  if (config.admin.passwordGiven) return config.admin.password;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await rl.question(`password for ${login}: `);
