@@ -40,10 +40,16 @@ export async function ensureSuperuser(
   return user;
 }
 
-export async function bootstrapDatabase(config: Config, db: Db, log: Log): Promise<void> {
+/** The database exists, is migrated, and has the built-in roles. */
+export async function prepareDatabase(config: Config, db: Db, log: Log): Promise<void> {
   if (await ensureDatabase(config.databaseUrl)) log('created the database');
   const { applied } = await migrateAuthDatabase(config.databaseUrl, log);
   if (applied.length === 0) log('database schema is up to date');
   await createRolesService(db).seedBuiltIns();
+}
+
+/** What the service does before listening: prepareDatabase, then the configured superuser. */
+export async function bootstrapDatabase(config: Config, db: Db, log: Log): Promise<void> {
+  await prepareDatabase(config, db, log);
   await ensureSuperuser(db, config.admin, log);
 }

@@ -7,7 +7,7 @@
 
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { bootstrapDatabase, ensureSuperuser } from '../bootstrap.js';
+import { ensureSuperuser, prepareDatabase } from '../bootstrap.js';
 import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma.js';
 import { checkPassword, describePasswordProblem } from '../domain/passwords/password-policy.js';
@@ -29,7 +29,7 @@ async function readPassword(): Promise<string> {
 
 const db = createPrismaClient(config.databaseUrl);
 try {
-  await bootstrapDatabase({ ...config, admin: { ...config.admin } }, db, (m) => console.error(m));
+  await prepareDatabase(config, db, (m) => console.error(m));
   const password = await readPassword();
   const problem = config.env === 'production' ? checkPassword(password) : undefined;
   if (problem) throw new Error(describePasswordProblem(problem));
