@@ -1,9 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-/** `npm run test:e2e`: the browser flow through nginx (test/browser.test.ts), apart from `npm test`. */
+/**
+ * `npm run test:e2e`, apart from `npm test`: the browser flow through nginx
+ * (test/browser.test.ts) and `npm start` itself (test/npm-start.test.ts),
+ * one after the other (each runs a whole system).
+ */
 export default defineConfig({
   test: {
-    include: ['test/browser.test.ts'],
+    include: ['test/browser.test.ts', 'test/npm-start.test.ts'],
+    fileParallelism: false,
     testTimeout: 60_000,
     // Two databases migrated, Chromium launched, AdminJS's bundle built.
     hookTimeout: 120_000,
