@@ -131,3 +131,22 @@ export const requestHygiene = fp(
   },
   { name: 'request-hygiene' },
 );
+
+/** TRUST_PROXY as Fastify's trustProxy: `true`, `false`, or comma-separated addresses, CIDRs and names. */
+export function parseTrustProxy(value: string): boolean | string[] {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/**
+ * For @fastify/swagger: shared schemas (e.g. `Problem`) appear in the
+ * OpenAPI document under their own `$id` instead of generated `def-N` names.
+ */
+export const openApiRefResolver = {
+  buildLocalReference: (json: { $id?: unknown }, _base: unknown, _fragment: unknown, i: number) =>
+    String(json.$id ?? `def-${i}`),
+};

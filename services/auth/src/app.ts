@@ -12,6 +12,7 @@ import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@to
 import {
   commonProblemResponses,
   healthRoutes,
+  openApiRefResolver,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -152,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         { name: 'health', description: 'Probes' },
       ],
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: openApiRefResolver,
   });
   await app.register(swaggerUi, {
     routePrefix: '/swagger',

@@ -3,6 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { parseTrustProxy } from '@tollgate/service-kit';
 import { envSchema } from 'env-schema';
 
 export const DEV_ADMIN_PASSWORD = 'admin';
@@ -105,15 +106,6 @@ function parseServiceClients(value: string): ServiceClient[] {
         throw new ConfigError(`SERVICE_CLIENTS entry "${id ?? ''}" needs client_id:secret:scopes`);
       return { id, secret, scopes };
     });
-}
-
-function parseTrustProxy(value: string): boolean | string[] {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean);
 }
 
 function parseSwaggerDocuments(value: string): { name: string; url: string }[] {

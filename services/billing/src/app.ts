@@ -15,6 +15,7 @@ import {
 import {
   commonProblemResponses,
   healthRoutes,
+  openApiRefResolver,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -109,7 +110,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         { name: 'health', description: 'Probes' },
       ],
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: openApiRefResolver,
   });
 
   await app.register(healthRoutes, {

@@ -3,6 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { parseTrustProxy } from '@tollgate/service-kit';
 import { envSchema } from 'env-schema';
 
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
@@ -116,15 +117,6 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-function parseTrustProxy(value: string): boolean | string[] {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean);
 }
 
 function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'host' | 'port' | 'protocol'> {
