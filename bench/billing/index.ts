@@ -14,7 +14,6 @@
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
@@ -28,7 +27,7 @@ import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
 import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
 import { startEmulator } from '@tollgate/stripe-emulator';
-import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
+import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
 
@@ -39,17 +38,6 @@ const SECRET = 'bench-billing-secret-0123456789abcdef';
 const PASSWORD = 'benchmark passphrase 2026';
 const cleanups: (() => Promise<unknown>)[] = [];
 const log = (m: string) => process.stderr.write(`  ${m}\n`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 const percentile = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);

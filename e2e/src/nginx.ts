@@ -6,9 +6,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '@tollgate/test-kit';
 
 export const TEMPLATE_PATH = path.join(
   import.meta.dirname,
@@ -36,17 +37,7 @@ export function renderTemplate(template: string, values: Record<string, string>)
   );
 }
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface NginxOptions {
   /** host:port of the auth service, as AUTH_UPSTREAM (e.g. `127.0.0.1:3001`, `auth:3000`). */

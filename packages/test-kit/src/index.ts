@@ -9,6 +9,7 @@
  * 3. otherwise a clear error naming both options.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import pg from 'pg';
 
 export class TestInfrastructureMissing extends Error {
@@ -143,4 +144,17 @@ export async function provisionRedis(label: string, env: Env = process.env): Pro
       await stopContainer();
     },
   };
+}
+
+/** A TCP port nothing listens on right now (for servers a test must know the port of before they start). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -101,11 +101,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     serviceAudience: config.jwt.serviceAudience,
     revocation,
   });
-  const roles = createRolesService(db);
+  const users = createUsersRepository(db);
+  const loginHistory = createLoginHistoryRepository(db);
+  const roles = createRolesService(db, users);
   const auth = createAuthService({
-    users: createUsersRepository(db),
+    users,
     sessions: createSessionsRepository(db),
-    loginHistory: createLoginHistoryRepository(db),
+    loginHistory,
     hasher,
     lockout: state.lockout,
     tokens,
@@ -115,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const guards = createGuards(verifier, roles);
-  const profiles = createProfiles(createUsersRepository(db));
+  const profiles = createProfiles(users);
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, { mapError: tokenErrorProblem });
@@ -178,7 +180,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     serviceClients,
     guards,
     profiles,
-    loginHistory: createLoginHistoryRepository(db),
+    loginHistory,
     rateLimitPerMinute: config.rateLimitPerMinute,
   });
   await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });

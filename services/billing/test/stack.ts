@@ -4,14 +4,13 @@
  * deliver webhooks to it) on a fresh database of its own, with its workers.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
 import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
 import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
-import { provisionDatabase } from '@tollgate/test-kit';
+import { freePort, provisionDatabase } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';
 import Stripe from 'stripe';
 import { inject } from 'vitest';
@@ -26,17 +25,7 @@ export const CARD_OK = '4242 4242 4242 4242';
 export const CARD_DECLINED = '4000 0000 0000 0002';
 export const DAY = 86_400;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A clock tests can move forward (for grace periods); real time otherwise. */
 export class TestClock implements Clock {

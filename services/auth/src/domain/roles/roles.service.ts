@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/prisma.js';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
+import { createUsersRepository, type UsersRepository } from '../users/users.repository.js';
 
 export const BUILT_IN_ROLES = [
   { name: 'admin', description: 'Manages users and roles' },
@@ -28,7 +29,7 @@ function view(role: { name: string; description: string; createdAt: Date }): Rol
   return { name: role.name, description: role.description, created_at: role.createdAt.toISOString() };
 }
 
-export function createRolesService(db: Db) {
+export function createRolesService(db: Db, users: UsersRepository = createUsersRepository(db)) {
   async function roleByName(name: string) {
     const role = await db.role.findUnique({ where: { name } });
     if (!role) throw Problems.roleNotFound(`no role "${name}"`);
@@ -93,11 +94,7 @@ export function createRolesService(db: Db) {
     /** Names of the roles a user holds now, from any source. */
     async rolesOf(login: string): Promise<{ login: string; roles: string[] }> {
       const user = await userByLogin(login);
-      const grants = await db.userRole.findMany({
-        where: { userId: user.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
-        select: { role: { select: { name: true } } },
-      });
-      return { login: user.login, roles: [...new Set(grants.map((g) => g.role.name))].sort() };
+      return { login: user.login, roles: await users.activeRoleNames(user.id) };
     },
 
     async hasRole(userId: string, roleName: string): Promise<boolean> {
