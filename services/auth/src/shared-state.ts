@@ -9,13 +9,9 @@ import {
   createRedisRevocationStore,
   type RevocationStore,
 } from '@tollgate/auth-client';
+import { createMemoryLoginLockout, createRedisLoginLockout, type LoginLockout } from '@tollgate/login-guard';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import {
-  createMemoryLoginLockout,
-  createRedisLoginLockout,
-  type LoginLockout,
-} from './domain/lockout/login-lockout.js';
 
 export interface SharedState {
   /** Revocations as written and read by auth (other services read the same store). */

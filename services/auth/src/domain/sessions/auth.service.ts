@@ -3,9 +3,9 @@
  * ends a session.
  */
 import type { RevocationStore } from '@tollgate/auth-client';
+import type { LoginLockout } from '@tollgate/login-guard';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
-import type { LoginLockout } from '../lockout/login-lockout.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { checkPassword, describePasswordProblem } from '../passwords/password-policy.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';

@@ -7,6 +7,9 @@
  * (base, 2x base, ... up to max); attempts during a lockout are refused
  * without being counted, so a lockout always ends on time. The count decays:
  * a day without failures forgets it.
+ *
+ * Shared by auth's /v1/auth/login and billing's admin panel login, so both
+ * front doors follow one rule; each counts under its own key namespace.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -56,10 +59,12 @@ export function createRedisLoginLockout(
   redis: Redis,
   policy: LockoutPolicy,
   now = () => Date.now(),
+  /** Key namespace: the same login at two front doors (auth, billing's admin panel) counts separately. */
+  namespace = 'lockout',
 ): LoginLockout {
   // Hash so that neither logins nor addresses appear in Redis key names.
   const key = (login: string, ip: string) =>
-    `lockout:${createHash('sha256').update(`${login.toLowerCase()}\n${ip}`).digest('hex')}`;
+    `${namespace}:${createHash('sha256').update(`${login.toLowerCase()}\n${ip}`).digest('hex')}`;
 
   return {
     async check(login, ip) {
