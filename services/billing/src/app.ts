@@ -12,6 +12,7 @@ import {
   type RevocationStore,
   withRevocationCache,
 } from '@tollgate/auth-client';
+import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
   commonProblemResponses,
   healthRoutes,
@@ -37,7 +38,8 @@ export interface AppDeps extends BillingDeps {
   redis?: Redis;
   /**
    * Where session revocations are read (default: Redis at REDIS_URL). `npm
-   * start` without Redis passes auth's in-process store.
+   * start` without Redis passes auth's in-process store; the admin login's
+   * rate limit and lockout then count in this process too.
    */
   revocation?: RevocationStore;
   /** false turns request logging off. */
@@ -147,6 +149,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     password: config.admin.password,
     cookieSecret: config.admin.cookieSecret,
     secureCookies: config.env === 'production',
+    sessionTtlSeconds: config.admin.sessionTtlSeconds,
+    loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
+    // Counted in Redis, under its own namespace, so every replica shares one count per account.
+    lockout: redis
+      ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
+      : createMemoryLoginLockout(config.admin.lockout),
+    redis,
     actions: createAdminActions(billing),
   });
 

@@ -54,6 +54,14 @@ const ConfigSchema = Type.Object({
   ADMIN_PASSWORD: Type.String({ default: DEV_ADMIN_PASSWORD }),
   /** Signs the admin session cookie (at least 32 characters). */
   ADMIN_COOKIE_SECRET: Type.String({ default: DEV_ADMIN_COOKIE_SECRET, minLength: 32 }),
+  /** How long an admin panel session lasts (kept in the database, shared by every replica). */
+  ADMIN_SESSION_TTL_SECONDS: Type.Integer({ default: 8 * 3600, minimum: 60 }),
+  /** Admin login attempts per client address and minute (auth's AUTH_RATE_LIMIT_PER_MINUTE default). */
+  ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
+  /** The admin login's lockout: the same variables, and defaults, as auth's. */
+  LOCKOUT_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
+  LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
+  LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 
   /** Days a past_due subscription keeps its role (fractions allowed). */
   BILLING_GRACE_DAYS: Type.Number({ default: 3, minimum: 0 }),
@@ -102,7 +110,14 @@ export interface Config {
     protocol?: 'http' | 'https';
   };
   urls: { success: string; cancel: string; portalReturn: string };
-  admin: { login: string; password: string; cookieSecret: string };
+  admin: {
+    login: string;
+    password: string;
+    cookieSecret: string;
+    sessionTtlSeconds: number;
+    loginRateLimitPerMinute: number;
+    lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+  };
   graceDays: number;
   worker: {
     runInProcess: boolean;
@@ -189,7 +204,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cancel: raw.CHECKOUT_CANCEL_URL ?? `${publicUrl}/api/v1/cancel`,
       portalReturn: raw.PORTAL_RETURN_URL ?? `${publicUrl}/`,
     },
-    admin: { login: raw.ADMIN_LOGIN, password: raw.ADMIN_PASSWORD, cookieSecret: raw.ADMIN_COOKIE_SECRET },
+    admin: {
+      login: raw.ADMIN_LOGIN,
+      password: raw.ADMIN_PASSWORD,
+      cookieSecret: raw.ADMIN_COOKIE_SECRET,
+      sessionTtlSeconds: raw.ADMIN_SESSION_TTL_SECONDS,
+      loginRateLimitPerMinute: raw.ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE,
+      lockout: {
+        threshold: raw.LOCKOUT_THRESHOLD,
+        baseSeconds: raw.LOCKOUT_BASE_SECONDS,
+        maxSeconds: raw.LOCKOUT_MAX_SECONDS,
+      },
+    },
     graceDays: raw.BILLING_GRACE_DAYS,
     worker: {
       runInProcess: raw.RUN_WORKER,

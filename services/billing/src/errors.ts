@@ -3,7 +3,7 @@
  * stable code. Domain code throws these; the problem handler renders them.
  */
 import { tokenErrorProblem } from '@tollgate/auth-client';
-import { defineProblem, type ProblemError } from '@tollgate/service-kit';
+import { defineProblem, ProblemError } from '@tollgate/service-kit';
 
 const problem = defineProblem;
 
@@ -22,12 +22,28 @@ export const Problems = {
   webhookSignatureInvalid: problem(400, 'webhook_signature_invalid', 'Webhook signature not valid'),
   webhookPayloadInvalid: problem(400, 'webhook_payload_invalid', 'Webhook payload not valid'),
   stripeUnavailable: problem(502, 'stripe_unavailable', 'Stripe did not answer'),
+  crossOriginRejected: problem(403, 'cross_origin_rejected', 'Request from another origin'),
+  csrfTokenInvalid: problem(403, 'csrf_token_invalid', 'Missing or wrong CSRF token'),
+  adminActionForbidden: problem(403, 'admin_action_forbidden', 'Action not allowed'),
+  rateLimited: (retryAfterSeconds: number) =>
+    new ProblemError(
+      429,
+      'rate_limited',
+      'Too many requests',
+      `Rate limit exceeded; retry in ${retryAfterSeconds} s.`,
+      { retryAfter: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
 };
 
 /** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */
 export function mapError(error: unknown): ProblemError | undefined {
   const token = tokenErrorProblem(error);
   if (token) return token;
+  // @fastify/csrf-protection's own errors (admin panel).
+  const code = (error as { code?: string })?.code;
+  if (code === 'FST_CSRF_INVALID_TOKEN' || code === 'FST_CSRF_MISSING_SECRET')
+    return Problems.csrfTokenInvalid('send the x-csrf-token of this admin session');
   const stripeError = error as { type?: string; statusCode?: number; message?: string };
   if (typeof stripeError?.type === 'string' && stripeError.type.startsWith('Stripe')) {
     // Stripe's own message can name internals; the log has the whole error.

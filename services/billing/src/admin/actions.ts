@@ -7,7 +7,7 @@
 import type { Billing } from '../context.js';
 import { upsertCustomer } from '../domain/customers/customers.js';
 import { idOf } from '../stripe/client.js';
-import type { AdminActions } from './index.js';
+import type { AdminActions } from './resources.js';
 
 export function createAdminActions(billing: Billing): AdminActions {
   const { db, stripe } = billing;

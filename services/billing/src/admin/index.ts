@@ -1,33 +1,29 @@
 /**
  * The AdminJS panel at /admin: the billing tables, actions that act on
- * Stripe through billing's own services, and a dashboard. Mounted in its own
- * Fastify scope (it brings its own cookie, session and form parsers).
+ * Stripe through billing's own services, and a dashboard, branded as
+ * tollgate and loading nothing from outside the server. Mounted in its own
+ * Fastify scope (it brings its own cookie, session and body parsers); who may
+ * use it, and how, is admin-auth.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import AdminJSFastify from '@adminjs/fastify';
-import { Database, getModelByName, Resource } from '@adminjs/prisma';
-import AdminJS, {
-  type ActionContext,
-  type ActionRequest,
-  type ActionResponse,
-  ComponentLoader,
-} from 'adminjs';
+import { Database, Resource } from '@adminjs/prisma';
+import type { LoginLockout } from '@tollgate/login-guard';
+import AdminJS, { ComponentLoader } from 'adminjs';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../generated/prisma/client.js';
+import { registerAdminAuth } from './admin-auth.js';
 import { dashboardStats } from './dashboard-stats.js';
 import { loadDatamodel } from './dmmf.js';
+import { type AdminActions, adminResources, postActions, registerComponents } from './resources.js';
+import { createAdminSessionStore } from './session-store.js';
+
+export type { AdminActions } from './resources.js';
 
 AdminJS.registerAdapter({ Database, Resource });
-
-/** What the admin can do beyond editing rows; each is one call into billing's services. */
-export interface AdminActions {
-  cancelSubscriptionNow(subscriptionId: string): Promise<string>;
-  refundLatestInvoice(subscriptionId: string): Promise<string>;
-  resyncCustomer(customerId: string): Promise<string>;
-  replayWebhookEvent(eventId: string): Promise<string>;
-  retryRoleSync(roleSyncId: string): Promise<string>;
-}
 
 export interface AdminOptions {
   db: PrismaClient;
@@ -37,168 +33,132 @@ export interface AdminOptions {
   cookieSecret: string;
   /** Secure cookies (HTTPS only) in production. */
   secureCookies: boolean;
+  sessionTtlSeconds: number;
+  loginRateLimitPerMinute: number;
+  lockout: LoginLockout;
+  /** Shared counters for the login rate limit (every replica); this process's own without it. */
+  redis?: Redis;
   actions: AdminActions;
   rootPath?: string;
 }
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
+const require = createRequire(import.meta.url);
+const FONT_DIR = path.join(path.dirname(require.resolve('@fontsource/roboto/package.json')), 'files');
+const FONT_WEIGHTS = [300, 400, 500, 700];
+const LOGO = path.join(import.meta.dirname, 'assets', 'tollgate-logo.svg');
+/** AdminJS's page templates link this stylesheet; it is swapped for the same font served here. */
+const GOOGLE_FONTS_LINK =
+  /<link rel="stylesheet" href="https:\/\/fonts\.googleapis\.com\/css\?family=Roboto:300,400,500,700" type="text\/css">/g;
 
-function recordAction(
-  label: string,
-  guard: string,
-  run: (id: string) => Promise<string>,
-  isAccessible?: (context: ActionContext) => boolean,
-) {
-  return {
-    actionType: 'record' as const,
-    icon: 'Zap',
-    label,
-    guard,
-    component: false as const,
-    isAccessible: isAccessible ?? true,
-    handler: async (
-      _request: ActionRequest,
-      _response: unknown,
-      context: ActionContext,
-    ): Promise<ActionResponse> => {
-      const record = context.record!;
-      try {
-        const message = await run(String(record.id()));
-        const fresh = await context.resource.findOne(String(record.id()));
-        return {
-          record: (fresh ?? record).toJSON(context.currentAdmin),
-          notice: { message, type: 'success' },
-        };
-      } catch (error) {
-        return {
-          record: record.toJSON(context.currentAdmin),
-          notice: { message: `${label} failed: ${(error as Error).message}`, type: 'error' },
-        };
-      }
-    },
-  };
+/** tollgate's colours over AdminJS's theme (design-system keys). */
+const THEME = {
+  colors: {
+    primary100: '#0f766e',
+    primary80: '#138a80',
+    primary60: '#2aa198',
+    primary40: '#7cc7c0',
+    primary20: '#d2efec',
+    accent: '#f59e0b',
+    love: '#0f766e',
+  },
+};
+
+const LOGIN_TEXTS = {
+  welcomeHeader: 'tollgate billing',
+  welcomeMessage:
+    'The operators’ panel: customers, subscriptions, invoices, webhook events and role syncs, mirrored from Stripe.',
+  properties: { email: 'Login', password: 'Password' },
+  loginButton: 'Log in',
+};
+
+function fontFaces(base: string): string {
+  return FONT_WEIGHTS.map(
+    (weight) =>
+      `@font-face{font-family:'Roboto';font-style:normal;font-display:swap;font-weight:${weight};` +
+      `src:url(${base}/roboto-latin-${weight}-normal.woff2) format('woff2');}`,
+  ).join('\n');
 }
 
 export async function registerAdmin(app: FastifyInstance, options: AdminOptions): Promise<void> {
   const { db, actions } = options;
-  const clientModule = { Prisma: { dmmf: { datamodel: loadDatamodel() } } };
-  const model = (name: string) => ({ model: getModelByName(name, clientModule), client: db, clientModule });
+  const rootPath = options.rootPath ?? '/admin';
+  const own = `${rootPath}/tollgate`;
   const componentLoader = new ComponentLoader();
-  const Dashboard = componentLoader.add(
-    'Dashboard',
-    path.join(import.meta.dirname, 'components', 'dashboard.tsx'),
-  );
-  const readOnly = {
-    new: { isAccessible: false },
-    edit: { isAccessible: false },
-    delete: { isAccessible: false },
-  };
-  const rawHidden = { raw: { isVisible: { list: false, filter: false, show: true, edit: false } } };
-  const stripeMirror = { navigation: { name: 'Stripe mirror', icon: 'CreditCard' } };
-  const operations = { navigation: { name: 'Operations', icon: 'Activity' } };
+  const componentDir = path.join(import.meta.dirname, 'components');
+  const Dashboard = componentLoader.add('Dashboard', path.join(componentDir, 'dashboard.tsx'));
+  const components = registerComponents(componentLoader, componentDir);
+  const resources = adminResources({ db, datamodel: loadDatamodel(), actions, components });
 
   const admin = new AdminJS({
-    rootPath: options.rootPath ?? '/admin',
+    rootPath,
     componentLoader,
-    branding: { companyName: 'tollgate billing', withMadeWithLove: false },
+    branding: {
+      companyName: 'tollgate billing',
+      logo: `${own}/logo.svg`,
+      favicon: `${own}/logo.svg`,
+      withMadeWithLove: false,
+      theme: THEME,
+    },
+    locale: {
+      language: 'en',
+      availableLanguages: ['en'],
+      translations: { en: { components: { Login: LOGIN_TEXTS } } },
+    },
     dashboard: { component: Dashboard, handler: async () => dashboardStats(db) },
-    resources: [
-      {
-        resource: model('Customer'),
-        options: {
-          ...stripeMirror,
-          properties: rawHidden,
-          actions: {
-            ...readOnly,
-            resync: recordAction(
-              'Resync from Stripe',
-              'Fetch this customer and its subscriptions and invoices from Stripe again?',
-              actions.resyncCustomer,
-            ),
-          },
-        },
-      },
-      {
-        resource: model('Subscription'),
-        options: {
-          ...stripeMirror,
-          properties: rawHidden,
-          actions: {
-            ...readOnly,
-            cancelNow: recordAction(
-              'Cancel now',
-              'Cancel this subscription at Stripe immediately (no refund)?',
-              actions.cancelSubscriptionNow,
-              (context) =>
-                !['canceled', 'incomplete_expired'].includes(String(context.record?.param('status'))),
-            ),
-            refundLatest: recordAction(
-              'Refund latest invoice',
-              'Refund the latest paid invoice of this subscription in full?',
-              actions.refundLatestInvoice,
-            ),
-          },
-        },
-      },
-      { resource: model('Product'), options: { ...stripeMirror, properties: rawHidden, actions: readOnly } },
-      { resource: model('Price'), options: { ...stripeMirror, properties: rawHidden, actions: readOnly } },
-      { resource: model('Invoice'), options: { ...stripeMirror, properties: rawHidden, actions: readOnly } },
-      {
-        resource: model('WebhookEvent'),
-        options: {
-          ...operations,
-          properties: { payload: { isVisible: { list: false, filter: false, show: true, edit: false } } },
-          actions: {
-            ...readOnly,
-            replay: recordAction('Replay', 'Process this event again?', actions.replayWebhookEvent),
-          },
-        },
-      },
-      {
-        resource: model('RoleSync'),
-        options: {
-          ...operations,
-          actions: {
-            ...readOnly,
-            retry: recordAction('Retry', 'Run this role sync again now?', actions.retryRoleSync),
-          },
-        },
-      },
-    ],
+    resources,
   });
-  // Bundles the custom components (the dashboard) once, offline.
+  // Bundles the custom components once, offline.
   await admin.initialize();
 
-  const expectedLogin = digest(options.login);
-  const expectedPassword = digest(options.password);
   await app.register(async (scope) => {
     // The panel's pages, API and assets are not part of billing's public API document.
     scope.addHook('onRoute', (route) => {
       route.schema = { ...(route.schema ?? {}), hide: true } as typeof route.schema;
     });
-    await AdminJSFastify.buildAuthenticatedRouter(
+    // AdminJS's templates: the font from here instead of Google's servers, and a referrer
+    // policy that lets the browser send Origin on the panel's own POSTs (the gateway's
+    // `no-referrer` would make it "null", which the CSRF check refuses).
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      if (typeof payload !== 'string' || !String(reply.getHeader('content-type')).startsWith('text/html'))
+        return payload;
+      return payload
+        .replace(GOOGLE_FONTS_LINK, `<link rel="stylesheet" href="${own}/fonts.css" type="text/css">`)
+        .replace(/<head>/, '<head><meta name="referrer" content="same-origin">');
+    });
+
+    await registerAdminAuth(scope, {
       admin,
-      {
-        cookieName: 'tollgate_admin',
-        cookiePassword: options.cookieSecret,
-        // Both compared in constant time, and both always compared.
-        authenticate: async (login: string, password: string) => {
-          const loginOk = timingSafeEqual(digest(login), expectedLogin);
-          const passwordOk = timingSafeEqual(digest(password), expectedPassword);
-          return loginOk && passwordOk ? { email: options.login, title: 'admin' } : null;
-        },
-      },
-      scope,
-      {
-        secret: options.cookieSecret,
-        saveUninitialized: false,
-        cookie: {
-          secure: options.secureCookies,
-          httpOnly: true,
-          sameSite: 'lax',
-          path: options.rootPath ?? '/admin',
-        },
-      },
+      login: options.login,
+      password: options.password,
+      cookieSecret: options.cookieSecret,
+      secureCookies: options.secureCookies,
+      sessionTtlSeconds: options.sessionTtlSeconds,
+      store: createAdminSessionStore({ db, ttlMs: options.sessionTtlSeconds * 1000 }),
+      lockout: options.lockout,
+      rateLimitPerMinute: options.loginRateLimitPerMinute,
+      redis: options.redis,
+      postActions: postActions(resources),
+      publicRoutes: [`${own}/logo.svg`, `${own}/fonts.css`, `${own}/fonts/:file`],
+    });
+
+    const cached = { 'cache-control': 'public, max-age=86400' };
+    scope.get(`${own}/logo.svg`, async (_request, reply) =>
+      reply.headers(cached).type('image/svg+xml').send(await readFile(LOGO)),
     );
+    scope.get(`${own}/fonts.css`, async (_request, reply) =>
+      reply.headers(cached).type('text/css').send(fontFaces(`${own}/fonts`)),
+    );
+    scope.get<{ Params: { file: string } }>(`${own}/fonts/:file`, async (request, reply) => {
+      const file = request.params.file;
+      // Only the four files fonts.css names: nothing else from disk.
+      if (!FONT_WEIGHTS.some((weight) => file === `roboto-latin-${weight}-normal.woff2`))
+        return reply.callNotFound();
+      return reply
+        .headers(cached)
+        .type('font/woff2')
+        .send(await readFile(path.join(FONT_DIR, file)));
+    });
+
+    await AdminJSFastify.buildRouter(admin, scope);
   });
 }
