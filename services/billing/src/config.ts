@@ -10,6 +10,8 @@ export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
 export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_tollgate_dev';
 export const DEV_AUTH_CLIENT_SECRET = 'billing-dev-secret';
 export const DEV_ADMIN_PASSWORD = 'admin';
+/** Passwords tollgate's own docs, defaults and examples have shown for the admin login: never in production. */
+const KNOWN_ADMIN_PASSWORDS = new Set([DEV_ADMIN_PASSWORD, 'password', 'changeme', 'change-me', 'tollgate']);
 export const DEV_ADMIN_COOKIE_SECRET = 'tollgate-dev-admin-cookie-secret-0000';
 const DEV_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/tollgate_billing';
 
@@ -162,7 +164,11 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     problems.push('STRIPE_WEBHOOK_SECRET must not be the development secret');
   if (raw.AUTH_CLIENT_SECRET === DEV_AUTH_CLIENT_SECRET || raw.AUTH_CLIENT_SECRET.length < 24)
     problems.push('AUTH_CLIENT_SECRET must be set to a secret of at least 24 characters');
-  if (raw.ADMIN_PASSWORD === DEV_ADMIN_PASSWORD || raw.ADMIN_PASSWORD.length < 12)
+  if (
+    KNOWN_ADMIN_PASSWORDS.has(raw.ADMIN_PASSWORD.toLowerCase()) ||
+    raw.ADMIN_PASSWORD === raw.ADMIN_LOGIN ||
+    raw.ADMIN_PASSWORD.length < 12
+  )
     problems.push(
       'ADMIN_PASSWORD must be set to a password of at least 12 characters, not the development default',
     );
@@ -227,4 +233,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       graceSweepSeconds: raw.GRACE_SWEEP_SECONDS,
     },
   };
+}
+
+/**
+ * loadConfig for a process entry point: a configuration it must refuse (dev
+ * secrets or the dev admin password in production, a malformed variable) is
+ * one line on stderr and exit code 1, not a stack trace.
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    // loadConfig only reads the environment: whatever it throws is about a variable.
+    process.stderr.write(`billing: ${String((error as Error).message).replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exit(1);
+  }
 }

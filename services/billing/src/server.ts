@@ -2,10 +2,10 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { bootstrapDatabase, seedCatalogIfEmpty } from './bootstrap.js';
-import { loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { startWorkers } from './jobs/workers.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 await bootstrapDatabase(config, (message) => console.log(message));
 const app = await buildApp(config);
 

@@ -2,11 +2,11 @@
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
 import { bootstrapDatabase } from './bootstrap.js';
-import { loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createBilling } from './context.js';
 import { startWorkers } from './jobs/workers.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 // Fastify's logger (pino) without a server, so worker logs look like the service's.
 const log = Fastify({ logger: { level: config.logLevel, name: 'billing-worker' } }).log;
 await bootstrapDatabase(config, (message) => log.info(message));

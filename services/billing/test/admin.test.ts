@@ -12,6 +12,7 @@ import {
 
 let stack: Stack;
 let cookie: string;
+let csrfToken: string;
 let user: TestUser;
 let subscriptionId: string;
 
@@ -19,13 +20,21 @@ async function adminLogin(login: string, password: string) {
   return stack.app.inject({
     method: 'POST',
     url: '/admin/login',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost' },
     payload: new URLSearchParams({ email: login, password }).toString(),
   });
 }
 
+/** As the panel's own page asks: its origin, and (for a POST) the session's CSRF token. */
 const admin = (method: 'GET' | 'POST', url: string) =>
-  stack.app.inject({ method, url: `/admin/api${url}`, headers: { cookie } });
+  method === 'GET'
+    ? stack.app.inject({ method, url: `/admin/api${url}`, headers: { cookie } })
+    : stack.app.inject({
+        method,
+        url: `/admin/api${url}`,
+        headers: { cookie, origin: 'http://localhost', 'x-csrf-token': csrfToken },
+        payload: {},
+      });
 
 beforeAll(async () => {
   stack = await startStack();
@@ -37,6 +46,8 @@ beforeAll(async () => {
     .id;
   const response = await adminLogin('admin', 'admin');
   cookie = String(response.headers['set-cookie']).split(';')[0]!;
+  const page = await stack.app.inject({ method: 'GET', url: '/admin', headers: { cookie } });
+  csrfToken = /"csrfToken":"([^"]+)"/.exec(page.body)![1]!;
 });
 afterAll(async () => stack.close());
 
@@ -46,7 +57,7 @@ describe('AdminJS at /admin', () => {
     expect(page.statusCode).toBe(302);
     expect(page.headers.location).toBe('/admin/login');
     const wrong = await adminLogin('admin', 'not-admin');
-    expect(wrong.statusCode).toBe(200); // the form again, with an error
+    expect(wrong.statusCode).toBe(401); // the form again, with an error
     expect(wrong.headers['set-cookie']).toBeUndefined();
     expect((await stack.app.inject({ method: 'GET', url: '/admin/api/dashboard' })).statusCode).toBe(302);
   });

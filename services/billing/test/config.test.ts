@@ -35,4 +35,25 @@ describe('config', () => {
       }).env,
     ).toBe('production');
   });
+
+  it('refuses the admin panel’s known development passwords in production, whatever else is set', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://db/billing',
+      STRIPE_SECRET_KEY: 'sk_live_x',
+      STRIPE_WEBHOOK_SECRET: 'whsec_real',
+      AUTH_CLIENT_SECRET: 'a-long-production-secret-0123456789',
+      ADMIN_COOKIE_SECRET: 'a-cookie-secret-of-at-least-32-characters',
+    };
+    for (const admin of [
+      {},
+      { ADMIN_PASSWORD: 'admin' },
+      { ADMIN_PASSWORD: 'Changeme' },
+      { ADMIN_PASSWORD: 'tollgate' },
+      { ADMIN_LOGIN: 'operator-account', ADMIN_PASSWORD: 'operator-account' },
+    ]) {
+      expect(() => loadConfig({ ...production, ...admin }), JSON.stringify(admin)).toThrow(/ADMIN_PASSWORD/);
+    }
+    expect(loadConfig({ ...production, ADMIN_PASSWORD: 'a-long-admin-password' }).admin.login).toBe('admin');
+  });
 });

@@ -24,7 +24,7 @@ import fastifyFormBody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySession, { type SessionStore } from '@fastify/session';
 import type { LoginLockout } from '@tollgate/login-guard';
-import { Router as AdminRouter, type default as AdminJS } from 'adminjs';
+import { type default as AdminJS, Router as AdminRouter } from 'adminjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Problems } from '../errors.js';
@@ -163,8 +163,7 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
     scope.csrfProtection(request, reply, done);
   });
 
-  const renderLogin = (errorMessage: string | null) =>
-    admin.renderLogin({ action: loginPath, errorMessage });
+  const renderLogin = (errorMessage: string | null) => admin.renderLogin({ action: loginPath, errorMessage });
 
   scope.get(loginPath, async (_request, reply) => reply.type('text/html').send(await renderLogin(null)));
 
@@ -185,7 +184,10 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
       }
       if (!credentialsMatch(login, password)) {
         await lockout.recordFailure(login, request.ip);
-        return reply.code(401).type('text/html').send(await renderLogin('invalidCredentials'));
+        return reply
+          .code(401)
+          .type('text/html')
+          .send(await renderLogin('invalidCredentials'));
       }
       if (!status.clean) await lockout.recordSuccess(login, request.ip);
       // A fresh session id at login: one planted before it is worth nothing after.

@@ -143,10 +143,16 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
 
     const cached = { 'cache-control': 'public, max-age=86400' };
     scope.get(`${own}/logo.svg`, async (_request, reply) =>
-      reply.headers(cached).type('image/svg+xml').send(await readFile(LOGO)),
+      reply
+        .headers(cached)
+        .type('image/svg+xml')
+        .send(await readFile(LOGO)),
     );
     scope.get(`${own}/fonts.css`, async (_request, reply) =>
-      reply.headers(cached).type('text/css').send(fontFaces(`${own}/fonts`)),
+      reply
+        .headers(cached)
+        .type('text/css')
+        .send(fontFaces(`${own}/fonts`)),
     );
     scope.get<{ Params: { file: string } }>(`${own}/fonts/:file`, async (request, reply) => {
       const file = request.params.file;

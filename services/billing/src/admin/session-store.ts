@@ -60,12 +60,10 @@ export function createAdminSessionStore(options: AdminSessionStoreOptions): Sess
       );
     },
     get(sid, callback) {
-      db.adminSession
-        .findFirst({ where: { sid, expiresAt: { gt: new Date(now()) } } })
-        .then(
-          (row) => callback(null, (row?.data ?? null) as StoredSession | null),
-          (error: unknown) => callback(error),
-        );
+      db.adminSession.findFirst({ where: { sid, expiresAt: { gt: new Date(now()) } } }).then(
+        (row) => callback(null, (row?.data ?? null) as StoredSession | null),
+        (error: unknown) => callback(error),
+      );
     },
     destroy(sid, callback) {
       settle(db.adminSession.deleteMany({ where: { sid } }), callback);
