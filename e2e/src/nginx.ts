@@ -21,7 +21,7 @@ export const TEMPLATE_PATH = path.join(
 );
 
 /** The variables the image substitutes (compose restricts NGINX_ENVSUBST_FILTER to them). */
-export const TEMPLATE_VARIABLES = ['AUTH_UPSTREAM', 'BILLING_UPSTREAM'] as const;
+export const TEMPLATE_VARIABLES = ['AUTH_UPSTREAM', 'BILLING_UPSTREAM', 'TRUSTED_PROXY'] as const;
 
 /**
  * envsubst with an explicit variable list: `$NAME` and `${NAME}` for the
@@ -43,6 +43,11 @@ export interface NginxOptions {
   /** host:port of the auth service, as AUTH_UPSTREAM (e.g. `127.0.0.1:3001`, `auth:3000`). */
   authUpstream: string;
   billingUpstream: string;
+  /**
+   * TRUSTED_PROXY: the hop (CIDR) whose X-Forwarded-Proto/-For nginx believes, e.g. a
+   * TLS terminator; default 127.0.0.1/32, as in compose (nothing in front).
+   */
+  trustedProxy?: string;
   /** Where nginx listens on 127.0.0.1 (default: a free port). */
   port?: number;
   /** Default /usr/sbin/nginx (Debian's package), else NGINX_BIN. */
@@ -126,6 +131,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   const rendered = renderTemplate(await readFile(TEMPLATE_PATH, 'utf8'), {
     AUTH_UPSTREAM: options.authUpstream,
     BILLING_UPSTREAM: options.billingUpstream,
+    TRUSTED_PROXY: options.trustedProxy ?? '127.0.0.1/32',
   });
   // The image listens on :80 inside its container; here, a free loopback port.
   const config = rendered.replace(/^(\s*)listen\s+80;$/m, `$1listen 127.0.0.1:${port};`);

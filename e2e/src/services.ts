@@ -68,6 +68,10 @@ export interface ServicesOptions {
   publicUrl: string;
   /** Where the emulator delivers webhooks; when set, billing's queue workers run too. */
   webhookUrl?: string;
+  /** Variables over billing's test configuration (e.g. NODE_ENV=production and its secrets). */
+  billingEnv?: Record<string, string>;
+  /** The emulator's key and webhook secret (production billing refuses the dev ones). */
+  stripeKeys?: { apiKey: string; webhookSecret: string };
 }
 
 export async function startServices(options: ServicesOptions): Promise<Services> {
@@ -115,11 +119,12 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     const auth = await listen(authApp, authSeen);
     cleanups.push(() => authApp.close());
 
-    const emulator = await startEmulator(
-      options.webhookUrl
+    const emulator = await startEmulator({
+      ...(options.webhookUrl
         ? { webhookUrl: options.webhookUrl, webhookRetryBaseMs: 50, webhookRetryMaxMs: 500 }
-        : {},
-    );
+        : {}),
+      ...options.stripeKeys,
+    });
     cleanups.push(() => emulator.close());
     if (options.webhookUrl) settle = () => emulator.waitForWebhooks();
 
@@ -140,6 +145,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       ROLE_SYNC_RETRY_DELAY_SECONDS: '1',
       ROLE_SYNC_RETRY_DELAY_MAX_SECONDS: '2',
       WEBHOOK_RETRY_DELAY_SECONDS: '1',
+      ...options.billingEnv,
     });
     const billingApp = await buildBillingApp(billingConfig, { logging: false });
     cleanups.push(() => billingApp.close());
