@@ -2,12 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * `npm run test:e2e`, apart from `npm test`: the browser flow through nginx
- * (test/browser.test.ts) and `npm start` itself (test/npm-start.test.ts),
+ * (test/browser.test.ts), the admin panel in the browser
+ * (test/admin-panel.test.ts) and `npm start` itself (test/npm-start.test.ts),
  * one after the other (each runs a whole system).
  */
 export default defineConfig({
   test: {
-    include: ['test/browser.test.ts', 'test/npm-start.test.ts'],
+    include: ['test/browser.test.ts', 'test/admin-panel.test.ts', 'test/npm-start.test.ts'],
     fileParallelism: false,
     testTimeout: 60_000,
     // Two databases migrated, Chromium launched, AdminJS's bundle built.

@@ -18,7 +18,13 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import { registerAdminAuth } from './admin-auth.js';
 import { dashboardStats } from './dashboard-stats.js';
 import { loadDatamodel } from './dmmf.js';
-import { type AdminActions, adminResources, postActions, registerComponents } from './resources.js';
+import {
+  type AdminActions,
+  actionLabels,
+  adminResources,
+  postActions,
+  registerComponents,
+} from './resources.js';
 import { createAdminSessionStore } from './session-store.js';
 
 export type { AdminActions } from './resources.js';
@@ -68,7 +74,6 @@ const LOGIN_TEXTS = {
   welcomeMessage:
     'The operators’ panel: customers, subscriptions, invoices, webhook events and role syncs, mirrored from Stripe.',
   properties: { email: 'Login', password: 'Password' },
-  loginButton: 'Log in',
 };
 
 function fontFaces(base: string): string {
@@ -102,7 +107,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
     locale: {
       language: 'en',
       availableLanguages: ['en'],
-      translations: { en: { components: { Login: LOGIN_TEXTS } } },
+      translations: { en: { components: { Login: LOGIN_TEXTS }, actions: actionLabels() } },
     },
     dashboard: { component: Dashboard, handler: async () => dashboardStats(db) },
     resources,

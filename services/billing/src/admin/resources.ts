@@ -55,7 +55,6 @@ function recordAction(
   return {
     actionType: 'record' as const,
     icon: 'Zap',
-    label,
     // The component asks, then POSTs with the CSRF token; the handler acts only on that POST.
     component: components.ConfirmAction,
     custom: { question },
@@ -93,6 +92,7 @@ export interface ResourceOptions {
 
 export function adminResources(options: ResourceOptions): ResourceWithOptions[] {
   const { db, actions, components } = options;
+  const labels = actionLabels();
   const clientModule = { Prisma: { dmmf: { datamodel: options.datamodel } } };
   const model = (name: string) => ({ model: getModelByName(name, clientModule), client: db, clientModule });
   const json = (list = false) => ({
@@ -121,7 +121,7 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
         actions: {
           ...readOnly,
           resync: ask(
-            'Resync from Stripe',
+            labels.resync!,
             'Fetch this customer and its subscriptions and invoices from Stripe again?',
             actions.resyncCustomer,
           ),
@@ -137,14 +137,14 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
         actions: {
           ...readOnly,
           cancelNow: ask(
-            'Cancel now',
+            labels.cancelNow!,
             'Cancel this subscription at Stripe immediately (no refund)?',
             actions.cancelSubscriptionNow,
             (context) =>
               !['canceled', 'incomplete_expired'].includes(String(context.record?.param('status'))),
           ),
           refundLatest: ask(
-            'Refund latest invoice',
+            labels.refundLatest!,
             'Refund the latest paid invoice of this subscription in full?',
             actions.refundLatestInvoice,
           ),
@@ -180,7 +180,7 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
         properties: { payload: json() },
         actions: {
           ...readOnly,
-          replay: ask('Replay', 'Process this event again?', actions.replayWebhookEvent),
+          replay: ask(labels.replay!, 'Process this event again?', actions.replayWebhookEvent),
         },
       },
     },
@@ -191,7 +191,7 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
         ...newestFirst('createdAt'),
         actions: {
           ...readOnly,
-          retry: ask('Retry', 'Run this role sync again now?', actions.retryRoleSync),
+          retry: ask(labels.retry!, 'Run this role sync again now?', actions.retryRoleSync),
         },
       },
     },
@@ -208,6 +208,17 @@ export function postActions(resources: ResourceWithOptions[]): Set<string> {
     }
   }
   return allowed;
+}
+
+/** The buttons' names (AdminJS labels an action by translating its name). */
+export function actionLabels(): Record<string, string> {
+  return {
+    resync: 'Resync from Stripe',
+    cancelNow: 'Cancel now',
+    refundLatest: 'Refund latest invoice',
+    replay: 'Replay',
+    retry: 'Retry',
+  };
 }
 
 export function registerComponents(loader: ComponentLoader, dir: string): AdminComponents {

@@ -6,7 +6,7 @@
  * only on this POST.
  */
 import { Box, Button, H4, Text } from '@adminjs/design-system';
-import { type ActionProps, ApiClient, useCurrentAdmin, useNotice, ViewHelpers } from 'adminjs';
+import { type ActionProps, ApiClient, useCurrentAdmin, useNotice, useTranslation, ViewHelpers } from 'adminjs';
 import React, { useState } from 'react';
 import { useNavigate } from 'react-router';
 
@@ -17,9 +17,11 @@ const ConfirmAction: React.FC<ActionProps> = ({ action, record, resource }) => {
   const [currentAdmin] = useCurrentAdmin();
   const addNotice = useNotice();
   const navigate = useNavigate();
+  const { translateAction } = useTranslation();
   const [busy, setBusy] = useState(false);
   if (!record) return null;
-  const question = (action.custom as { question?: string } | undefined)?.question ?? `${action.label}?`;
+  const label = translateAction(action.label, resource.id);
+  const question = (action.custom as { question?: string } | undefined)?.question ?? `${label}?`;
   const showUrl = h.recordActionUrl({ resourceId: resource.id, recordId: record.id, actionName: 'show' });
 
   const confirm = async () => {
@@ -35,7 +37,7 @@ const ConfirmAction: React.FC<ActionProps> = ({ action, record, resource }) => {
       if (response.data.notice) addNotice(response.data.notice);
       navigate(showUrl);
     } catch (error) {
-      addNotice({ message: `${action.label} failed: ${(error as Error).message}`, type: 'error' });
+      addNotice({ message: `${label} failed: ${(error as Error).message}`, type: 'error' });
       setBusy(false);
     }
   };
@@ -47,7 +49,7 @@ const ConfirmAction: React.FC<ActionProps> = ({ action, record, resource }) => {
         {resource.name} {record.id}
       </Text>
       <Button variant="danger" onClick={confirm} disabled={busy} mr="default">
-        {action.label}
+        {label}
       </Button>
       <Button variant="text" onClick={() => navigate(showUrl)} disabled={busy}>
         Back
