@@ -54,7 +54,11 @@ async function subscriber() {
   let userId = '';
   const call = (path: string, body: unknown, token?: string) =>
     httpRequest(nginx.url, { method: 'POST', path, headers: jsonHeaders(token), body: JSON.stringify(body) });
-  const registered = await call('/v1/auth/register', { login, password: PASSWORD, email: `${login}@example.com` });
+  const registered = await call('/v1/auth/register', {
+    login,
+    password: PASSWORD,
+    email: `${login}@example.com`,
+  });
   expect(registered.status).toBe(201);
   userId = registered.json<{ id: string }>().id;
   const token = (await call('/v1/auth/login', { login, password: PASSWORD })).json<{ access_token: string }>()
@@ -75,7 +79,9 @@ async function subscriber() {
   expect(paid.status).toBe(303);
   return eventually('the subscription and its paid invoice in billing', async () => {
     const subscription = await db().subscription.findFirst({ where: { userId, status: 'active' } });
-    const invoice = await db().invoice.findFirst({ where: { subscriptionId: subscription?.id, status: 'paid' } });
+    const invoice = await db().invoice.findFirst({
+      where: { subscriptionId: subscription?.id, status: 'paid' },
+    });
     const sync = await db().roleSync.findFirst({ where: { userId, status: 'succeeded' } });
     return subscription && invoice && sync ? subscription : null;
   });
@@ -153,7 +159,9 @@ async function observable() {
     subscription: subscription.status,
     refunds: refunds.data.length,
     customer: customer.updatedAt.toISOString(),
-    events: events.map((e) => `${e.id}:${e.attempts}:${e.enqueuedAt?.toISOString()}:${e.updatedAt.toISOString()}`),
+    events: events.map(
+      (e) => `${e.id}:${e.attempts}:${e.enqueuedAt?.toISOString()}:${e.updatedAt.toISOString()}`,
+    ),
     syncs: syncs.map((s) => `${s.id}:${s.attempts}:${s.updatedAt.toISOString()}`),
   };
 }
@@ -232,7 +240,9 @@ describe('admin panel in Chromium, through nginx', () => {
     await page.getByText('Refund latest invoice').first().click();
     const confirm = page.locator('[data-testid=confirm-action]');
     await confirm.waitFor();
-    expect(await confirm.innerText()).toContain('Refund the latest paid invoice of this subscription in full?');
+    expect(await confirm.innerText()).toContain(
+      'Refund the latest paid invoice of this subscription in full?',
+    );
     await confirm.getByRole('button', { name: 'Refund latest invoice' }).click();
     await page.getByText(/Refunded \$?[\d.]+ USD of in_/).waitFor({ timeout: 20_000 });
     expect(new URL(page.url()).pathname).toBe(`/admin/resources/Subscription/records/${subscriptionId}/show`);
@@ -248,7 +258,10 @@ describe('admin panel in Chromium, through nginx', () => {
     for (const resource of RESOURCES) {
       await page.goto(`${panel}/admin/resources/${resource}`);
       await page.locator('table tbody tr').first().waitFor({ timeout: 20_000 });
-      await screenshot(page, `admin-list-${resource.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}`);
+      await screenshot(
+        page,
+        `admin-list-${resource.replace(/[A-Z]/g, (c, i) => (i ? '-' : '') + c.toLowerCase())}`,
+      );
     }
 
     await page.goto(`${panel}/admin/resources/Invoice`);

@@ -148,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     login: config.admin.login,
     password: config.admin.password,
     cookieSecret: config.admin.cookieSecret,
-    secureCookies: config.env === 'production',
+    production: config.env === 'production',
     sessionTtlSeconds: config.admin.sessionTtlSeconds,
     loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
     // Counted in Redis, under its own namespace, so every replica shares one count per account.

@@ -5,7 +5,7 @@
  * Fastify scope (it brings its own cookie, session and body parsers); who may
  * use it, and how, is admin-auth.ts.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import AdminJSFastify from '@adminjs/fastify';
@@ -37,8 +37,8 @@ export interface AdminOptions {
   password: string;
   /** Signs the session cookie; at least 32 characters. */
   cookieSecret: string;
-  /** Secure cookies (HTTPS only) in production. */
-  secureCookies: boolean;
+  /** Production: Secure cookies (HTTPS only); AdminJS bundles the components at start. */
+  production: boolean;
   sessionTtlSeconds: number;
   loginRateLimitPerMinute: number;
   lockout: LoginLockout;
@@ -112,7 +112,10 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
     dashboard: { component: Dashboard, handler: async () => dashboardStats(db) },
     resources,
   });
-  // Bundles the custom components once, offline.
+  // In production AdminJS bundles the custom components here, offline. Outside it, it bundles
+  // them at the first request into .adminjs/bundle.js and then serves that file for ever,
+  // across restarts, so a changed component never showed: start from the sources.
+  if (!options.production) await rm(path.join('.adminjs', 'bundle.js'), { force: true });
   await admin.initialize();
 
   await app.register(async (scope) => {
@@ -136,7 +139,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
       login: options.login,
       password: options.password,
       cookieSecret: options.cookieSecret,
-      secureCookies: options.secureCookies,
+      secureCookies: options.production,
       sessionTtlSeconds: options.sessionTtlSeconds,
       store: createAdminSessionStore({ db, ttlMs: options.sessionTtlSeconds * 1000 }),
       lockout: options.lockout,

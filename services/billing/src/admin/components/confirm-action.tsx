@@ -6,7 +6,14 @@
  * only on this POST.
  */
 import { Box, Button, H4, Text } from '@adminjs/design-system';
-import { type ActionProps, ApiClient, useCurrentAdmin, useNotice, useTranslation, ViewHelpers } from 'adminjs';
+import {
+  type ActionProps,
+  ApiClient,
+  useCurrentAdmin,
+  useNotice,
+  useTranslation,
+  ViewHelpers,
+} from 'adminjs';
 import React, { useState } from 'react';
 import { useNavigate } from 'react-router';
 
