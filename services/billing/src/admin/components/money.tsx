@@ -22,7 +22,7 @@ const Money: React.FC<BasePropertyProps> = ({ property, record, where }) => {
       </Box>
     );
   }
-  return <span>{text}</span>;
+  return <span style={{ whiteSpace: 'nowrap' }}>{text}</span>;
 };
 
 export default Money;
