@@ -4,7 +4,7 @@
  * on all (per-process memory bounced 2 of 3 requests to the login page behind
  * round-robin). Chosen over connect-pg-simple: the table is one of billing's
  * migrations and goes through the Prisma client billing already holds, with
- * no second connection pool (architecture/decisions/0009-admin-panel.md).
+ * no second connection pool (architecture/decisions/0011-admin-panel.md).
  */
 import type { FastifySessionObject, SessionStore } from '@fastify/session';
 import type { Db, Prisma } from '../db/prisma.js';
