@@ -5,11 +5,11 @@
  * period end, `cancel_at_period_end` stays false.
  */
 import type Stripe from 'stripe';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidRequest } from './errors.js';
-import { newId, randomToken } from './ids.js';
-import { Params } from './params.js';
-import { periodOf } from './subscriptions.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidRequest } from '../core/errors.js';
+import { newId, randomToken } from '../core/ids.js';
+import { Params } from '../core/params.js';
+import { periodOf } from '../subscriptions/periods.js';
 
 export const DEFAULT_PORTAL_CONFIGURATION = 'bpc_tollgate_default';
 

@@ -5,17 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
-import { chargeOutcome, findTestCard, luhnValid } from './cards.js';
-import { requirePrice } from './catalogue.js';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidRequest, missingParam } from './errors.js';
-import { paginate } from './list.js';
-import { buildCheckoutSession, buildCustomer, buildLineItem } from './objects.js';
-import { matchesRange, Params } from './params.js';
-import { attachPaymentMethod, createPaymentMethodFromCard } from './payment-methods.js';
-import { confirmPaymentIntent, createPaymentIntent } from './payments.js';
-import type { CheckoutRecord } from './store.js';
-import { startSubscription } from './subscriptions.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidRequest, missingParam } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
+import type { CheckoutRecord } from '../core/store.js';
+import { buildCustomer } from '../customers/objects.js';
+import { chargeOutcome, findTestCard, luhnValid } from '../payments/cards.js';
+import { attachPaymentMethod, createPaymentMethodFromCard } from '../payments/payment-methods.js';
+import { confirmPaymentIntent, createPaymentIntent } from '../payments/payments.js';
+import { requirePrice } from '../products-prices/catalogue.js';
+import { startSubscription } from '../subscriptions/create.js';
+import { buildCheckoutSession, buildLineItem } from './objects.js';
 
 const CREATE = [
   'mode',

@@ -3,10 +3,10 @@
  * Resource modules (customers.ts, subscriptions.ts, ...) are functions over it.
  */
 import type Stripe from 'stripe';
-import type { EmulatorConfig } from '../config.js';
+import type { EmulatorConfig } from '../../config.js';
 import { previousAttributes } from './diff.js';
 import { newId } from './ids.js';
-import { API_VERSION } from './objects.js';
+import { API_VERSION } from './shapes.js';
 import { Store } from './store.js';
 import { type DispatcherLogger, endpointWants, WebhookDispatcher } from './webhooks.js';
 

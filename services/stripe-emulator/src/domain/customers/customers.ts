@@ -1,11 +1,11 @@
 import type Stripe from 'stripe';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidRequest } from './errors.js';
-import { paginate } from './list.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidRequest } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
+import { attachPaymentMethod } from '../payments/payment-methods.js';
+import { cancelSubscriptionNow } from '../subscriptions/cancel.js';
 import { buildCustomer } from './objects.js';
-import { matchesRange, Params } from './params.js';
-import { attachPaymentMethod } from './payment-methods.js';
-import { cancelSubscriptionNow } from './subscriptions.js';
 
 const CREATE = [
   'email',

@@ -1,11 +1,11 @@
 /** Webhook endpoints (`/v1/webhook_endpoints`) and the one registered from the environment. */
 import type Stripe from 'stripe';
-import type { Emulator } from './emulator.js';
-import { invalidRequest } from './errors.js';
-import { newId, randomToken } from './ids.js';
-import { paginate } from './list.js';
-import { API_VERSION } from './objects.js';
-import { matchesRange, Params } from './params.js';
+import type { Emulator } from '../core/emulator.js';
+import { invalidRequest } from '../core/errors.js';
+import { newId, randomToken } from '../core/ids.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
+import { API_VERSION } from '../core/shapes.js';
 
 export const ENV_ENDPOINT_ID = 'we_env_endpoint';
 

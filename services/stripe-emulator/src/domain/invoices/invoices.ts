@@ -3,12 +3,12 @@
  * or failed with retries), with the events Stripe sends at each step.
  */
 import type Stripe from 'stripe';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { cardError, invalidRequest } from './errors.js';
-import { paginate } from './list.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { cardError, invalidRequest } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
+import { confirmPaymentIntent, createPaymentIntent } from '../payments/payments.js';
 import { buildInvoice, buildInvoicePayment, type InvoiceLineInput } from './objects.js';
-import { matchesRange, Params } from './params.js';
-import { confirmPaymentIntent, createPaymentIntent } from './payments.js';
 
 export function subscriptionOf(invoice: Stripe.Invoice): string | null {
   const sub = invoice.parent?.subscription_details?.subscription;

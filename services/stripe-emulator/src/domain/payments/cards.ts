@@ -2,8 +2,9 @@
  * Stripe's test cards and magic payment method ids, and how each behaves.
  * https://docs.stripe.com/testing
  */
+
+import type { CardBehaviour } from '../core/store.js';
 import type { TestCard } from './objects.js';
-import type { CardBehaviour } from './store.js';
 
 export interface TestCardSpec extends TestCard {
   behaviour: CardBehaviour;

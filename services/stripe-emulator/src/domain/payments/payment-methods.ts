@@ -1,11 +1,11 @@
 import type Stripe from 'stripe';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { cardError, invalidRequest, resourceMissing } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import type { Params } from '../core/params.js';
+import type { PaymentMethodRecord } from '../core/store.js';
 import { attachOutcome, findTestCard, MAGIC_PAYMENT_METHODS, type TestCardSpec } from './cards.js';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { cardError, invalidRequest, resourceMissing } from './errors.js';
-import { paginate } from './list.js';
 import { buildPaymentMethod } from './objects.js';
-import type { Params } from './params.js';
-import type { PaymentMethodRecord } from './store.js';
 
 export function createPaymentMethodFromCard(
   em: Emulator,

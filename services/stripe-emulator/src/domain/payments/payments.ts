@@ -10,13 +10,13 @@
  * PaymentIntent through InvoicePayment objects (`invoice.payments`).
  */
 import type Stripe from 'stripe';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidParam, invalidRequest } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
+import type { PaymentMethodRecord } from '../core/store.js';
 import { chargeOutcome } from './cards.js';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidParam, invalidRequest } from './errors.js';
-import { paginate } from './list.js';
 import { buildCharge, buildPaymentIntent, buildRefund } from './objects.js';
-import { matchesRange, Params } from './params.js';
-import type { PaymentMethodRecord } from './store.js';
 
 export interface NewPaymentIntent {
   amount: number;

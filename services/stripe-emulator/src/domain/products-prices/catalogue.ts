@@ -1,9 +1,9 @@
 import type Stripe from 'stripe';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidRequest, missingParam } from './errors.js';
-import { paginate } from './list.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidRequest, missingParam } from '../core/errors.js';
+import { paginate } from '../core/list.js';
+import { matchesRange, Params } from '../core/params.js';
 import { buildPrice, buildProduct } from './objects.js';
-import { matchesRange, Params } from './params.js';
 
 const PRODUCT_CREATE = [
   'id',

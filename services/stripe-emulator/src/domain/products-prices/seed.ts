@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { Emulator } from './emulator.js';
+import type { Emulator } from '../core/emulator.js';
 import { buildPrice, buildProduct } from './objects.js';
 
 const PriceSeed = Type.Object({
@@ -33,7 +33,7 @@ const ProductSeed = Type.Object({
 export const CatalogueSchema = Type.Object({ products: Type.Array(ProductSeed) });
 export type Catalogue = Static<typeof CatalogueSchema>;
 
-export const BUILT_IN_CATALOGUE = new URL('../seed/catalogue.json', import.meta.url);
+export const BUILT_IN_CATALOGUE = new URL('../../seed/catalogue.json', import.meta.url);
 
 export function readCatalogue(file?: string): Catalogue {
   const data: unknown = JSON.parse(readFileSync(file ?? BUILT_IN_CATALOGUE, 'utf8'));

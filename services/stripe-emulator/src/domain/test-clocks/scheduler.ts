@@ -5,17 +5,16 @@
  * done in time order, each step at its own timestamp, so advancing a year
  * produces twelve renewals with the right dates.
  */
-import { expireCheckoutSession } from './checkout.js';
-import { AUTOMATIC, type Emulator } from './emulator.js';
+import { expireCheckoutSession } from '../checkout/checkout.js';
+import { AUTOMATIC, type Emulator } from '../core/emulator.js';
 import {
   chargeRenewal,
   endScheduledCancel,
   expireIncomplete,
   finalizeAndCharge,
-  INCOMPLETE_EXPIRY_SECONDS,
-  periodOf,
   renewSubscription,
-} from './subscriptions.js';
+} from '../subscriptions/lifecycle.js';
+import { INCOMPLETE_EXPIRY_SECONDS, periodOf } from '../subscriptions/periods.js';
 
 interface Action {
   at: number;

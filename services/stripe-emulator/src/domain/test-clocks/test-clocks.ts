@@ -1,10 +1,10 @@
 /** Test clocks: customers created on a clock live in its frozen time until it is advanced. */
 import type Stripe from 'stripe';
-import type { Emulator, RequestInfo } from './emulator.js';
-import { invalidRequest } from './errors.js';
-import { newId } from './ids.js';
-import { paginate } from './list.js';
-import { Params } from './params.js';
+import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { invalidRequest } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { paginate } from '../core/list.js';
+import { Params } from '../core/params.js';
 import { runUntil } from './scheduler.js';
 
 const THIRTY_DAYS = 30 * 86400;

@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
-import { payCheckoutSession } from '../../domain/checkout.js';
-import type { Emulator } from '../../domain/emulator.js';
-import type { CheckoutRecord } from '../../domain/store.js';
+import { payCheckoutSession } from '../../domain/checkout/checkout.js';
+import type { Emulator } from '../../domain/core/emulator.js';
+import type { CheckoutRecord } from '../../domain/core/store.js';
 import { escapeHtml, formatAmount, formatDate, page } from './html.js';
 
 function field(body: unknown, name: string): string {

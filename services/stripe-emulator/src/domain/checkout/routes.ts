@@ -1,0 +1,16 @@
+import { type Operation, op } from '../core/route.js';
+import {
+  createCheckoutSession,
+  expireCheckoutSession,
+  listCheckoutLineItems,
+  listCheckoutSessions,
+  retrieveCheckoutSession,
+} from './checkout.js';
+
+export const checkoutRoutes: Operation[] = [
+  op('POST', '/v1/checkout/sessions', (c) => createCheckoutSession(c.em, c.params, c.req)),
+  op('GET', '/v1/checkout/sessions', (c) => listCheckoutSessions(c.em, c.params)),
+  op('GET', '/v1/checkout/sessions/:id', (c) => retrieveCheckoutSession(c.em, c.id)),
+  op('GET', '/v1/checkout/sessions/:id/line_items', (c) => listCheckoutLineItems(c.em, c.id, c.params)),
+  op('POST', '/v1/checkout/sessions/:id/expire', (c) => expireCheckoutSession(c.em, c.id, c.req)),
+];
