@@ -1,5 +1,5 @@
 /** Finds any emulated object by id (for `expand`), and the includable fields. */
-import { lineItemsList } from './checkout/checkout.js';
+import { lineItemsList } from './checkout/sessions.js';
 import type { Emulator } from './core/emulator.js';
 import type { Includes, Resolver } from './core/expand.js';
 import { refundsOf } from './payments/payments.js';

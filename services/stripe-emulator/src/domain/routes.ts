@@ -3,6 +3,7 @@ import { portalRoutes } from './billing-portal/routes.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import type { Operation } from './core/route.js';
 import { customerRoutes } from './customers/routes.js';
+import { discountRoutes } from './discounts/routes.js';
 import { eventRoutes } from './events-webhooks/routes.js';
 import { invoiceRoutes } from './invoices/routes.js';
 import { paymentRoutes } from './payments/routes.js';
@@ -20,4 +21,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...portalRoutes,
   ...eventRoutes,
   ...testClockRoutes,
+  ...discountRoutes,
 ];

@@ -1,6 +1,6 @@
 /** Checkout Session and its line items. */
 import type Stripe from 'stripe';
-import { newId } from '../core/ids.js';
+import { newId, randomToken } from '../core/ids.js';
 
 export function buildCheckoutSession(input: {
   created: number;
@@ -17,8 +17,12 @@ export function buildCheckoutSession(input: {
   expiresAt: number;
   /** `customer_creation` as given (payment mode only); Stripe's default otherwise. */
   customerCreation?: Stripe.Checkout.Session.CustomerCreation | null;
+  /** `hosted_page` (a `url` to redirect to) or `embedded_page` (a `client_secret` and a `return_url`). */
+  uiMode?: 'hosted_page' | 'embedded_page';
+  returnUrl?: string | null;
 }): Stripe.Checkout.Session {
   const id = newId('cs');
+  const embedded = input.uiMode === 'embedded_page';
   return {
     id,
     object: 'checkout.session',
@@ -32,7 +36,7 @@ export function buildCheckoutSession(input: {
     billing_address_collection: null,
     cancel_url: input.cancelUrl,
     client_reference_id: input.clientReferenceId,
-    client_secret: null,
+    client_secret: embedded ? `${id}_secret_${randomToken(24)}` : null,
     collected_information: null,
     consent: null,
     consent_collection: null,
@@ -96,10 +100,11 @@ export function buildCheckoutSession(input: {
     status: 'open',
     submit_type: null,
     subscription: null,
+    ...(embedded ? { redirect_on_completion: 'always' as const, return_url: input.returnUrl ?? '' } : {}),
     success_url: input.successUrl,
     total_details: { amount_discount: 0, amount_shipping: 0, amount_tax: 0 },
-    ui_mode: 'hosted',
-    url: `${input.publicUrl}/c/pay/${id}`,
+    ui_mode: embedded ? 'embedded_page' : 'hosted_page',
+    url: embedded ? null : `${input.publicUrl}/c/pay/${id}`,
     wallet_options: null,
   };
 }

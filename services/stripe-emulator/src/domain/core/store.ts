@@ -13,6 +13,8 @@ export interface PaymentMethodRecord {
   id: string;
   pm: Stripe.PaymentMethod;
   behaviour: CardBehaviour;
+  /** The magic id it was made from (`pm_card_visa`), so a later mention of that id in the same customer's context finds it. */
+  magic?: string;
 }
 
 export interface WebhookEndpointRecord {
@@ -33,6 +35,15 @@ export interface CheckoutRecord {
   paymentIntentData?: PaymentIntentData;
   /** The PaymentIntent of the session's first payment attempt; later attempts confirm it again. */
   paymentIntent?: string;
+  /** `subscription_data[trial_period_days]`: the subscription starts trialing and nothing is charged. */
+  trialDays?: number;
+  /** Coupons / promotion codes to redeem when the session completes (`discounts`, or a code typed on the page). */
+  discountRefs?: DiscountRef[];
+}
+
+export interface DiscountRef {
+  coupon: string;
+  promotionCode: string | null;
 }
 
 export interface PaymentIntentData {
@@ -40,6 +51,8 @@ export interface PaymentIntentData {
   metadata: Stripe.Metadata;
   receiptEmail: string | null;
   setupFutureUsage: Stripe.PaymentIntent.SetupFutureUsage | null;
+  /** `payment_intent_data[shipping]`, copied onto the PaymentIntent. */
+  shipping?: Stripe.PaymentIntent.Shipping | null;
 }
 
 export interface DeliveryAttempt {
@@ -116,6 +129,8 @@ export class Store {
   clockOffset = 0;
   readonly customers = new Collection<Stripe.Customer>('customer');
   readonly deletedCustomers = new Set<string>();
+  /** `<subscription id>:<trial_end>` for which `trial_will_end` has been sent. */
+  readonly trialNotices = new Set<string>();
   readonly products = new Collection<Stripe.Product>('product');
   readonly prices = new Collection<Stripe.Price>('price');
   readonly paymentMethods = new Collection<PaymentMethodRecord>('PaymentMethod');
@@ -126,6 +141,12 @@ export class Store {
   readonly paymentIntents = new Collection<Stripe.PaymentIntent>('payment_intent');
   readonly charges = new Collection<Stripe.Charge>('charge');
   readonly refunds = new Collection<Stripe.Refund>('refund');
+  readonly setupIntents = new Collection<Stripe.SetupIntent>('setup_intent');
+  readonly coupons = new Collection<Stripe.Coupon>('coupon');
+  readonly promotionCodes = new Collection<Stripe.PromotionCode>('promotion_code');
+  readonly discounts = new Collection<Stripe.Discount>('discount');
+  readonly features = new Collection<Stripe.Entitlements.Feature>('entitlements.feature');
+  readonly productFeatures = new Collection<Stripe.ProductFeature>('product_feature');
   readonly checkoutSessions = new Collection<CheckoutRecord>('checkout.session');
   readonly portalSessions = new Collection<Stripe.BillingPortal.Session>('billing_portal.session');
   readonly events = new Collection<Stripe.Event>('event');
@@ -147,6 +168,12 @@ export class Store {
       paymentIntents: this.paymentIntents,
       charges: this.charges,
       refunds: this.refunds,
+      setupIntents: this.setupIntents,
+      coupons: this.coupons,
+      promotionCodes: this.promotionCodes,
+      discounts: this.discounts,
+      features: this.features,
+      productFeatures: this.productFeatures,
       checkoutSessions: this.checkoutSessions,
       portalSessions: this.portalSessions,
       events: this.events,
@@ -160,6 +187,7 @@ export class Store {
     this.clockOffset = 0;
     for (const c of Object.values(this.collections())) c.clear();
     this.deletedCustomers.clear();
+    this.trialNotices.clear();
     this.idempotency.clear();
   }
 
@@ -171,6 +199,7 @@ export class Store {
       version: 1,
       clockOffset: this.clockOffset,
       deletedCustomers: [...this.deletedCustomers],
+      trialNotices: [...this.trialNotices],
       collections,
       idempotency: [...this.idempotency],
     };
@@ -181,6 +210,7 @@ export class Store {
     this.clear();
     this.clockOffset = state.clockOffset;
     for (const id of state.deletedCustomers) this.deletedCustomers.add(id);
+    for (const key of state.trialNotices ?? []) this.trialNotices.add(key);
     for (const [key, record] of state.idempotency ?? []) this.idempotency.set(key, record);
     const cols = this.collections();
     for (const [name, items] of Object.entries(state.collections)) {
@@ -195,6 +225,8 @@ export interface PersistedState {
   version: 1;
   clockOffset: number;
   deletedCustomers: string[];
+  /** Absent in files written before trials were emulated. */
+  trialNotices?: string[];
   collections: Record<string, unknown[]>;
   /** Idempotency-Key -> saved response (absent in files written before it was persisted). */
   idempotency?: [string, IdempotencyRecord][];

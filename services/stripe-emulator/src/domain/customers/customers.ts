@@ -3,7 +3,7 @@ import type { Emulator, RequestInfo } from '../core/emulator.js';
 import { invalidRequest } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
-import { attachPaymentMethod } from '../payments/payment-methods.js';
+import { attachPaymentMethod, requireCustomerPaymentMethod } from '../payments/payment-methods.js';
 import { cancelSubscriptionNow } from '../subscriptions/cancel.js';
 import { buildCustomer } from './objects.js';
 
@@ -49,27 +49,16 @@ export function createCustomer(em: Emulator, p: Params, req: RequestInfo): Strip
   const defaultPm = invoiceSettings?.nullableString('default_payment_method');
   if (defaultPm) {
     const before = structuredClone(customer);
-    customer.invoice_settings.default_payment_method = resolveCustomerPaymentMethod(
+    customer.invoice_settings.default_payment_method = requireCustomerPaymentMethod(
       em,
       customer.id,
       defaultPm,
-    );
+      'invoice_settings[default_payment_method]',
+      req,
+    ).id;
     em.emit('customer.updated', customer, { previous: before, request: req });
   }
   return customer;
-}
-
-/** A customer's payment method by id; the magic `pm_card_*` ids name the last one attached from them. */
-function resolveCustomerPaymentMethod(em: Emulator, customerId: string, id: string): string {
-  const record = em.store.paymentMethods.get(id);
-  if (!record || record.pm.customer !== customerId) {
-    throw invalidRequest(
-      `The customer does not have a payment method with the ID ${id}. The payment method must be attached to the customer.`,
-      'invoice_settings[default_payment_method]',
-      'resource_missing',
-    );
-  }
-  return id;
 }
 
 export function retrieveCustomer(em: Emulator, id: string): Stripe.Customer | Stripe.DeletedCustomer {
@@ -98,7 +87,9 @@ export function updateCustomer(em: Emulator, id: string, p: Params, req: Request
   ]);
   if (invoiceSettings?.has('default_payment_method')) {
     const pm = invoiceSettings.nullableString('default_payment_method');
-    customer.invoice_settings.default_payment_method = pm ? resolveCustomerPaymentMethod(em, id, pm) : null;
+    customer.invoice_settings.default_payment_method = pm
+      ? requireCustomerPaymentMethod(em, id, pm, 'invoice_settings[default_payment_method]', req).id
+      : null;
   }
   if (JSON.stringify(before) !== JSON.stringify(customer)) {
     em.emit('customer.updated', customer, {

@@ -4,11 +4,12 @@
  */
 import type Stripe from 'stripe';
 import type { Emulator, RequestInfo } from '../core/emulator.js';
-import { cardError, invalidRequest } from '../core/errors.js';
 import { paginate } from '../core/list.js';
-import { matchesRange, Params } from '../core/params.js';
+import { matchesRange, type Params } from '../core/params.js';
+import { applyToInvoice, takeSubscriptionDiscounts } from '../discounts/apply.js';
 import { confirmPaymentIntent, createPaymentIntent } from '../payments/payments.js';
 import { buildInvoice, buildInvoicePayment, type InvoiceLineInput } from './objects.js';
+import { recomputeTotals } from './totals.js';
 
 export function subscriptionOf(invoice: Stripe.Invoice): string | null {
   const sub = invoice.parent?.subscription_details?.subscription;
@@ -26,7 +27,11 @@ export function createInvoice(
   input: {
     id?: string;
     customer: Stripe.Customer;
-    subscription: Stripe.Subscription;
+    subscription: Stripe.Subscription | null;
+    /** Defaults to the subscription's. */
+    currency?: string;
+    description?: string | null;
+    metadata?: Stripe.Metadata;
     billingReason: Stripe.Invoice.BillingReason;
     lines: InvoiceLineInput[];
     periodStart: number;
@@ -34,13 +39,15 @@ export function createInvoice(
     at: number;
     autoAdvance: boolean;
     request: RequestInfo;
+    /** Runs on the draft before it is stored and `invoice.created` is sent (to add items). */
+    beforeEvent?: (draft: Stripe.Invoice) => void;
   },
 ): Stripe.Invoice {
   const invoice = buildInvoice({
     ...(input.id ? { id: input.id } : {}),
     created: input.at,
     customer: input.customer,
-    currency: input.subscription.currency,
+    currency: input.currency ?? input.subscription?.currency ?? 'usd',
     subscription: input.subscription,
     billingReason: input.billingReason,
     lines: input.lines,
@@ -50,11 +57,18 @@ export function createInvoice(
     autoAdvance: input.autoAdvance,
     publicUrl: em.publicUrl,
   });
+  if (input.description !== undefined) invoice.description = input.description;
+  if (input.metadata) invoice.metadata = input.metadata;
   if (input.autoAdvance) {
     const finalizeAt = input.at + em.payments.invoiceFinalizeDelaySeconds;
     invoice.automatically_finalizes_at = finalizeAt;
     invoice.next_payment_attempt = finalizeAt;
   }
+  if (input.subscription) {
+    applyToInvoice(em, invoice, takeSubscriptionDiscounts(em, input.subscription, input.at));
+    recomputeTotals(em, invoice);
+  }
+  input.beforeEvent?.(invoice);
   em.store.invoices.put(invoice);
   em.emit('invoice.created', invoice, { request: input.request, at: input.at });
   return invoice;
@@ -139,7 +153,11 @@ function openPayment(
       currency: invoice.currency,
       customer: customerIdOf(invoice.customer) || null,
       description:
-        invoice.billing_reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
+        invoice.billing_reason === 'subscription_create'
+          ? 'Subscription creation'
+          : invoice.billing_reason === 'manual'
+            ? 'Payment for Invoice'
+            : 'Subscription update',
       metadata: {},
       receiptEmail: null,
       setupFutureUsage: null,
@@ -151,8 +169,10 @@ function openPayment(
   return { payment, pi };
 }
 
-/** The payment method a subscription's invoice is charged to: the subscription's, else the customer's. */
+/** The payment method an invoice is charged to: its own, the subscription's, else the customer's. */
 export function paymentMethodFor(em: Emulator, invoice: Stripe.Invoice): string | null {
+  const own = invoice.default_payment_method;
+  if (own) return typeof own === 'string' ? own : own.id;
   const subId = subscriptionOf(invoice);
   const sub = subId ? em.store.subscriptions.get(subId) : undefined;
   const fromSub = sub?.default_payment_method;
@@ -178,7 +198,7 @@ export function attemptPayment(
   invoice: Stripe.Invoice,
   at: number,
   request: RequestInfo,
-  options: { scheduleRetry: boolean; paidBy?: Stripe.PaymentIntent | null },
+  options: { scheduleRetry: boolean; paidBy?: Stripe.PaymentIntent | null; paymentMethod?: string },
 ): PaymentResult {
   const before = structuredClone(invoice);
   invoice.attempted = true;
@@ -189,7 +209,7 @@ export function attemptPayment(
     emitPaid(em, invoice, at, request, payment);
     return { paid: true, declineMessage: null, declineCode: null };
   }
-  const pmId = paymentMethodFor(em, invoice);
+  const pmId = options.paymentMethod ?? paymentMethodFor(em, invoice);
   const record = pmId ? em.store.paymentMethods.get(pmId) : undefined;
   let decline: { code: string; declineCode: string; message: string } | null = {
     code: 'payment_method_missing',
@@ -249,32 +269,6 @@ export function listInvoiceLines(
 ): Stripe.ApiList<Stripe.InvoiceLineItem> {
   const invoice = em.store.invoices.require(id);
   return paginate([...invoice.lines.data], p, `/v1/invoices/${id}/lines`, 'line_item');
-}
-
-/** `POST /v1/invoices/:id/pay`: finalize a draft if needed and charge it now. */
-export function payInvoice(em: Emulator, id: string, p: Params, req: RequestInfo): Stripe.Invoice {
-  new Params(p.raw, ['payment_method', 'off_session', 'paid_out_of_band']);
-  const invoice = em.store.invoices.require(id);
-  if (invoice.status === 'paid')
-    throw invalidRequest('Invoice is already paid', undefined, 'invoice_already_paid');
-  if (invoice.status !== 'draft' && invoice.status !== 'open') {
-    throw invalidRequest(`You can only pay an open invoice. This invoice is ${invoice.status}.`);
-  }
-  const at = em.timeOf(invoice.test_clock);
-  if (invoice.status === 'draft') finalizeInvoice(em, invoice, at, req);
-  if (invoice.status !== 'open') return invoice;
-  const result = attemptPayment(em, invoice, at, req, { scheduleRetry: false });
-  const subId = subscriptionOf(invoice);
-  const sub = subId ? em.store.subscriptions.get(subId) : undefined;
-  if (result.paid && sub) reactivateAfterPayment(em, sub, at, req);
-  if (!result.paid) {
-    throw cardError(
-      'card_declined',
-      result.declineCode ?? undefined,
-      result.declineMessage ?? 'Your card was declined.',
-    );
-  }
-  return invoice;
 }
 
 /** A paid invoice brings an incomplete, past_due or unpaid subscription back to active. */

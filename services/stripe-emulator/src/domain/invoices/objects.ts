@@ -6,7 +6,10 @@ import { decimal } from '../core/shapes.js';
 export interface InvoiceLineInput {
   amount: number;
   description: string;
-  price: Stripe.Price;
+  /** null for an invoice item made from a bare `amount`. */
+  price: Stripe.Price | null;
+  /** The currency of a line without a price (else the price's). */
+  currency?: string;
   quantity: number;
   periodStart: number;
   periodEnd: number;
@@ -16,14 +19,26 @@ export interface InvoiceLineInput {
   invoiceItem: string | null;
 }
 
+function productOf(price: Stripe.Price): string {
+  return typeof price.product === 'string' ? price.product : price.product.id;
+}
+
+function pricingOf(price: Stripe.Price | null): Stripe.InvoiceLineItem.Pricing | null {
+  if (!price) return null;
+  return {
+    price_details: { price: price.id, product: productOf(price) },
+    type: 'price_details',
+    unit_amount_decimal: price.unit_amount_decimal,
+  };
+}
+
 export function buildInvoiceLine(invoiceId: string, line: InvoiceLineInput): Stripe.InvoiceLineItem {
-  const product = typeof line.price.product === 'string' ? line.price.product : line.price.product.id;
   const fromItem = line.invoiceItem !== null && line.subscriptionItem === null;
   return {
     id: newId('il'),
     object: 'line_item',
     amount: line.amount,
-    currency: line.price.currency,
+    currency: line.price?.currency ?? line.currency ?? 'usd',
     description: line.description,
     discount_amounts: [],
     discountable: !line.proration,
@@ -55,11 +70,7 @@ export function buildInvoiceLine(invoiceId: string, line: InvoiceLineInput): Str
         },
     period: { end: line.periodEnd, start: line.periodStart },
     pretax_credit_amounts: [],
-    pricing: {
-      price_details: { price: line.price.id, product },
-      type: 'price_details',
-      unit_amount_decimal: line.price.unit_amount_decimal,
-    },
+    pricing: pricingOf(line.price),
     quantity: line.quantity,
     quantity_decimal: decimal(line.quantity),
     subscription: line.subscription,
@@ -176,43 +187,48 @@ export function buildInvoice(input: {
 export function buildInvoiceItem(input: {
   created: number;
   customer: string;
-  subscription: string;
-  subscriptionItem: string;
-  price: Stripe.Price;
+  /** Proration items of a subscription name it and its item; one-off items have neither. */
+  subscription: string | null;
+  subscriptionItem: string | null;
+  price: Stripe.Price | null;
+  currency: string;
   amount: number;
   quantity: number;
-  description: string;
+  description: string | null;
   periodStart: number;
   periodEnd: number;
   testClock: string | null;
+  proration: boolean;
+  metadata?: Stripe.Metadata;
+  invoice?: string | null;
 }): Stripe.InvoiceItem {
-  const product = typeof input.price.product === 'string' ? input.price.product : input.price.product.id;
   return {
     id: newId('ii'),
     object: 'invoiceitem',
     amount: input.amount,
-    currency: input.price.currency,
+    currency: input.price?.currency ?? input.currency,
     customer: input.customer,
     customer_account: null,
     date: input.created,
     description: input.description,
-    discountable: false,
+    discountable: !input.proration,
     discounts: [],
-    invoice: null,
+    invoice: input.invoice ?? null,
     livemode: false,
-    metadata: {},
+    metadata: input.metadata ?? {},
     net_amount: input.amount,
-    parent: {
-      type: 'subscription_details',
-      subscription_details: { subscription: input.subscription, subscription_item: input.subscriptionItem },
-    },
+    parent: input.subscription
+      ? {
+          type: 'subscription_details',
+          subscription_details: {
+            subscription: input.subscription,
+            subscription_item: input.subscriptionItem ?? undefined,
+          },
+        }
+      : null,
     period: { end: input.periodEnd, start: input.periodStart },
-    pricing: {
-      price_details: { price: input.price.id, product },
-      type: 'price_details',
-      unit_amount_decimal: input.price.unit_amount_decimal,
-    },
-    proration: true,
+    pricing: pricingOf(input.price),
+    proration: input.proration,
     quantity: input.quantity,
     quantity_decimal: decimal(input.quantity),
     tax_rates: [],

@@ -29,6 +29,8 @@ const CARDS: TestCardSpec[] = [
     behaviour: 'insufficient_funds',
   },
   { number: '4000000000000341', brand: 'visa', last4: '0341', funding: 'credit', behaviour: 'charge_fails' },
+  { number: '378282246310005', brand: 'amex', last4: '0005', funding: 'credit', behaviour: 'succeeds' },
+  { number: '6011111111111117', brand: 'discover', last4: '1117', funding: 'credit', behaviour: 'succeeds' },
 ];
 
 export const MAGIC_PAYMENT_METHODS: Record<string, string> = {
@@ -39,6 +41,21 @@ export const MAGIC_PAYMENT_METHODS: Record<string, string> = {
   pm_card_chargeDeclined: '4000000000000002',
   pm_card_chargeDeclinedInsufficientFunds: '4000000000009995',
   pm_card_chargeCustomerFail: '4000000000000341',
+  pm_card_amex: '378282246310005',
+  pm_card_discover: '6011111111111117',
+};
+
+/** Test tokens (`card[token]=tok_visa` on `POST /v1/payment_methods`), the same cards by another name. */
+export const TEST_TOKENS: Record<string, string> = {
+  tok_visa: '4242424242424242',
+  tok_visa_debit: '4000056655665556',
+  tok_mastercard: '5555555555554444',
+  tok_amex: '378282246310005',
+  tok_discover: '6011111111111117',
+  tok_chargeDeclined: '4000000000000002',
+  tok_visa_chargeDeclined: '4000000000000002',
+  tok_chargeDeclinedInsufficientFunds: '4000000000009995',
+  tok_chargeCustomerFail: '4000000000000341',
 };
 
 export function findTestCard(number: string): TestCardSpec | undefined {

@@ -28,6 +28,8 @@ export interface NewPaymentIntent {
   setupFutureUsage: Stripe.PaymentIntent.SetupFutureUsage | null;
   at: number;
   request: RequestInfo;
+  /** Sets fields of the new PaymentIntent before `payment_intent.created` is sent. */
+  configure?: (draft: Stripe.PaymentIntent) => void;
 }
 
 export function createPaymentIntent(em: Emulator, input: NewPaymentIntent): Stripe.PaymentIntent {
@@ -41,6 +43,7 @@ export function createPaymentIntent(em: Emulator, input: NewPaymentIntent): Stri
     receiptEmail: input.receiptEmail,
     setupFutureUsage: input.setupFutureUsage,
   });
+  input.configure?.(pi);
   em.store.paymentIntents.put(pi);
   em.emit('payment_intent.created', pi, { request: input.request, at: input.at });
   return pi;
@@ -75,6 +78,18 @@ export function confirmPaymentIntent(
   });
   em.store.charges.put(charge);
   pi.latest_charge = charge.id;
+  if (!decline && pi.capture_method === 'manual') {
+    // An authorization only: the charge succeeds uncaptured and the money waits for `capture`.
+    charge.captured = false;
+    charge.amount_captured = 0;
+    pi.status = 'requires_capture';
+    pi.amount_capturable = pi.amount;
+    pi.payment_method = method.pm.id;
+    pi.last_payment_error = null;
+    em.emit('charge.succeeded', charge, { request, at });
+    em.emit('payment_intent.amount_capturable_updated', pi, { request, at });
+    return { charge, paid: true, decline: null };
+  }
   if (!decline) {
     pi.status = 'succeeded';
     pi.amount_received = pi.amount;
@@ -288,4 +303,18 @@ export function listInvoicePayments(em: Emulator, p: Params): Stripe.ApiList<Str
       (status === undefined || x.status === status) &&
       (paymentIntent === undefined || x.payment.payment_intent === paymentIntent),
   );
+}
+
+/** `POST /v1/refunds/:id`: only metadata changes. */
+export function updateRefund(em: Emulator, id: string, p: Params, req: RequestInfo): Stripe.Refund {
+  const params = new Params(p.raw, ['metadata']);
+  const refund = em.store.refunds.require(id);
+  const before = structuredClone(refund);
+  const metadata = params.metadata(refund.metadata ?? {});
+  if (metadata) refund.metadata = metadata;
+  if (JSON.stringify(before) !== JSON.stringify(refund)) {
+    const customer = typeof refund.customer === 'string' ? refund.customer : null;
+    em.emit('refund.updated', refund, { previous: before, request: req, at: em.timeOfCustomer(customer) });
+  }
+  return refund;
 }

@@ -249,3 +249,53 @@ export function requirePrice(em: Emulator, id: string, param: string): Stripe.Pr
   }
   return price;
 }
+
+/**
+ * `price_data` (Checkout line items, subscription items): a price made for one
+ * use. Stripe creates these inactive, so they cannot be reused by id.
+ */
+export function createInlinePrice(em: Emulator, data: Params): Stripe.Price {
+  let productId = data.string('product');
+  const productData = data.object('product_data', [
+    'name',
+    'description',
+    'metadata',
+    'images',
+    'tax_code',
+    'unit_label',
+  ]);
+  if (productId) em.store.products.require(productId, `${data.name('product')}`);
+  else if (productData) {
+    const product = buildProduct({
+      created: em.now(),
+      name: productData.requiredString('name'),
+      description: productData.nullableString('description') ?? null,
+      active: false,
+      metadata: productData.metadata() ?? {},
+      url: null,
+      unitLabel: productData.nullableString('unit_label') ?? null,
+      statementDescriptor: null,
+    });
+    em.store.products.put(product);
+    productId = product.id;
+  } else throw missingParam(data.name('product'));
+  const unitAmount = data.integer('unit_amount') ?? Number(data.string('unit_amount_decimal') ?? Number.NaN);
+  if (!Number.isFinite(unitAmount)) throw missingParam(data.name('unit_amount'));
+  const recurring = data.object('recurring', ['interval', 'interval_count']);
+  const interval = recurring?.oneOf('interval', INTERVALS);
+  if (recurring && !interval) throw missingParam(recurring.name('interval'));
+  const price = buildPrice({
+    created: em.now(),
+    product: productId,
+    currency: data.requiredString('currency').toLowerCase(),
+    unitAmount,
+    active: false,
+    nickname: null,
+    lookupKey: null,
+    metadata: {},
+    recurring: interval ? { interval, intervalCount: recurring?.integer('interval_count') ?? 1 } : null,
+    taxBehavior: data.oneOf('tax_behavior', ['exclusive', 'inclusive', 'unspecified']) ?? 'unspecified',
+  });
+  em.store.prices.put(price);
+  return price;
+}

@@ -8,11 +8,14 @@ import type { Emulator, RequestInfo } from '../core/emulator.js';
 import { cardError, invalidRequest, missingParam } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { Params } from '../core/params.js';
+import { type DiscountRef, discountRefs, redeem } from '../discounts/apply.js';
 import { attemptPayment, createInvoice, finalizeInvoice } from '../invoices/invoices.js';
 import { chargeOutcome } from '../payments/cards.js';
+import { requireCustomerPaymentMethod } from '../payments/payment-methods.js';
 import { requirePrice } from '../products-prices/catalogue.js';
 import { buildSubscription, buildSubscriptionItem } from './objects.js';
-import { addIntervals, itemLine, recurringOf } from './periods.js';
+import { addIntervals, itemLine, recurringOf, trialLine } from './periods.js';
+import { requestedTrialEnd, sendTrialWillEnd, startTrial, trialNoticeAt } from './trials.js';
 import { updateSubscription } from './update.js';
 
 export type PaymentBehavior =
@@ -59,6 +62,10 @@ export interface StartSubscriptionInput {
   paymentBehavior: PaymentBehavior;
   /** Checkout has charged the card already with this PaymentIntent; the invoice records it as its payment. */
   paidByCheckout: Stripe.PaymentIntent | null;
+  /** End of a trial to start with, or null. */
+  trialEnd?: number | null;
+  /** Coupons and promotion codes to redeem into the subscription's discounts. */
+  discounts?: DiscountRef[];
 }
 
 /**
@@ -83,8 +90,9 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
   if (customer.currency && customer.currency !== currency)
     setCustomerCurrency(em, customer, currency, at, request);
 
+  const trialEnd = input.trialEnd ?? null;
   const record = input.paymentMethod ? em.store.paymentMethods.get(input.paymentMethod) : undefined;
-  if (!record && input.paymentBehavior !== 'default_incomplete') {
+  if (!record && input.paymentBehavior !== 'default_incomplete' && trialEnd === null) {
     throw invalidRequest(
       'This customer has no attached payment source or default payment method. Please consider adding a default payment method. For more information, visit https://docs.stripe.com/billing/subscriptions/payment-methods-setting#payment-method-priority.',
       undefined,
@@ -92,7 +100,9 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
     );
   }
   const decline =
-    record && input.paymentBehavior !== 'default_incomplete' ? chargeOutcome(record.behaviour) : null;
+    record && input.paymentBehavior !== 'default_incomplete' && trialEnd === null
+      ? chargeOutcome(record.behaviour)
+      : null;
   if (decline && input.paymentBehavior === 'error_if_incomplete') {
     throw cardError(decline.code, decline.declineCode, decline.message);
   }
@@ -123,12 +133,18 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
     testClock: customer.test_clock ? String(customer.test_clock) : null,
     description: input.description,
   });
+  if (input.discounts?.length) {
+    sub.discounts = redeem(em, input.discounts, { customer: customer.id, subscription: id }, at).map(
+      (d) => d.id,
+    );
+  }
   setCustomerCurrency(em, customer, currency, at, request);
 
   const invoiceId = newId('in');
   sub.latest_invoice = invoiceId;
   const paysNow = record !== undefined && decline === null && input.paymentBehavior !== 'default_incomplete';
-  if (paysNow) sub.status = 'active';
+  if (trialEnd !== null) startTrial(sub, at, trialEnd);
+  else if (paysNow) sub.status = 'active';
   em.store.subscriptions.put(sub);
   em.emit('customer.subscription.created', sub, { request, at });
 
@@ -137,7 +153,7 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
     customer,
     subscription: sub,
     billingReason: 'subscription_create',
-    lines: items.map((item) => itemLine(em, sub, item)),
+    lines: items.map((item) => (trialEnd === null ? itemLine(em, sub, item) : trialLine(em, sub, item))),
     periodStart: at,
     periodEnd: at,
     at,
@@ -145,6 +161,9 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
     request,
   });
   finalizeInvoice(em, invoice, at, request);
+  if (trialEnd !== null && trialNoticeAt(em, sub) !== null && (trialNoticeAt(em, sub) ?? 0) <= at) {
+    sendTrialWillEnd(em, sub, at);
+  }
   if (input.paymentBehavior !== 'default_incomplete' && invoice.status === 'open') {
     attemptPayment(em, invoice, at, request, { scheduleRetry: false, paidBy: input.paidByCheckout });
     if (input.paidByCheckout) invoice.attempt_count = 0;
@@ -170,6 +189,11 @@ export const CREATE = [
   'collection_method',
   'off_session',
   'payment_settings',
+  'trial_period_days',
+  'trial_end',
+  'trial_from_plan',
+  'trial_settings',
+  'discounts',
 ];
 
 export function createSubscription(em: Emulator, p: Params, req: RequestInfo): Stripe.Subscription {
@@ -186,18 +210,25 @@ export function createSubscription(em: Emulator, p: Params, req: RequestInfo): S
     };
   });
   let pm = params.string('default_payment_method') || null;
-  if (pm) requireAttached(em, customer.id, pm, 'default_payment_method');
+  if (pm) pm = requireCustomerPaymentMethod(em, customer.id, pm, 'default_payment_method', req).id;
   else {
     const d = customer.invoice_settings.default_payment_method;
     pm = (typeof d === 'string' ? d : d?.id) ?? null;
   }
+  const at = em.timeOf(customer.test_clock);
   const sub = startSubscription(em, {
     customer,
     items,
+    discounts: discountRefs(em, params, at, customer.id),
+    trialEnd: requestedTrialEnd(
+      params,
+      at,
+      items.map((i) => i.price),
+    ),
     paymentMethod: pm,
     metadata: params.metadata() ?? {},
     description: params.nullableString('description') ?? null,
-    at: em.timeOf(customer.test_clock),
+    at,
     request: req,
     paymentBehavior:
       params.oneOf('payment_behavior', [
@@ -218,15 +249,4 @@ export function createSubscription(em: Emulator, p: Params, req: RequestInfo): S
     return updateSubscription(em, sub.id, cancel, req);
   }
   return sub;
-}
-
-export function requireAttached(em: Emulator, customerId: string, pmId: string, param: string): void {
-  const record = em.store.paymentMethods.get(pmId);
-  if (!record || record.pm.customer !== customerId) {
-    throw invalidRequest(
-      `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
-      param,
-      'resource_missing',
-    );
-  }
 }

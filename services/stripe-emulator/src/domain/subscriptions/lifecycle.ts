@@ -25,10 +25,16 @@ export function endScheduledCancel(em: Emulator, sub: Stripe.Subscription): void
   em.emit('customer.subscription.deleted', sub, { at });
 }
 
-/** Rolls the items into the next period and opens the renewal invoice (a draft that finalizes later). */
+/**
+ * Rolls the items into the next period and opens the renewal invoice (a draft
+ * that finalizes later). At the end of a trial the subscription turns active
+ * here; a failing (or missing) payment method makes it past_due when the
+ * invoice is charged.
+ */
 export function renewSubscription(em: Emulator, sub: Stripe.Subscription): void {
   const before = structuredClone(sub);
   const { start: oldStart, end: oldEnd } = periodOf(sub);
+  if (sub.status === 'trialing') sub.status = 'active';
   for (const item of sub.items.data) {
     item.current_period_start = oldEnd;
     item.current_period_end = nextBoundary(sub.billing_cycle_anchor, item.price, oldEnd);

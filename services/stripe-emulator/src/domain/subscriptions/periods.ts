@@ -93,3 +93,16 @@ export function itemLine(
     invoiceItem: null,
   };
 }
+
+/** The 0 line of a trial's first invoice: "Trial period for <product>". */
+export function trialLine(
+  em: Emulator,
+  sub: Stripe.Subscription,
+  item: Stripe.SubscriptionItem,
+): InvoiceLineInput {
+  return {
+    ...itemLine(em, sub, item),
+    amount: 0,
+    description: `Trial period for ${productName(em, item.price)}`,
+  };
+}

@@ -9,11 +9,13 @@ import { AUTOMATIC, type Emulator, type RequestInfo } from '../core/emulator.js'
 import { invalidRequest } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { Params } from '../core/params.js';
+import { discountRefs, redeem } from '../discounts/apply.js';
 import { attemptPayment, createInvoice, customerIdOf, finalizeInvoice } from '../invoices/invoices.js';
 import { buildInvoiceItem, type InvoiceLineInput } from '../invoices/objects.js';
+import { requireCustomerPaymentMethod } from '../payments/payment-methods.js';
 import { markPastDue } from './cancel.js';
-import { requireAttached } from './create.js';
 import { ENDED, itemLine, nextBoundary } from './periods.js';
+import { applyTrialEndParam } from './trials.js';
 import { applyCancellationDetails, applyCancellationParams } from './update-cancel.js';
 import { applyItemChanges } from './update-items.js';
 
@@ -30,6 +32,8 @@ export const UPDATE = [
   'cancellation_details',
   'off_session',
   'billing_cycle_anchor',
+  'trial_end',
+  'discounts',
 ];
 
 export type ProrationBehavior = 'create_prorations' | 'none' | 'always_invoice';
@@ -54,6 +58,17 @@ function refuseIfEnded(sub: Stripe.Subscription, params: Params): void {
   }
 }
 
+/** `discounts`: '' removes them all; a list replaces them with newly redeemed ones. */
+function applyDiscountParams(em: Emulator, sub: Stripe.Subscription, params: Params, at: number): void {
+  if (!params.has('discounts')) return;
+  const customer = customerIdOf(sub.customer as string);
+  sub.discounts = params.isUnset('discounts')
+    ? []
+    : redeem(em, discountRefs(em, params, at, customer), { customer, subscription: sub.id }, at).map(
+        (d) => d.id,
+      );
+}
+
 function applyDescriptive(sub: Stripe.Subscription, params: Params): void {
   const metadata = params.metadata(sub.metadata);
   if (metadata) sub.metadata = metadata;
@@ -61,11 +76,18 @@ function applyDescriptive(sub: Stripe.Subscription, params: Params): void {
   applyCancellationDetails(sub, params);
 }
 
-function applyPaymentMethod(em: Emulator, sub: Stripe.Subscription, params: Params): void {
+function applyPaymentMethod(em: Emulator, sub: Stripe.Subscription, params: Params, req: RequestInfo): void {
   if (!params.has('default_payment_method')) return;
   const pm = params.nullableString('default_payment_method') ?? null;
-  if (pm) requireAttached(em, customerIdOf(sub.customer as string), pm, 'default_payment_method');
-  sub.default_payment_method = pm;
+  sub.default_payment_method = pm
+    ? requireCustomerPaymentMethod(
+        em,
+        customerIdOf(sub.customer as string),
+        pm,
+        'default_payment_method',
+        req,
+      ).id
+    : null;
 }
 
 /** `items`, `proration_behavior`, `proration_date`; a change of interval restarts the cycle now. */
@@ -103,8 +125,10 @@ export function updateSubscription(
   const before = structuredClone(sub);
   refuseIfEnded(sub, params);
   applyDescriptive(sub, params);
-  applyPaymentMethod(em, sub, params);
+  applyPaymentMethod(em, sub, params, req);
   applyCancellationParams(sub, params, at);
+  applyTrialEndParam(sub, params, at);
+  applyDiscountParams(em, sub, params, at);
   const change = applyItems(em, sub, params, at);
   if (JSON.stringify(before) === JSON.stringify(sub)) return sub;
   billChange(em, sub, before, change, req, at);
@@ -140,14 +164,16 @@ function billChange(
         created: at,
         customer: customer.id,
         subscription: sub.id,
-        subscriptionItem: line.subscriptionItem ?? '',
+        subscriptionItem: line.subscriptionItem,
         price: line.price,
+        currency: sub.currency,
         amount: line.amount,
         quantity: line.quantity,
         description: line.description,
         periodStart: line.periodStart,
         periodEnd: line.periodEnd,
         testClock: sub.test_clock ? String(sub.test_clock) : null,
+        proration: true,
       });
       em.store.invoiceItems.put(item);
       em.emit('invoiceitem.created', item, { request: req, at });

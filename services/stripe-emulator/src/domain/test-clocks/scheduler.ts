@@ -5,7 +5,7 @@
  * done in time order, each step at its own timestamp, so advancing a year
  * produces twelve renewals with the right dates.
  */
-import { expireCheckoutSession } from '../checkout/checkout.js';
+import { expireCheckoutSession } from '../checkout/sessions.js';
 import { AUTOMATIC, type Emulator } from '../core/emulator.js';
 import {
   chargeRenewal,
@@ -15,6 +15,7 @@ import {
   renewSubscription,
 } from '../subscriptions/lifecycle.js';
 import { INCOMPLETE_EXPIRY_SECONDS, periodOf } from '../subscriptions/periods.js';
+import { sendTrialWillEnd, trialNoticeAt } from '../subscriptions/trials.js';
 
 interface Action {
   at: number;
@@ -40,6 +41,10 @@ function nextAction(em: Emulator, clock: string | null, until: number): Action |
     if (clockId(sub.test_clock) !== clock) continue;
     if (LIVE.includes(sub.status)) {
       const { end } = periodOf(sub);
+      const notice = trialNoticeAt(em, sub);
+      if (notice !== null) {
+        consider({ at: notice, priority: 0, run: (at) => sendTrialWillEnd(em, sub, at) });
+      }
       if (sub.cancel_at !== null && sub.cancel_at <= end) {
         consider({ at: sub.cancel_at, priority: 0, run: () => endScheduledCancel(em, sub) });
       } else {
