@@ -1,9 +1,9 @@
 import type Stripe from 'stripe';
 import type { Emulator, RequestInfo } from '../core/emulator.js';
-import { invalidRequest, missingParam } from '../core/errors.js';
+import { invalidRequest, missingParam, resourceMissing } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
-import { buildPrice, buildProduct } from './objects.js';
+import { buildPrice, buildProduct, planFromPrice } from './objects.js';
 
 const PRODUCT_CREATE = [
   'id',
@@ -298,4 +298,27 @@ export function createInlinePrice(em: Emulator, data: Params): Stripe.Price {
   });
   em.store.prices.put(price);
   return price;
+}
+
+/** Plans, as Stripe still serves them: every recurring price read as the legacy Plan. */
+export function retrievePlan(em: Emulator, id: string): Stripe.Plan {
+  const price = em.store.prices.get(id);
+  if (!price?.recurring) throw resourceMissing('plan', id);
+  return planFromPrice(price);
+}
+
+export function listPlans(em: Emulator, p: Params): Stripe.ApiList<Stripe.Plan> {
+  const active = p.boolean('active');
+  const product = p.string('product');
+  const plans = em.store.prices
+    .newestFirst()
+    .filter(
+      (x) =>
+        x.recurring !== null &&
+        (active === undefined || x.active === active) &&
+        (product === undefined || x.product === product) &&
+        matchesRange(p, 'created', x.created),
+    )
+    .map(planFromPrice);
+  return paginate(plans, p, '/v1/plans', 'plan');
 }

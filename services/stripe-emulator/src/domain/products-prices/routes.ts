@@ -3,8 +3,10 @@ import {
   createPrice,
   createProduct,
   deleteProduct,
+  listPlans,
   listPrices,
   listProducts,
+  retrievePlan,
   updatePrice,
   updateProduct,
 } from './catalogue.js';
@@ -20,4 +22,7 @@ export const catalogueRoutes: Operation[] = [
   op('GET', '/v1/prices', (c) => listPrices(c.em, c.params)),
   op('GET', '/v1/prices/:id', (c) => c.em.store.prices.require(c.id)),
   op('POST', '/v1/prices/:id', (c) => updatePrice(c.em, c.id, c.params, c.req)),
+
+  op('GET', '/v1/plans', (c) => listPlans(c.em, c.params)),
+  op('GET', '/v1/plans/:id', (c) => retrievePlan(c.em, c.id)),
 ];
