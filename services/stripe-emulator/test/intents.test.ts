@@ -141,7 +141,7 @@ describe('PaymentIntents', () => {
     });
     expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
     expect(err?.code).toBe('card_declined');
-    const pi = (err?.raw as { payment_intent?: Stripe.PaymentIntent }).payment_intent;
+    const pi = (err?.raw as { payment_intent?: Stripe.PaymentIntent } | undefined)?.payment_intent;
     expect(pi?.status).toBe('requires_payment_method');
     expect(pi?.last_payment_error?.decline_code).toBe('generic_decline');
     expect(types).toEqual(['payment_intent.created', 'payment_intent.payment_failed', 'charge.failed']);

@@ -4,6 +4,7 @@ import { checkoutRoutes } from './checkout/routes.js';
 import type { Operation } from './core/route.js';
 import { customerRoutes } from './customers/routes.js';
 import { discountRoutes } from './discounts/routes.js';
+import { entitlementRoutes } from './entitlements/routes.js';
 import { eventRoutes } from './events-webhooks/routes.js';
 import { invoiceRoutes } from './invoices/routes.js';
 import { paymentRoutes } from './payments/routes.js';
@@ -22,4 +23,5 @@ export const OPERATIONS: readonly Operation[] = [
   ...eventRoutes,
   ...testClockRoutes,
   ...discountRoutes,
+  ...entitlementRoutes,
 ];

@@ -36,6 +36,7 @@ export class Emulator {
   publicUrl: string;
   payments: PaymentRetrySettings;
   private readonly changeListeners: (() => void)[] = [];
+  private readonly eventListeners: ((event: Stripe.Event) => void)[] = [];
 
   constructor(
     readonly config: EmulatorConfig,
@@ -82,6 +83,11 @@ export class Emulator {
     this.changeListeners.push(listener);
   }
 
+  /** Called after each event is recorded (resources that follow others' events, e.g. entitlements). */
+  onEvent(listener: (event: Stripe.Event) => void): void {
+    this.eventListeners.push(listener);
+  }
+
   changed(): void {
     for (const l of this.changeListeners) l();
   }
@@ -111,6 +117,7 @@ export class Emulator {
       endpoints.map((e) => e.id),
     );
     this.changed();
+    for (const l of this.eventListeners) l(event);
     return event;
   }
 }

@@ -1,8 +1,8 @@
 import type Stripe from 'stripe';
 import type { Emulator, RequestInfo } from '../core/emulator.js';
-import { invalidRequest } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
+import { readPath, searchResult } from '../core/search.js';
 import { attachPaymentMethod, requireCustomerPaymentMethod } from '../payments/payment-methods.js';
 import { cancelSubscriptionNow } from '../subscriptions/cancel.js';
 import { buildCustomer } from './objects.js';
@@ -133,38 +133,13 @@ export function deleteCustomer(em: Emulator, id: string, req: RequestInfo): Stri
   return { id, object: 'customer', deleted: true };
 }
 
-/**
- * A small subset of Stripe's search query language: `field:'value'` clauses
- * joined by AND, on email, name and metadata['key'].
- */
+/** `GET /v1/customers/search` in Stripe's query language. */
 export function searchCustomers(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Customer> {
-  const query = p.requiredString('query');
-  const clauses = query.split(/\s+AND\s+/i).map((clause) => {
-    const m = /^\s*(email|name|metadata\[['"]([^'"]+)['"]\])\s*:\s*['"]([^'"]*)['"]\s*$/.exec(clause);
-    if (!m) {
-      throw invalidRequest(
-        `The emulator supports only field:'value' clauses on email, name and metadata['key'] joined by AND: ${clause}`,
-        'query',
-      );
-    }
-    return { field: m[1] ?? '', metaKey: m[2], value: m[3] ?? '' };
-  });
-  const limit = p.integer('limit') ?? 10;
-  const all = em.store.customers.newestFirst().filter((c) =>
-    clauses.every((cl) => {
-      if (cl.metaKey !== undefined) return c.metadata[cl.metaKey] === cl.value;
-      if (cl.field === 'email') return c.email === cl.value;
-      return c.name === cl.value;
-    }),
+  return searchResult(
+    em.store.customers.newestFirst(),
+    p,
+    '/v1/customers/search',
+    ['created', 'email', 'name', 'phone'],
+    readPath,
   );
-  const page = Number(p.string('page') ?? 0);
-  const data = all.slice(page, page + limit);
-  const hasMore = all.length > page + limit;
-  return {
-    object: 'search_result',
-    data,
-    has_more: hasMore,
-    next_page: hasMore ? String(page + limit) : null,
-    url: '/v1/customers/search',
-  };
 }

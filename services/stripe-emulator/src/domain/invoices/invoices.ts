@@ -6,6 +6,7 @@ import type Stripe from 'stripe';
 import type { Emulator, RequestInfo } from '../core/emulator.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, type Params } from '../core/params.js';
+import { readPath, searchResult } from '../core/search.js';
 import { applyToInvoice, takeSubscriptionDiscounts } from '../discounts/apply.js';
 import { confirmPaymentIntent, createPaymentIntent } from '../payments/payments.js';
 import { buildInvoice, buildInvoicePayment, type InvoiceLineInput } from './objects.js';
@@ -282,4 +283,14 @@ export function reactivateAfterPayment(
   const before = structuredClone(sub);
   sub.status = 'active';
   em.emit('customer.subscription.updated', sub, { previous: before, request: req, at });
+}
+
+export function searchInvoices(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Invoice> {
+  return searchResult(
+    em.store.invoices.newestFirst(),
+    p,
+    '/v1/invoices/search',
+    ['created', 'currency', 'customer', 'number', 'receipt_number', 'status', 'subscription', 'total'],
+    (invoice, field) => (field === 'subscription' ? subscriptionOf(invoice) : readPath(invoice, field)),
+  );
 }

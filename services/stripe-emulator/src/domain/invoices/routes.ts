@@ -17,11 +17,12 @@ import {
   retrieveInvoiceItem,
   updateInvoiceItem,
 } from './invoice-items.js';
-import { listInvoiceLines, listInvoices, retrieveInvoice } from './invoices.js';
+import { listInvoiceLines, listInvoices, retrieveInvoice, searchInvoices } from './invoices.js';
 
 export const invoiceRoutes: Operation[] = [
   op('POST', '/v1/invoices', (c) => createManualInvoice(c.em, c.params, c.req)),
   op('GET', '/v1/invoices', (c) => listInvoices(c.em, c.params)),
+  op('GET', '/v1/invoices/search', (c) => searchInvoices(c.em, c.params)),
   op('POST', '/v1/invoices/create_preview', (c) => createPreview(c.em, c.params)),
   op('GET', '/v1/invoices/:id', (c) => retrieveInvoice(c.em, c.id)),
   op('POST', '/v1/invoices/:id', (c) => updateInvoice(c.em, c.id, c.params, c.req)),

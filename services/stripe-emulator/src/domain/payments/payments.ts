@@ -14,6 +14,7 @@ import type { Emulator, RequestInfo } from '../core/emulator.js';
 import { invalidParam, invalidRequest } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
+import { readPath, searchResult } from '../core/search.js';
 import type { PaymentMethodRecord } from '../core/store.js';
 import { chargeOutcome } from './cards.js';
 import { buildCharge, buildPaymentIntent, buildRefund } from './objects.js';
@@ -317,4 +318,39 @@ export function updateRefund(em: Emulator, id: string, p: Params, req: RequestIn
     em.emit('refund.updated', refund, { previous: before, request: req, at: em.timeOfCustomer(customer) });
   }
   return refund;
+}
+
+export function searchPaymentIntents(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.PaymentIntent> {
+  return searchResult(
+    em.store.paymentIntents.newestFirst(),
+    p,
+    '/v1/payment_intents/search',
+    ['amount', 'created', 'currency', 'customer', 'status'],
+    readPath,
+  );
+}
+
+export function searchCharges(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Charge> {
+  return searchResult(
+    em.store.charges.newestFirst(),
+    p,
+    '/v1/charges/search',
+    [
+      'amount',
+      'billing_details.address.postal_code',
+      'created',
+      'currency',
+      'customer',
+      'disputed',
+      'payment_intent',
+      'payment_method_details.card.brand',
+      'payment_method_details.card.exp_month',
+      'payment_method_details.card.exp_year',
+      'payment_method_details.card.fingerprint',
+      'payment_method_details.card.last4',
+      'refunded',
+      'status',
+    ],
+    readPath,
+  );
 }

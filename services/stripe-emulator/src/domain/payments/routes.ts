@@ -23,6 +23,8 @@ import {
   retrieveCharge,
   retrievePaymentIntent,
   retrieveRefund,
+  searchCharges,
+  searchPaymentIntents,
   updateRefund,
 } from './payments.js';
 import {
@@ -49,6 +51,7 @@ export const paymentRoutes: Operation[] = [
 
   op('POST', '/v1/payment_intents', (c) => createPaymentIntentApi(c.em, c.params, c.req)),
   op('GET', '/v1/payment_intents', (c) => listPaymentIntents(c.em, c.params)),
+  op('GET', '/v1/payment_intents/search', (c) => searchPaymentIntents(c.em, c.params)),
   op('GET', '/v1/payment_intents/:id', (c) => retrievePaymentIntent(c.em, c.id)),
   op('POST', '/v1/payment_intents/:id', (c) => updatePaymentIntent(c.em, c.id, c.params, c.req)),
   op('POST', '/v1/payment_intents/:id/confirm', (c) => confirmPaymentIntentApi(c.em, c.id, c.params, c.req)),
@@ -62,6 +65,7 @@ export const paymentRoutes: Operation[] = [
   op('POST', '/v1/setup_intents/:id/cancel', (c) => cancelSetupIntent(c.em, c.id, c.params, c.req)),
 
   op('GET', '/v1/charges', (c) => listCharges(c.em, c.params)),
+  op('GET', '/v1/charges/search', (c) => searchCharges(c.em, c.params)),
   op('GET', '/v1/charges/:id', (c) => retrieveCharge(c.em, c.id)),
   op('POST', '/v1/refunds', (c) => createRefund(c.em, c.params, c.req)),
   op('GET', '/v1/refunds', (c) => listRefunds(c.em, c.params)),

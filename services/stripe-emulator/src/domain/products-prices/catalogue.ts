@@ -3,6 +3,7 @@ import type { Emulator, RequestInfo } from '../core/emulator.js';
 import { invalidRequest, missingParam, resourceMissing } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
+import { readPath, searchResult } from '../core/search.js';
 import { buildPrice, buildProduct, planFromPrice } from './objects.js';
 
 const PRODUCT_CREATE = [
@@ -321,4 +322,24 @@ export function listPlans(em: Emulator, p: Params): Stripe.ApiList<Stripe.Plan> 
     )
     .map(planFromPrice);
   return paginate(plans, p, '/v1/plans', 'plan');
+}
+
+export function searchPrices(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Price> {
+  return searchResult(
+    em.store.prices.newestFirst(),
+    p,
+    '/v1/prices/search',
+    ['active', 'created', 'currency', 'lookup_key', 'product', 'type'],
+    readPath,
+  );
+}
+
+export function searchProducts(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Product> {
+  return searchResult(
+    em.store.products.newestFirst(),
+    p,
+    '/v1/products/search',
+    ['active', 'created', 'description', 'name', 'shippable', 'url'],
+    readPath,
+  );
 }

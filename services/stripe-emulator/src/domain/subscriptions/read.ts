@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../core/emulator.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, type Params } from '../core/params.js';
+import { readPath, searchResult } from '../core/search.js';
 import { ENDED } from './periods.js';
 
 export function retrieveSubscription(em: Emulator, id: string): Stripe.Subscription {
@@ -25,4 +26,14 @@ export function listSubscriptions(em: Emulator, p: Params): Stripe.ApiList<Strip
         matchesRange(p, 'created', s.created),
     );
   return paginate(items, p, '/v1/subscriptions', 'subscription');
+}
+
+export function searchSubscriptions(em: Emulator, p: Params): Stripe.ApiSearchResult<Stripe.Subscription> {
+  return searchResult(
+    em.store.subscriptions.newestFirst(),
+    p,
+    '/v1/subscriptions/search',
+    ['created', 'status'],
+    readPath,
+  );
 }

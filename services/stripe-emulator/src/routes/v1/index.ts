@@ -6,11 +6,11 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { negotiateVersion } from '../../domain/core/api-versions.js';
 import type { Emulator } from '../../domain/core/emulator.js';
 import { authenticationError, idempotencyError } from '../../domain/core/errors.js';
 import { applyExpand, expandPaths } from '../../domain/core/expand.js';
 import { Params } from '../../domain/core/params.js';
-import { API_VERSION } from '../../domain/core/shapes.js';
 import { includes, resolver } from '../../domain/resolve.js';
 import { OPERATIONS } from '../../domain/routes.js';
 
@@ -72,8 +72,10 @@ export async function v1Routes(app: FastifyInstance, opts: { em: Emulator }): Pr
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('request-id', request.id);
-    reply.header('stripe-version', request.headers['stripe-version'] ?? API_VERSION);
     checkApiKey(request, em.config.apiKey);
+    const version = negotiateVersion(request.headers['stripe-version']);
+    if (typeof version !== 'string') throw version;
+    reply.header('stripe-version', version);
   });
 
   app.addHook('preHandler', async (request, reply) => {
