@@ -184,16 +184,23 @@ export function retrieveActiveEntitlement(em: Emulator, id: string): Stripe.Enti
   throw resourceMissing('active_entitlement', id);
 }
 
+/** The summary carries each entitlement with its feature expanded, as Stripe's fixture of it does. */
 function summary(
+  em: Emulator,
   customer: string,
   entitlements: Stripe.Entitlements.ActiveEntitlement[],
 ): Stripe.Entitlements.ActiveEntitlementSummary {
+  const withFeatures = entitlements.map((e) => ({
+    ...e,
+    feature:
+      em.store.features.get(String(typeof e.feature === 'string' ? e.feature : e.feature.id)) ?? e.feature,
+  }));
   return {
     object: 'entitlements.active_entitlement_summary',
     customer,
     entitlements: {
       object: 'list',
-      data: entitlements,
+      data: withFeatures,
       has_more: false,
       url: `/v1/customer/${customer}/entitlements`,
     },
@@ -219,8 +226,8 @@ export function refreshCustomer(em: Emulator, customer: string, req: RequestInfo
   const before = lastSummary(em, customer);
   const ids = (list: Stripe.Entitlements.ActiveEntitlement[]) => list.map((e) => e.id).join(',');
   if (ids(now) === ids(before)) return;
-  em.emit(SUMMARY_EVENT, summary(customer, now), {
-    previous: summary(customer, before),
+  em.emit(SUMMARY_EVENT, summary(em, customer, now), {
+    previous: summary(em, customer, before),
     request: req,
     at: at ?? em.timeOfCustomer(customer),
   });
