@@ -131,6 +131,8 @@ export class Store {
   readonly deletedCustomers = new Set<string>();
   /** `<subscription id>:<trial_end>` for which `trial_will_end` has been sent. */
   readonly trialNotices = new Set<string>();
+  /** Customer -> the active entitlement ids the last summary event announced. */
+  readonly entitlementSnapshots = new Map<string, string[]>();
   readonly products = new Collection<Stripe.Product>('product');
   readonly prices = new Collection<Stripe.Price>('price');
   readonly paymentMethods = new Collection<PaymentMethodRecord>('PaymentMethod');
@@ -188,6 +190,7 @@ export class Store {
     for (const c of Object.values(this.collections())) c.clear();
     this.deletedCustomers.clear();
     this.trialNotices.clear();
+    this.entitlementSnapshots.clear();
     this.idempotency.clear();
   }
 
@@ -200,6 +203,7 @@ export class Store {
       clockOffset: this.clockOffset,
       deletedCustomers: [...this.deletedCustomers],
       trialNotices: [...this.trialNotices],
+      entitlementSnapshots: [...this.entitlementSnapshots],
       collections,
       idempotency: [...this.idempotency],
     };
@@ -211,6 +215,8 @@ export class Store {
     this.clockOffset = state.clockOffset;
     for (const id of state.deletedCustomers) this.deletedCustomers.add(id);
     for (const key of state.trialNotices ?? []) this.trialNotices.add(key);
+    for (const [customer, ids] of state.entitlementSnapshots ?? [])
+      this.entitlementSnapshots.set(customer, ids);
     for (const [key, record] of state.idempotency ?? []) this.idempotency.set(key, record);
     const cols = this.collections();
     for (const [name, items] of Object.entries(state.collections)) {
@@ -227,6 +233,7 @@ export interface PersistedState {
   deletedCustomers: string[];
   /** Absent in files written before trials were emulated. */
   trialNotices?: string[];
+  entitlementSnapshots?: [string, string[]][];
   collections: Record<string, unknown[]>;
   /** Idempotency-Key -> saved response (absent in files written before it was persisted). */
   idempotency?: [string, IdempotencyRecord][];

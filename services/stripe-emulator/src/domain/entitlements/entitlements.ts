@@ -208,29 +208,42 @@ function summary(
   };
 }
 
-/** The entitlements the last summary event told about (none before the first). */
-function lastSummary(em: Emulator, customer: string): Stripe.Entitlements.ActiveEntitlement[] {
-  const last = em.store.events
-    .newestFirst()
-    .find(
-      (e) =>
-        e.type === SUMMARY_EVENT &&
-        (e.data.object as Stripe.Entitlements.ActiveEntitlementSummary).customer === customer,
-    );
-  return last ? (last.data.object as Stripe.Entitlements.ActiveEntitlementSummary).entitlements.data : [];
-}
-
-/** Sends the summary event when the customer's entitlements differ from what was last sent. */
+/**
+ * Sends the summary event when the customer's entitlements differ from what
+ * was last sent. Without any product features and nothing sent before there
+ * is nothing to compare, which keeps renewals cheap for accounts that do not
+ * use entitlements.
+ */
 export function refreshCustomer(em: Emulator, customer: string, req: RequestInfo, at?: number): void {
+  const sent = em.store.entitlementSnapshots.get(customer) ?? [];
+  if (em.store.productFeatures.items.size === 0 && sent.length === 0) return;
   const now = activeEntitlements(em, customer);
-  const before = lastSummary(em, customer);
-  const ids = (list: Stripe.Entitlements.ActiveEntitlement[]) => list.map((e) => e.id).join(',');
-  if (ids(now) === ids(before)) return;
+  const ids = now.map((e) => e.id);
+  if (ids.join(',') === sent.join(',')) return;
+  const before = sent.map((id) => {
+    const feature = em.store.features.get(featureOfEntitlement(em, customer, id) ?? '');
+    return {
+      id,
+      object: 'entitlements.active_entitlement' as const,
+      feature: feature?.id ?? '',
+      livemode: false,
+      lookup_key: feature?.lookup_key ?? '',
+    };
+  });
+  em.store.entitlementSnapshots.set(customer, ids);
   em.emit(SUMMARY_EVENT, summary(em, customer, now), {
     previous: summary(em, customer, before),
     request: req,
     at: at ?? em.timeOfCustomer(customer),
   });
+}
+
+/** The feature behind an entitlement id (ids are derived from customer and feature). */
+function featureOfEntitlement(em: Emulator, customer: string, id: string): string | undefined {
+  for (const feature of em.store.features.items.keys()) {
+    if (entitlementId(customer, feature) === id) return feature;
+  }
+  return undefined;
 }
 
 function refreshAll(em: Emulator, req: RequestInfo): void {
