@@ -53,6 +53,7 @@ describe('coupons and promotion codes', () => {
       const coupon = await stripe.coupons.create({ percent_off: 20, duration: 'once', name: 'Twenty' });
       expect(coupon.valid).toBe(true);
       expect((await stripe.coupons.update(coupon.id, { name: 'Twenty!' })).name).toBe('Twenty!');
+      expect((await stripe.coupons.list()).data.map((c) => c.id)).toContain(coupon.id);
       const promo = await stripe.promotionCodes.create({
         promotion: { type: 'coupon', coupon: coupon.id },
         code: 'TWENTY',

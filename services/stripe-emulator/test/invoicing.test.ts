@@ -45,6 +45,7 @@ describe('invoice items', () => {
     });
     expect(item.invoice).toBeNull();
     expect(item.amount).toBe(1200);
+    expect((await stripe.invoiceItems.retrieve(item.id)).description).toBe('Setup fee');
     const types = await eventsDuring(async () => {
       const updated = await stripe.invoiceItems.update(item.id, { amount: 1500, metadata: { k: 'v' } });
       expect(updated.amount).toBe(1500);
@@ -83,6 +84,8 @@ describe('invoices through the API', () => {
     expect(invoice.auto_advance).toBe(false);
     const updated = await stripe.invoices.update(invoice.id, { metadata: { order: '9' } });
     expect(updated.metadata).toEqual({ order: '9' });
+    const found = await stripe.invoices.search({ query: `metadata["order"]:"9" AND status:"draft"` });
+    expect(found.data.map((i) => i.id)).toEqual([invoice.id]);
     const finalized = await stripe.invoices.finalizeInvoice(invoice.id);
     expect(finalized.status).toBe('open');
     expect(finalized.number).toMatch(/-0001$/);

@@ -174,7 +174,17 @@ describe('entitlements', () => {
     const ended = await eventsDuring(() => stripe.subscriptions.cancel(subId));
     expect(summaries(ended)).toEqual([[]]);
     expect((await stripe.entitlements.activeEntitlements.list({ customer })).data).toEqual([]);
+    expect((await stripe.products.retrieveFeature('prod_tollgate_basic', pf.id)).entitlement_feature.id).toBe(
+      hd.id,
+    );
     expect((await stripe.products.deleteFeature('prod_tollgate_basic', pf.id)).deleted).toBe(true);
+    expect((await stripe.entitlements.features.retrieve(uhd.id)).lookup_key).toBe('uhd');
+    const renamed = await stripe.entitlements.features.update(uhd.id, {
+      name: 'UHD',
+      metadata: { tier: 'top' },
+    });
+    expect(renamed.name).toBe('UHD');
+    expect(renamed.metadata).toEqual({ tier: 'top' });
   });
 });
 
