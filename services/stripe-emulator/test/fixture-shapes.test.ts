@@ -147,6 +147,11 @@ beforeAll(async () => {
   const active = await stripe.entitlements.activeEntitlements.list({ customer: customer.id });
   const looseItem = await stripe.invoiceItems.create({ customer: other.id, amount: 100, currency: 'usd' });
   const draft = await stripe.invoices.create({ customer: customer.id });
+  const extraItem = await stripe.subscriptionItems.create({
+    subscription: discounted.id,
+    price: 'price_tollgate_premium_monthly',
+    proration_behavior: 'none',
+  });
   const apiPi = await stripe.paymentIntents.create({
     amount: 500,
     currency: 'usd',
@@ -187,6 +192,9 @@ beforeAll(async () => {
     deleted_invoiceitem: JSON.parse(JSON.stringify(await stripe.invoiceItems.del(looseItem.id))),
     deleted_invoice: JSON.parse(JSON.stringify(await stripe.invoices.del(draft.id))),
     deleted_coupon: JSON.parse(JSON.stringify(await stripe.coupons.del(coupon.id))),
+    deleted_subscription_item: JSON.parse(
+      JSON.stringify(await stripe.subscriptionItems.del(extraItem.id, { proration_behavior: 'none' })),
+    ),
     deleted_product_feature: JSON.parse(
       JSON.stringify(await stripe.products.deleteFeature('prod_tollgate_basic', productFeature.id)),
     ),
@@ -268,6 +276,7 @@ const RESOURCES = [
   'deleted_invoiceitem',
   'deleted_invoice',
   'deleted_coupon',
+  'deleted_subscription_item',
   'deleted_product_feature',
 ];
 
