@@ -291,6 +291,6 @@ export function createPreview(em: Emulator, p: Params): Stripe.Invoice {
     autoAdvance: false,
     publicUrl: em.publicUrl,
   });
-  recomputeTotals(em, invoice);
+  recomputeTotals(invoice);
   return invoice;
 }

@@ -88,7 +88,7 @@ export function priceOfItem(em: Emulator, item: Stripe.InvoiceItem): Stripe.Pric
 export function addItemToInvoice(em: Emulator, invoice: Stripe.Invoice, item: Stripe.InvoiceItem): void {
   item.invoice = invoice.id;
   invoice.lines.data.push(buildInvoiceLine(invoice.id, lineOf(item, priceOfItem(em, item))));
-  recomputeTotals(em, invoice);
+  recomputeTotals(invoice);
 }
 
 export function createInvoiceItem(em: Emulator, p: Params, req: RequestInfo): Stripe.InvoiceItem {
@@ -205,7 +205,7 @@ function syncInvoiceLine(em: Emulator, item: Stripe.InvoiceItem): void {
     (l) => l.parent?.invoice_item_details?.invoice_item !== item.id,
   );
   invoice.lines.data.push(buildInvoiceLine(invoice.id, lineOf(item, priceOfItem(em, item))));
-  recomputeTotals(em, invoice);
+  recomputeTotals(invoice);
 }
 
 export function deleteInvoiceItem(em: Emulator, id: string, req: RequestInfo): Stripe.DeletedInvoiceItem {
@@ -215,7 +215,7 @@ export function deleteInvoiceItem(em: Emulator, id: string, req: RequestInfo): S
     invoice.lines.data = invoice.lines.data.filter(
       (l) => l.parent?.invoice_item_details?.invoice_item !== item.id,
     );
-    recomputeTotals(em, invoice);
+    recomputeTotals(invoice);
   }
   em.store.invoiceItems.delete(id);
   em.emit('invoiceitem.deleted', item, { request: { ...req, idempotencyKey: null } });

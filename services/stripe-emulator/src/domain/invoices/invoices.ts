@@ -67,7 +67,7 @@ export function createInvoice(
   }
   if (input.subscription) {
     applyToInvoice(em, invoice, takeSubscriptionDiscounts(em, input.subscription, input.at));
-    recomputeTotals(em, invoice);
+    recomputeTotals(invoice);
   }
   input.beforeEvent?.(invoice);
   em.store.invoices.put(invoice);

@@ -1,8 +1,7 @@
-/** An invoice's amounts follow its lines (and, later, its discounts). */
+/** An invoice's amounts follow its lines and the discount amounts set on it (discounts/apply.ts). */
 import type Stripe from 'stripe';
-import type { Emulator } from '../core/emulator.js';
 
-export function recomputeTotals(_em: Emulator, invoice: Stripe.Invoice): void {
+export function recomputeTotals(invoice: Stripe.Invoice): void {
   const subtotal = invoice.lines.data.reduce((sum, l) => sum + l.amount, 0);
   const discount = (invoice.total_discount_amounts ?? []).reduce((sum, d) => sum + d.amount, 0);
   const total = subtotal - discount;
