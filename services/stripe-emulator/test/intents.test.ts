@@ -41,10 +41,15 @@ async function eventsDuring(fn: () => Promise<unknown>): Promise<string[]> {
 
 describe('test payment method ids', () => {
   it('customer create attaches payment_method and sets the same magic id as default', async () => {
-    const customer = await stripe.customers.create({
-      payment_method: 'pm_card_visa',
-      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    let customer = {} as Stripe.Customer;
+    const types = await eventsDuring(async () => {
+      customer = await stripe.customers.create({
+        payment_method: 'pm_card_visa',
+        invoice_settings: { default_payment_method: 'pm_card_visa' },
+      });
     });
+    // Born with its default, as on Stripe: no customer.updated.
+    expect(types).toEqual(['customer.created', 'payment_method.attached']);
     const pms = await stripe.paymentMethods.list({ customer: customer.id, type: 'card' });
     expect(pms.data).toHaveLength(1);
     const pm = pms.data[0] as Stripe.PaymentMethod;
@@ -53,6 +58,15 @@ describe('test payment method ids', () => {
     expect(customer.invoice_settings.default_payment_method).toBe(pm.id);
     const one = await stripe.customers.retrievePaymentMethod(customer.id, pm.id);
     expect(one.card?.last4).toBe('4242');
+  });
+
+  it('a card that fails the attach check fails the customer create, creating nothing', async () => {
+    const before = (await stripe.customers.list({ limit: 100 })).data.length;
+    const err = await stripeError(
+      stripe.customers.create({ email: 'declined@example.com', payment_method: 'pm_card_chargeDeclined' }),
+    );
+    expect(err).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect((await stripe.customers.list({ limit: 100 })).data.length).toBe(before);
   });
 
   it('subscriptions.create takes a magic default_payment_method and charges it', async () => {

@@ -1,9 +1,15 @@
 import type Stripe from 'stripe';
 import type { Emulator, RequestInfo } from '../core/emulator.js';
+import { cardError, invalidRequest } from '../core/errors.js';
 import { paginate } from '../core/list.js';
 import { matchesRange, Params } from '../core/params.js';
 import { readPath, searchResult } from '../core/search.js';
-import { attachPaymentMethod, requireCustomerPaymentMethod } from '../payments/payment-methods.js';
+import { attachOutcome } from '../payments/cards.js';
+import {
+  attachPaymentMethod,
+  requireCustomerPaymentMethod,
+  resolvePaymentMethod,
+} from '../payments/payment-methods.js';
 import { cancelSubscriptionNow } from '../subscriptions/cancel.js';
 import { buildCustomer } from './objects.js';
 
@@ -23,6 +29,13 @@ const CREATE = [
 ];
 const UPDATE = CREATE.filter((k) => k !== 'payment_method' && k !== 'test_clock');
 
+/**
+ * `POST /v1/customers`. A `payment_method` (a test id such as `pm_card_visa`
+ * too) is attached and may be named again as `invoice_settings[default_payment_method]`:
+ * the customer is born with that default (`customer.created`, then
+ * `payment_method.attached`), and a card that fails the attach check fails
+ * the whole call with nothing created, as on Stripe.
+ */
 export function createCustomer(em: Emulator, p: Params, req: RequestInfo): Stripe.Customer {
   const params = new Params(p.raw, CREATE);
   const testClock = params.string('test_clock') || null;
@@ -32,6 +45,28 @@ export function createCustomer(em: Emulator, p: Params, req: RequestInfo): Strip
     'custom_fields',
     'footer',
   ]);
+  const pmParam = params.string('payment_method') || undefined;
+  const defaultParam = invoiceSettings?.nullableString('default_payment_method') ?? undefined;
+  const attached = pmParam ? resolvePaymentMethod(em, pmParam) : undefined;
+  if (attached) {
+    if (attached.pm.customer) {
+      throw invalidRequest(
+        'The payment method you provided has already been attached to a customer.',
+        'payment_method',
+        'payment_method_unexpected_state',
+      );
+    }
+    const decline = attachOutcome(attached.behaviour);
+    if (decline)
+      throw cardError(decline.code, decline.declineCode, decline.message, { param: 'payment_method' });
+  }
+  if (defaultParam && defaultParam !== pmParam && defaultParam !== attached?.id) {
+    throw invalidRequest(
+      `The customer does not have a payment method with the ID ${defaultParam}. The payment method must be attached to the customer.`,
+      'invoice_settings[default_payment_method]',
+      'resource_missing',
+    );
+  }
   const customer = buildCustomer({
     created: testClock ? em.timeOf(testClock) : em.now(),
     email: params.nullableString('email') ?? null,
@@ -40,24 +75,11 @@ export function createCustomer(em: Emulator, p: Params, req: RequestInfo): Strip
     phone: params.nullableString('phone') ?? null,
     metadata: params.metadata() ?? {},
     testClock,
-    defaultPaymentMethod: null,
+    defaultPaymentMethod: defaultParam && attached ? attached.id : null,
   });
   em.store.customers.put(customer);
   em.emit('customer.created', customer, { request: req, at: customer.created });
-  const paymentMethod = params.string('payment_method');
-  if (paymentMethod) attachPaymentMethod(em, paymentMethod, customer.id, req);
-  const defaultPm = invoiceSettings?.nullableString('default_payment_method');
-  if (defaultPm) {
-    const before = structuredClone(customer);
-    customer.invoice_settings.default_payment_method = requireCustomerPaymentMethod(
-      em,
-      customer.id,
-      defaultPm,
-      'invoice_settings[default_payment_method]',
-      req,
-    ).id;
-    em.emit('customer.updated', customer, { previous: before, request: req });
-  }
+  if (attached) attachPaymentMethod(em, attached.id, customer.id, req);
   return customer;
 }
 
