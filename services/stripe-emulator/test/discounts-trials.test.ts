@@ -83,12 +83,20 @@ describe('coupons and promotion codes', () => {
       duration_in_months: 2,
     });
     const customer = await customerWithCard();
-    const sub = await stripe.subscriptions.create({
-      customer: customer.id,
-      items: [{ price: 'price_tollgate_basic_monthly' }],
-      discounts: [{ coupon: coupon.id }],
+    let sub = {} as Stripe.Subscription;
+    const created = await eventsDuring(async () => {
+      sub = await stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price: 'price_tollgate_basic_monthly' }],
+        discounts: [{ coupon: coupon.id }],
+      });
     });
     expect(sub.discounts).toHaveLength(1);
+    const announced = created.find((e) => e.type === 'customer.discount.created')?.data
+      .object as Stripe.Discount;
+    expect(announced.id).toBe(sub.discounts[0]);
+    expect(announced.subscription).toBe(sub.id);
+    expect(announced.end).toBeGreaterThan(sub.created + 58 * DAY);
     const first = await stripe.invoices.retrieve(String(sub.latest_invoice));
     expect(first.subtotal).toBe(499);
     expect(first.total).toBe(374);
@@ -96,12 +104,19 @@ describe('coupons and promotion codes', () => {
     expect(first.total_discount_amounts?.[0]?.amount).toBe(125);
     expect(first.lines.data[0]?.discount_amounts?.[0]?.amount).toBe(125);
     const totals: number[] = [];
+    const ended: string[] = [];
     for (let m = 0; m < 3; m++) {
-      await t.control('POST', '/_emulator/advance-time', { seconds: 31 * DAY + 7200 });
+      const events = await eventsDuring(() =>
+        t.control('POST', '/_emulator/advance-time', { seconds: 31 * DAY + 7200 }),
+      );
+      ended.push(...events.filter((e) => e.type === 'customer.discount.deleted').map((e) => String(m)));
       const latest = await stripe.subscriptions.retrieve(sub.id);
       totals.push((await stripe.invoices.retrieve(String(latest.latest_invoice))).total);
     }
     expect(totals).toEqual([374, 499, 499]);
+    // It comes off at the first invoice after its two months.
+    expect(ended).toEqual(['1']);
+    expect((await stripe.subscriptions.retrieve(sub.id)).discounts).toEqual([]);
     expect((await stripe.coupons.retrieve(coupon.id)).times_redeemed).toBe(1);
   });
 

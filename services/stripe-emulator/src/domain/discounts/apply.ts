@@ -6,7 +6,7 @@
  * after `duration_in_months`; `forever` ones stay.
  */
 import type Stripe from 'stripe';
-import type { Emulator } from '../core/emulator.js';
+import { AUTOMATIC, type Emulator, type RequestInfo } from '../core/emulator.js';
 import { invalidParam, invalidRequest } from '../core/errors.js';
 import { Params } from '../core/params.js';
 import type { DiscountRef } from '../core/store.js';
@@ -98,6 +98,7 @@ export function redeem(
     invoice?: string | null;
   },
   at: number,
+  req: RequestInfo = AUTOMATIC,
 ): Stripe.Discount[] {
   return refs.map((ref) => {
     const coupon = em.store.coupons.require(ref.coupon, 'coupon');
@@ -121,8 +122,21 @@ export function redeem(
           : null,
     });
     em.store.discounts.put(discount);
+    // A discount that stays on a subscription is announced as the customer's, as Stripe does.
+    if (discount.subscription) em.emit('customer.discount.created', discount, { request: req, at });
     return discount;
   });
+}
+
+/** A subscription's discount comes off (used up, ended, or replaced). */
+export function endDiscount(
+  em: Emulator,
+  discount: Stripe.Discount,
+  at: number,
+  req: RequestInfo = AUTOMATIC,
+): void {
+  if (discount.end === null || discount.end > at) discount.end = at;
+  em.emit('customer.discount.deleted', discount, { request: req, at });
 }
 
 interface Priced {
@@ -193,11 +207,13 @@ export function takeSubscriptionDiscounts(
   sub: Stripe.Subscription,
   at: number,
 ): Stripe.Discount[] {
-  const all = sub.discounts
+  const held = sub.discounts
     .map((d) => em.store.discounts.get(typeof d === 'string' ? d : d.id))
-    .filter((d): d is Stripe.Discount => d !== undefined && (d.end === null || d.end > at));
+    .filter((d): d is Stripe.Discount => d !== undefined);
+  const ended = held.filter((d) => d.end !== null && d.end <= at);
+  const all = held.filter((d) => !ended.includes(d));
   const once = all.filter((d) => em.store.coupons.get(String(d.source.coupon))?.duration === 'once');
   sub.discounts = all.filter((d) => !once.includes(d)).map((d) => d.id);
-  for (const d of once) d.end = at;
+  for (const d of [...ended, ...once]) endDiscount(em, d, at);
   return all;
 }

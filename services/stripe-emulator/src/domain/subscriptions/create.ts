@@ -134,7 +134,7 @@ export function startSubscription(em: Emulator, input: StartSubscriptionInput): 
     description: input.description,
   });
   if (input.discounts?.length) {
-    sub.discounts = redeem(em, input.discounts, { customer: customer.id, subscription: id }, at).map(
+    sub.discounts = redeem(em, input.discounts, { customer: customer.id, subscription: id }, at, request).map(
       (d) => d.id,
     );
   }

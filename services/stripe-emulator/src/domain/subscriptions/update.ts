@@ -9,7 +9,7 @@ import { AUTOMATIC, type Emulator, type RequestInfo } from '../core/emulator.js'
 import { invalidRequest } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { Params } from '../core/params.js';
-import { discountRefs, redeem } from '../discounts/apply.js';
+import { discountRefs, endDiscount, redeem } from '../discounts/apply.js';
 import { attemptPayment, createInvoice, customerIdOf, finalizeInvoice } from '../invoices/invoices.js';
 import { buildInvoiceItem, type InvoiceLineInput } from '../invoices/objects.js';
 import { requireCustomerPaymentMethod } from '../payments/payment-methods.js';
@@ -59,14 +59,21 @@ function refuseIfEnded(sub: Stripe.Subscription, params: Params): void {
 }
 
 /** `discounts`: '' removes them all; a list replaces them with newly redeemed ones. */
-function applyDiscountParams(em: Emulator, sub: Stripe.Subscription, params: Params, at: number): void {
+function applyDiscountParams(
+  em: Emulator,
+  sub: Stripe.Subscription,
+  params: Params,
+  at: number,
+  req: RequestInfo,
+): void {
   if (!params.has('discounts')) return;
   const customer = customerIdOf(sub.customer as string);
-  sub.discounts = params.isUnset('discounts')
-    ? []
-    : redeem(em, discountRefs(em, params, at, customer), { customer, subscription: sub.id }, at).map(
-        (d) => d.id,
-      );
+  const next = params.isUnset('discounts') ? [] : discountRefs(em, params, at, customer);
+  for (const id of sub.discounts) {
+    const old = em.store.discounts.get(typeof id === 'string' ? id : id.id);
+    if (old) endDiscount(em, old, at, req);
+  }
+  sub.discounts = redeem(em, next, { customer, subscription: sub.id }, at, req).map((d) => d.id);
 }
 
 function applyDescriptive(sub: Stripe.Subscription, params: Params): void {
@@ -128,7 +135,7 @@ export function updateSubscription(
   applyPaymentMethod(em, sub, params, req);
   applyCancellationParams(sub, params, at);
   applyTrialEndParam(sub, params, at);
-  applyDiscountParams(em, sub, params, at);
+  applyDiscountParams(em, sub, params, at, req);
   const change = applyItems(em, sub, params, at);
   if (JSON.stringify(before) === JSON.stringify(sub)) return sub;
   billChange(em, sub, before, change, req, at);
