@@ -5,13 +5,14 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import qs from 'qs';
 import type { EmulatorConfig } from './config.js';
-import { Emulator } from './domain/emulator.js';
-import { ENV_ENDPOINT_ID, registerEndpoint } from './domain/endpoints.js';
-import { notEmulated, StripeApiError } from './domain/errors.js';
-import { requestId } from './domain/ids.js';
-import { StateFile } from './domain/persistence.js';
-import { runUntil } from './domain/scheduler.js';
-import { readCatalogue, seedCatalogue } from './domain/seed.js';
+import { Emulator } from './domain/core/emulator.js';
+import { notEmulated, StripeApiError } from './domain/core/errors.js';
+import { requestId } from './domain/core/ids.js';
+import { StateFile } from './domain/core/persistence.js';
+import { watchEntitlements } from './domain/entitlements/entitlements.js';
+import { ENV_ENDPOINT_ID, registerEndpoint } from './domain/events-webhooks/endpoints.js';
+import { readCatalogue, seedCatalogue } from './domain/products-prices/seed.js';
+import { runUntil } from './domain/test-clocks/scheduler.js';
 import { emulatorRoutes } from './routes/emulator.js';
 import { checkoutPages } from './routes/pages/checkout.js';
 import { portalPages } from './routes/pages/portal.js';
@@ -47,6 +48,7 @@ export async function buildApp(config: EmulatorConfig, deps: AppDeps = {}): Prom
   });
 
   const em = new Emulator(config, app.log, deps.wallClockMs);
+  watchEntitlements(em);
   app.decorate('emulator', em);
 
   const stateFile = config.stateFile ? new StateFile(config.stateFile, em.store) : null;

@@ -10,14 +10,14 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import { type EmulatorConfig, loadConfig } from './config.js';
-import type { Emulator } from './domain/emulator.js';
-import { advanceTime } from './domain/scheduler.js';
-import { signPayload } from './domain/webhooks.js';
+import type { Emulator } from './domain/core/emulator.js';
+import { signPayload } from './domain/core/webhooks.js';
+import { advanceTime } from './domain/test-clocks/scheduler.js';
 
 export type { EmulatorConfig } from './config.js';
 export { DEFAULT_API_KEY, DEFAULT_WEBHOOK_SECRET, loadConfig } from './config.js';
-export { API_VERSION } from './domain/objects.js';
-export type { Delivery } from './domain/store.js';
+export { API_VERSION } from './domain/core/shapes.js';
+export type { Delivery } from './domain/core/store.js';
 export { buildApp, signPayload };
 
 export interface RunningEmulator {

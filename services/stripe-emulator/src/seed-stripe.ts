@@ -4,7 +4,7 @@
  * Idempotent: run it as often as you like; it only creates or fixes what differs.
  */
 import type Stripe from 'stripe';
-import type { Catalogue } from './domain/seed.js';
+import type { Catalogue } from './domain/products-prices/seed.js';
 
 export interface SeedReport {
   created: string[];

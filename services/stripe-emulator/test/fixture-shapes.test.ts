@@ -122,10 +122,43 @@ beforeAll(async () => {
   const clock = await stripe.testHelpers.testClocks.create({ frozen_time: 2_000_000_000 });
   const endpoint = await stripe.webhookEndpoints.create({
     url: 'http://127.0.0.1:9/x',
-    enabled_events: ['*'],
+    // An event the emulator never sends: nothing is delivered to this unreachable URL.
+    enabled_events: ['customer.source.expiring'],
   });
   const product = await stripe.products.create({ name: 'Temp' });
   const other = await stripe.customers.create({ email: 'gone@example.com' });
+
+  // Objects of the resources added for `stripe trigger` and the next billing features.
+  const setupIntent = await stripe.setupIntents.create({ customer: customer.id });
+  const coupon = await stripe.coupons.create({ percent_off: 10, duration: 'forever' });
+  const promo = await stripe.promotionCodes.create({ promotion: { type: 'coupon', coupon: coupon.id } });
+  const discounted = await stripe.subscriptions.create({
+    customer: customer.id,
+    items: [{ price: 'price_tollgate_basic_monthly' }],
+    default_payment_method: String(sub.default_payment_method),
+    discounts: [{ promotion_code: promo.id }],
+  });
+  const feature = await stripe.entitlements.features.create({ name: 'HD', lookup_key: 'shapes_hd' });
+  const productFeature = await stripe.products.createFeature('prod_tollgate_basic', {
+    entitlement_feature: feature.id,
+  });
+  await t.emu.waitForWebhooks();
+  const summary = receiver.events().find((e) => e.type === 'entitlements.active_entitlement_summary.updated')
+    ?.data.object;
+  const active = await stripe.entitlements.activeEntitlements.list({ customer: customer.id });
+  const looseItem = await stripe.invoiceItems.create({ customer: other.id, amount: 100, currency: 'usd' });
+  const draft = await stripe.invoices.create({ customer: customer.id });
+  const extraItem = await stripe.subscriptionItems.create({
+    subscription: discounted.id,
+    price: 'price_tollgate_premium_monthly',
+    proration_behavior: 'none',
+  });
+  const apiPi = await stripe.paymentIntents.create({
+    amount: 500,
+    currency: 'usd',
+    payment_method: 'pm_card_visa',
+    confirm: true,
+  });
 
   Object.assign(objects, {
     customer: await raw(`/v1/customers/${customer.id}`),
@@ -148,6 +181,24 @@ beforeAll(async () => {
     event: await raw(`/v1/events/${events[0]?.id}`),
     webhook_endpoint: await raw(`/v1/webhook_endpoints/${endpoint.id}`),
     'test_helpers.test_clock': await raw(`/v1/test_helpers/test_clocks/${clock.id}`),
+    setup_intent: await raw(`/v1/setup_intents/${setupIntent.id}`),
+    coupon: await raw(`/v1/coupons/${coupon.id}`),
+    promotion_code: await raw(`/v1/promotion_codes/${promo.id}`),
+    discount: JSON.parse(JSON.stringify(t.emu.emulator.store.discounts.get(String(discounted.discounts[0])))),
+    'entitlements.feature': await raw(`/v1/entitlements/features/${feature.id}`),
+    product_feature: await raw(`/v1/products/prod_tollgate_basic/features/${productFeature.id}`),
+    'entitlements.active_entitlement': JSON.parse(JSON.stringify(active.data[0])),
+    'entitlements.active_entitlement_summary': summary,
+    'payment_intent (API)': await raw(`/v1/payment_intents/${apiPi.id}`),
+    deleted_invoiceitem: JSON.parse(JSON.stringify(await stripe.invoiceItems.del(looseItem.id))),
+    deleted_invoice: JSON.parse(JSON.stringify(await stripe.invoices.del(draft.id))),
+    deleted_coupon: JSON.parse(JSON.stringify(await stripe.coupons.del(coupon.id))),
+    deleted_subscription_item: JSON.parse(
+      JSON.stringify(await stripe.subscriptionItems.del(extraItem.id, { proration_behavior: 'none' })),
+    ),
+    deleted_product_feature: JSON.parse(
+      JSON.stringify(await stripe.products.deleteFeature('prod_tollgate_basic', productFeature.id)),
+    ),
     deleted_customer: JSON.parse(JSON.stringify(await stripe.customers.del(other.id))),
     deleted_product: JSON.parse(JSON.stringify(await stripe.products.del(product.id))),
     deleted_webhook_endpoint: JSON.parse(JSON.stringify(await stripe.webhookEndpoints.del(endpoint.id))),
@@ -181,6 +232,7 @@ const EXPECTED_EXTRAS: Record<string, string[]> = {
   invoiceitem: ['parent.subscription_details.subscription_item', 'pricing.price_details'],
   invoice_payment: ['payment.payment_intent'],
   payment_intent: ['allowed_payment_method_types', 'payment_record'],
+  setup_intent: ['allowed_payment_method_types', 'customer_account'],
   // risk_level/risk_score: optional in the types, sent for card charges.
   charge: [
     'outcome.risk_level',
@@ -214,6 +266,19 @@ const RESOURCES = [
   'deleted_webhook_endpoint',
   'test_helpers.test_clock',
   'deleted_test_helpers.test_clock',
+  'setup_intent',
+  'coupon',
+  'promotion_code',
+  'discount',
+  'entitlements.feature',
+  'product_feature',
+  'entitlements.active_entitlement',
+  'entitlements.active_entitlement_summary',
+  'deleted_invoiceitem',
+  'deleted_invoice',
+  'deleted_coupon',
+  'deleted_subscription_item',
+  'deleted_product_feature',
 ];
 
 describe('emulated objects have the fields of Stripe fixtures, with the same value types', () => {
@@ -223,6 +288,13 @@ describe('emulated objects have the fields of Stripe fixtures, with the same val
     const { problems, extras } = check(resource, actual);
     expect(problems).toEqual([]);
     const allowed = new Set(EXPECTED_EXTRAS[resource] ?? []);
+    expect(extras.filter((k) => !allowed.has(k))).toEqual([]);
+  });
+
+  it('payment_intent (made through the API, manual fields)', () => {
+    const { problems, extras } = check('payment_intent', objects['payment_intent (API)']);
+    expect(problems).toEqual([]);
+    const allowed = new Set(EXPECTED_EXTRAS.payment_intent ?? []);
     expect(extras.filter((k) => !allowed.has(k))).toEqual([]);
   });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type Stripe from 'stripe';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCatalogue } from '../src/domain/seed.js';
+import { readCatalogue } from '../src/domain/products-prices/seed.js';
 import type { Delivery } from '../src/index.js';
 import { seedStripe } from '../src/seed-stripe.js';
 import { Receiver, setup, sleep } from './helper.js';

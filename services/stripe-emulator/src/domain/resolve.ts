@@ -1,8 +1,8 @@
 /** Finds any emulated object by id (for `expand`), and the includable fields. */
-import { lineItemsList } from './checkout.js';
-import type { Emulator } from './emulator.js';
-import type { Includes, Resolver } from './expand.js';
-import { refundsOf } from './payments.js';
+import { lineItemsList } from './checkout/sessions.js';
+import type { Emulator } from './core/emulator.js';
+import type { Includes, Resolver } from './core/expand.js';
+import { refundsOf } from './payments/payments.js';
 
 export function resolver(em: Emulator): Resolver {
   const s = em.store;

@@ -4,8 +4,8 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { Emulator } from '../domain/emulator.js';
-import { advanceTime } from '../domain/scheduler.js';
+import type { Emulator } from '../domain/core/emulator.js';
+import { advanceTime } from '../domain/test-clocks/scheduler.js';
 import { checkApiKey } from './v1/index.js';
 
 const AdvanceBody = Type.Object({ seconds: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });

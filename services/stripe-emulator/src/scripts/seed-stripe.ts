@@ -5,7 +5,7 @@
  */
 import Stripe from 'stripe';
 import { loadSeedScriptConfig } from '../config.js';
-import { readCatalogue } from '../domain/seed.js';
+import { readCatalogue } from '../domain/products-prices/seed.js';
 import { seedStripe } from '../seed-stripe.js';
 
 const config = loadSeedScriptConfig();

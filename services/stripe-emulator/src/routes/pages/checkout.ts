@@ -5,9 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
-import { payCheckoutSession } from '../../domain/checkout.js';
-import type { Emulator } from '../../domain/emulator.js';
-import type { CheckoutRecord } from '../../domain/store.js';
+import { payCheckoutSession } from '../../domain/checkout/pay.js';
+import type { Emulator } from '../../domain/core/emulator.js';
+import type { CheckoutRecord } from '../../domain/core/store.js';
 import { escapeHtml, formatAmount, formatDate, page } from './html.js';
 
 function field(body: unknown, name: string): string {
@@ -29,9 +29,10 @@ function renderCheckout(em: Emulator, record: CheckoutRecord, error: string | nu
     })
     .join('');
   if (s.status !== 'open') {
+    const target = s.success_url ?? s.return_url;
     const next =
-      s.status === 'complete' && s.success_url
-        ? `<p><a href="${escapeHtml(s.success_url.replaceAll('{CHECKOUT_SESSION_ID}', s.id))}">Continue</a></p>`
+      s.status === 'complete' && target
+        ? `<p><a href="${escapeHtml(target.replaceAll('{CHECKOUT_SESSION_ID}', s.id))}">Continue</a></p>`
         : '';
     return page('Checkout', `<h1>This Checkout Session is ${escapeHtml(s.status)}.</h1>${next}`);
   }
@@ -49,6 +50,7 @@ function renderCheckout(em: Emulator, record: CheckoutRecord, error: string | nu
   <label>Expiration (MM / YY) <input name="cardExpiry" autocomplete="cc-exp" placeholder="12 / 34" required></label>
   <label>CVC <input name="cardCvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" required></label>
   <label>Name on card <input name="billingName" autocomplete="cc-name"></label>
+  ${s.allow_promotion_codes ? '<label>Promotion code <input name="promotionCode" autocomplete="off"></label>' : ''}
   ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
   <button type="submit">${s.mode === 'subscription' ? 'Subscribe' : 'Pay'}</button>
 </form>
@@ -78,6 +80,7 @@ export async function checkoutPages(app: FastifyInstance, opts: { em: Emulator }
       cardExpiry: field(request.body, 'cardExpiry'),
       cardCvc: field(request.body, 'cardCvc'),
       billingName: field(request.body, 'billingName'),
+      promotionCode: field(request.body, 'promotionCode'),
     };
     const outcome = payCheckoutSession(em, record.id, form);
     if (outcome.ok) return reply.redirect(outcome.redirect, 303);

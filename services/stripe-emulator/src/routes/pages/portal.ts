@@ -1,9 +1,9 @@
 /** The customer portal page (`portal_session.url`): subscriptions with cancel and resume. */
 import type { FastifyInstance } from 'fastify';
 import type Stripe from 'stripe';
-import type { Emulator } from '../../domain/emulator.js';
-import { portalAction, portalSessionFromToken } from '../../domain/portal.js';
-import { periodOf } from '../../domain/subscriptions.js';
+import { portalAction, portalSessionFromToken } from '../../domain/billing-portal/portal.js';
+import type { Emulator } from '../../domain/core/emulator.js';
+import { periodOf } from '../../domain/subscriptions/periods.js';
 import { escapeHtml, formatAmount, formatDate, page } from './html.js';
 
 function renderPortal(em: Emulator, session: Stripe.BillingPortal.Session, token: string): string {

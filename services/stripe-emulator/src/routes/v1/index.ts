@@ -6,24 +6,13 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Emulator, RequestInfo } from '../../domain/emulator.js';
-import { authenticationError, idempotencyError } from '../../domain/errors.js';
-import { applyExpand, expandPaths } from '../../domain/expand.js';
-import { API_VERSION } from '../../domain/objects.js';
-import { Params } from '../../domain/params.js';
+import { negotiateVersion } from '../../domain/core/api-versions.js';
+import type { Emulator } from '../../domain/core/emulator.js';
+import { authenticationError, idempotencyError } from '../../domain/core/errors.js';
+import { applyExpand, expandPaths } from '../../domain/core/expand.js';
+import { Params } from '../../domain/core/params.js';
 import { includes, resolver } from '../../domain/resolve.js';
-import { registerResourceRoutes } from './resources.js';
-
-export interface HandlerContext {
-  em: Emulator;
-  params: Params;
-  id: string;
-  req: RequestInfo;
-}
-
-export type Handler = (ctx: HandlerContext) => object;
-
-export type Route = (method: 'GET' | 'POST' | 'DELETE', url: string, handler: Handler) => void;
+import { OPERATIONS } from '../../domain/routes.js';
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const IDEMPOTENCY_MAX_KEYS = 50_000;
@@ -83,8 +72,10 @@ export async function v1Routes(app: FastifyInstance, opts: { em: Emulator }): Pr
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('request-id', request.id);
-    reply.header('stripe-version', request.headers['stripe-version'] ?? API_VERSION);
     checkApiKey(request, em.config.apiKey);
+    const version = negotiateVersion(request.headers['stripe-version']);
+    if (typeof version !== 'string') throw version;
+    reply.header('stripe-version', version);
   });
 
   app.addHook('preHandler', async (request, reply) => {
@@ -125,26 +116,26 @@ export async function v1Routes(app: FastifyInstance, opts: { em: Emulator }): Pr
     return payload;
   });
 
-  const route: Route = (method, url, handler) => {
+  for (const { method, url, handler } of OPERATIONS) {
     app.route({
       method,
       url,
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const raw = method === 'POST' ? request.body : request.query;
         const params = new Params(raw ?? {});
+        const path = (request.params ?? {}) as Record<string, string>;
         const result = handler({
           em,
           params,
-          id: (request.params as { id?: string }).id ?? '',
+          id: path.id ?? '',
+          path,
           req: { id: request.id, idempotencyKey: request.idempotencyKey ?? null },
         });
         const expanded = applyExpand(result, expandPaths(params), resolve, include);
         return reply.code(200).send(expanded);
       },
     });
-  };
-
-  registerResourceRoutes(route);
+  }
 }
 
 function pruneIdempotency(em: Emulator): void {
