@@ -4,9 +4,16 @@
  * never travel in URLs.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import pino from 'pino';
+import { findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -25,19 +32,76 @@ export const CREDENTIAL_QUERY_PARAMS = [
   'api_key',
 ] as const;
 
+const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(CREDENTIAL_QUERY_PARAMS);
+
+/**
+ * Whether a query parameter name is one of the credential names. Compared
+ * case-insensitively: `?Password=` or `?ACCESS_TOKEN=` lands in a log line
+ * just the same (URLSearchParams has already decoded `%50assword`).
+ */
+export function isCredentialParam(name: string): boolean {
+  return CREDENTIAL_NAMES.has(name.toLowerCase());
+}
+
+/** The distinct credential parameter names in a URL's query string, as the client spelled them. */
+export function credentialParamsIn(url: string): string[] {
+  const q = url.indexOf('?');
+  if (q < 0) return [];
+  const found = new Set<string>();
+  for (const name of new URLSearchParams(url.slice(q + 1)).keys()) {
+    if (isCredentialParam(name)) found.add(name);
+  }
+  return [...found];
+}
+
 /** The URL with the values of credential-carrying query parameters replaced. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
   let changed = false;
-  for (const name of CREDENTIAL_QUERY_PARAMS) {
-    if (params.has(name)) {
-      params.set(name, '[REDACTED]');
+  const redacted = new URLSearchParams();
+  for (const [name, value] of params) {
+    if (isCredentialParam(name)) {
+      redacted.append(name, '[REDACTED]');
       changed = true;
-    }
+    } else redacted.append(name, value);
   }
-  return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
+  return changed ? `${url.slice(0, q)}?${redacted.toString()}` : url;
+}
+
+/**
+ * Errors Fastify raises before any route or hook runs, as problems: a URL
+ * whose percent-encoding does not decode (400) and a path parameter longer
+ * than the router's limit (414). Without this Fastify answers them in its own
+ * JSON shape. They are the client's mistake: logged at info, no stack.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id);
+  request.log.info({ code: error.code }, 'request refused before routing');
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(
+        reply,
+        new ProblemError(
+          400,
+          'malformed_url',
+          'Malformed URL',
+          'the request path is not valid percent-encoded UTF-8',
+        ),
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(
+        reply,
+        new ProblemError(414, 'uri_too_long', 'URI too long', 'a path parameter exceeds the length limit'),
+      );
+    default:
+      request.log.error({ err: error }, 'framework error');
+      return sendProblem(
+        reply,
+        new ProblemError(500, 'internal_error', 'Internal server error', 'Something went wrong on our side.'),
+      );
+  }
 }
 
 export interface ServerOptionsInput {
@@ -101,19 +165,21 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
         allErrors: false,
       },
     },
+    frameworkErrors,
     return503OnClosing: true,
   };
 }
 
-/** Echoes the request id and refuses credentials in the query string. */
+/**
+ * Echoes the request id, refuses credentials in the query string, and refuses
+ * strings no route can store (NUL, lone surrogates) in path parameters, query
+ * and body before validation, for every route of the service.
+ */
 export const requestHygiene = fp(
   async (app: FastifyInstance) => {
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
-      const q = request.url.indexOf('?');
-      if (q < 0) return;
-      const params = new URLSearchParams(request.url.slice(q + 1));
-      const found = CREDENTIAL_QUERY_PARAMS.filter((name) => params.has(name));
+      const found = credentialParamsIn(request.url);
       if (found.length > 0) {
         return sendProblem(
           reply,
@@ -127,6 +193,24 @@ export const requestHygiene = fp(
           ),
         );
       }
+    });
+    app.addHook('preValidation', async (request, reply) => {
+      const unsafe =
+        findUnsafeString(request.params, 'params') ??
+        findUnsafeString(request.query, 'query') ??
+        findUnsafeString(request.body, 'body');
+      if (!unsafe) return;
+      request.log.info({ location: unsafe.location, reason: unsafe.reason }, 'unsafe string refused');
+      return sendProblem(
+        reply,
+        new ProblemError(
+          400,
+          'invalid_characters',
+          'Characters not allowed',
+          `${unsafe.location} contains ${unsafe.reason === 'nul_character' ? 'a NUL character' : 'a lone UTF-16 surrogate'}, which no field accepts`,
+          { location: unsafe.location, reason: unsafe.reason },
+        ),
+      );
     });
   },
   { name: 'request-hygiene' },

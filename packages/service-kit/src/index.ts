@@ -1,3 +1,4 @@
 export * from './health.js';
 export * from './http.js';
+export * from './input.js';
 export * from './problem.js';

@@ -86,6 +86,23 @@ function fromFastifyError(error: FastifyError): ProblemError | undefined {
   return undefined;
 }
 
+/**
+ * A URIError comes from decodeURIComponent (and friends) on something the
+ * client sent, e.g. a Basic credential with a stray "%": the client's mistake,
+ * whichever route decoded it.
+ */
+function fromDecodingError(error: unknown): ProblemError | undefined {
+  if (error instanceof URIError) {
+    return new ProblemError(
+      400,
+      'malformed_encoding',
+      'Malformed encoding',
+      'a value is not valid percent-encoding',
+    );
+  }
+  return undefined;
+}
+
 export function sendProblem(reply: FastifyReply, error: ProblemError): FastifyReply {
   for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
   return reply
@@ -104,7 +121,9 @@ export const problemHandler = fp<ProblemHandlerOptions>(
   async (app: FastifyInstance, options) => {
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       const problem =
-        error instanceof ProblemError ? error : (options.mapError?.(error) ?? fromFastifyError(error));
+        error instanceof ProblemError
+          ? error
+          : (options.mapError?.(error) ?? fromFastifyError(error) ?? fromDecodingError(error));
       if (problem) {
         if (problem.status >= 500) request.log.error({ err: error }, problem.message);
         return sendProblem(reply, problem);
