@@ -8,13 +8,20 @@
  * X-Forwarded-For the client sent, as at nginx, the edge), echoes the id back,
  * refuses /internal however the path is spelled (routing decisions are made
  * on the normalized path, as nginx matches locations) and bodies over each
- * route's limit. e2e/test/gateway.test.ts checks both gateways.
+ * route's limit. Malformed URLs and proxying failures get problem+json too,
+ * never the proxy library's error names. e2e/test/gateway.test.ts checks both
+ * gateways.
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import httpProxy from '@fastify/http-proxy';
 import { serverOptions } from '@tollgate/service-kit';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { isForbidden, normalizePath, ROUTES, routeFor, type Upstream } from './routes.js';
 
 export interface GatewayOptions {
@@ -60,6 +67,21 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming)
         ? incoming
         : randomBytes(16).toString('hex');
+    },
+    // A path that does not decode or a too-long segment: answered by the gateway
+    // in its own bytes, like every answer it makes itself.
+    frameworkErrors(error, request, reply) {
+      request.log.info({ code: error.code }, 'request refused before routing');
+      reply.header('x-request-id', request.id);
+      return error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? problem(reply, 414, 'uri_too_long', 'URI too long', 'a path segment exceeds the length limit')
+        : problem(
+            reply,
+            400,
+            'malformed_url',
+            'Malformed URL',
+            'the request path is not valid percent-encoded UTF-8',
+          );
     },
     // nginx's merge_slashes: //v1/auth/me is /v1/auth/me.
     routerOptions: { ignoreDuplicateSlashes: true },
@@ -114,6 +136,26 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       chunks.push(chunk as Buffer);
     }
     return Readable.from([Buffer.concat(chunks)]);
+  });
+
+  // Whatever fails while proxying (a path the HTTP client refuses to send, an
+  // upstream that resets) is answered as nginx would, never as the proxy
+  // library's own error body (FST_REPLY_FROM_* names and messages).
+  // Set before the proxies are registered: their scopes inherit it.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      request.log.info({ code: error.code }, 'request refused by the gateway');
+      return problem(reply, 400, 'bad_request', 'Bad request', 'the request cannot be passed on as sent');
+    }
+    request.log.warn({ code: error.code, message: error.message }, 'upstream failed');
+    return problem(
+      reply,
+      502,
+      'upstream_unavailable',
+      'Bad gateway',
+      'the service behind this path did not answer',
+    );
   });
 
   for (const route of ROUTES) {

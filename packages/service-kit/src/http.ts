@@ -4,11 +4,14 @@
  * never travel in URLs.
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type {
   FastifyError,
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
+  FastifySchema,
   FastifyServerOptions,
 } from 'fastify';
 import fp from 'fastify-plugin';
@@ -104,6 +107,37 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   }
 }
 
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a request
+ * line that is not HTTP, headers too large, a header with a control
+ * character): answered as problem+json like everything else, instead of
+ * Fastify's default `{"error":"Bad Request","message":"Client Error"}`.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, title] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'Request timeout']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'Request headers too large']
+        : [400, 'malformed_request', 'Malformed request'];
+  const body = JSON.stringify({
+    type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+    title,
+    status,
+    detail: 'the request could not be parsed as HTTP/1.1',
+    code,
+    requestId: randomUUID(),
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export interface ServerOptionsInput {
   logLevel: string;
   trustProxy: boolean | string | string[];
@@ -166,6 +200,7 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
       },
     },
     frameworkErrors,
+    clientErrorHandler,
     return503OnClosing: true,
   };
 }
@@ -234,3 +269,20 @@ export const openApiRefResolver = {
   buildLocalReference: (json: { $id?: unknown }, _base: unknown, _fragment: unknown, i: number) =>
     String(json.$id ?? `def-${i}`),
 };
+
+/** Paths the gateway never routes: the internal API (403 there) and the probes. */
+export const PRIVATE_PATH_PREFIXES = ['/internal/', '/health/'] as const;
+
+/**
+ * For @fastify/swagger's `transform`: routes under PRIVATE_PATH_PREFIXES are
+ * left out of the public OpenAPI document (Swagger UI is served through the
+ * gateway, where they are unreachable). Their schemas still validate.
+ */
+export function hidePrivateRoutes({ schema, url }: { schema?: FastifySchema; url: string }): {
+  schema: FastifySchema;
+  url: string;
+} {
+  const hidden = PRIVATE_PATH_PREFIXES.some((prefix) => url.startsWith(prefix));
+  // `hide` is the field @fastify/swagger adds to route schemas.
+  return { schema: hidden ? ({ ...schema, hide: true } as FastifySchema) : (schema ?? {}), url };
+}

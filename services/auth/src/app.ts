@@ -12,6 +12,7 @@ import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@to
 import {
   commonProblemResponses,
   healthRoutes,
+  hidePrivateRoutes,
   openApiRefResolver,
   problemHandler,
   problemSchema,
@@ -151,10 +152,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       tags: [
         { name: 'auth', description: 'Accounts, login and tokens' },
         { name: 'roles', description: 'Roles and grants' },
-        { name: 'internal', description: 'Service-to-service API (not routed by the gateway)' },
-        { name: 'health', description: 'Probes' },
       ],
     },
+    // The internal API and the probes are not reachable through the gateway.
+    transform: hidePrivateRoutes,
     refResolver: openApiRefResolver,
   });
   await app.register(swaggerUi, {

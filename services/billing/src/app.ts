@@ -16,6 +16,7 @@ import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/log
 import {
   commonProblemResponses,
   healthRoutes,
+  hidePrivateRoutes,
   openApiRefResolver,
   problemHandler,
   problemSchema,
@@ -109,9 +110,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         { name: 'billing', description: 'Subscriptions and payments' },
         { name: 'pages', description: 'Pages the browser returns to from Stripe' },
         { name: 'webhooks', description: 'Stripe to billing' },
-        { name: 'health', description: 'Probes' },
       ],
     },
+    // The internal API and the probes are not reachable through the gateway.
+    transform: hidePrivateRoutes,
     refResolver: openApiRefResolver,
   });
 
