@@ -64,6 +64,8 @@ export interface RunningNginx {
   /** The rendered conf.d/default.conf. */
   config: string;
   readErrorLog(): Promise<string>;
+  /** What nginx wrote to the access log (the template's format). */
+  readAccessLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -136,7 +138,9 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   // The image listens on :80 inside its container; here, a free loopback port.
   const config = rendered.replace(/^(\s*)listen\s+80;$/m, `$1listen 127.0.0.1:${port};`);
   if (config === rendered) throw new Error('the template has no `listen 80;` line to move');
-  await writeFile(path.join(dir, 'conf.d', 'default.conf'), config);
+  // The image's access log (a symlink to stdout there) goes to the temp directory.
+  const logged = config.replaceAll('/var/log/nginx/access.log', path.join(dir, 'access.log'));
+  await writeFile(path.join(dir, 'conf.d', 'default.conf'), logged);
   await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir));
 
   const child = spawn(
@@ -156,6 +160,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const readErrorLog = () => readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '');
+  const readAccessLog = () => readFile(path.join(dir, 'access.log'), 'utf8').catch(() => '');
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -173,5 +178,5 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
     await stop();
     throw new Error(`${(error as Error).message}\n${log}`);
   }
-  return { url: `http://127.0.0.1:${port}`, port, dir, config, readErrorLog, stop };
+  return { url: `http://127.0.0.1:${port}`, port, dir, config: logged, readErrorLog, readAccessLog, stop };
 }

@@ -9,6 +9,7 @@
  * billing's workers run, so payments turn into roles.
  */
 import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
+import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
 import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
@@ -72,6 +73,17 @@ export interface ServicesOptions {
   billingEnv?: Record<string, string>;
   /** The emulator's key and webhook secret (production billing refuses the dev ones). */
   stripeKeys?: { apiKey: string; webhookSecret: string };
+  /** Create auth's superuser (ADMIN_LOGIN / ADMIN_PASSWORD below), as the server does at start. */
+  superuser?: boolean;
+  /** Log both services at warn and above to this stream (default: no logging). */
+  logStream?: { write(line: string): unknown };
+}
+
+/** The superuser `superuser: true` creates. */
+export const SUPERUSER = { login: 'root', password: 'root-password-for-e2e-tests' } as const;
+
+function logging(options: ServicesOptions) {
+  return options.logStream ? { logging: true, logStream: options.logStream } : { logging: false };
 }
 
 export async function startServices(options: ServicesOptions): Promise<Services> {
@@ -101,18 +113,20 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: redis.keyPrefix,
       SERVICE_CLIENTS: `${SERVICE_CLIENT_ID}:${SERVICE_SECRET}:roles:write`,
-      ADMIN_LOGIN: 'root',
-      ADMIN_PASSWORD: 'root-password-for-e2e-tests',
+      ADMIN_LOGIN: SUPERUSER.login,
+      ADMIN_PASSWORD: SUPERUSER.password,
+      LOG_LEVEL: 'warn',
     });
     const seedDb = createAuthPrisma(authConfig.databaseUrl);
     try {
       await createRolesService(seedDb).seedBuiltIns();
+      if (options.superuser) await ensureSuperuser(seedDb, authConfig.admin, () => {});
     } finally {
       await seedDb.$disconnect();
     }
     const authApp = await buildAuthApp(authConfig, {
       keys: await keySetFromJwks([await generatePrivateJwk()]),
-      logging: false,
+      ...logging(options),
     });
     const authSeen: SeenRequest[] = [];
     record(authApp, authSeen);
@@ -147,7 +161,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       WEBHOOK_RETRY_DELAY_SECONDS: '1',
       ...options.billingEnv,
     });
-    const billingApp = await buildBillingApp(billingConfig, { logging: false });
+    const billingApp = await buildBillingApp(billingConfig, logging(options));
     cleanups.push(() => billingApp.close());
     await billingApp.billing.catalog.syncAll();
     if (options.webhookUrl) {

@@ -16,7 +16,7 @@ import type {
 } from 'fastify';
 import fp from 'fastify-plugin';
 import pino from 'pino';
-import { findUnsafeString } from './input.js';
+import { findNonFiniteNumber, findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -244,6 +244,26 @@ export const requestHygiene = fp(
           'Characters not allowed',
           `${unsafe.location} contains ${unsafe.reason === 'nul_character' ? 'a NUL character' : 'a lone UTF-16 surrogate'}, which no field accepts`,
           { location: unsafe.location, reason: unsafe.reason },
+        ),
+      );
+    });
+    app.addHook('preHandler', async (request, reply) => {
+      const location =
+        findNonFiniteNumber(request.params, 'params') ??
+        findNonFiniteNumber(request.query, 'query') ??
+        findNonFiniteNumber(request.body, 'body');
+      if (!location) return;
+      request.log.info({ location }, 'non-finite number refused');
+      return sendProblem(
+        reply,
+        new ProblemError(
+          400,
+          'number_out_of_range',
+          'Number out of range',
+          `${location} is not a finite number`,
+          {
+            location,
+          },
         ),
       );
     });

@@ -25,26 +25,46 @@ function reasonOf(text: string): UnsafeString['reason'] | undefined {
 }
 
 /**
- * The first unsafe string in `value` (strings, object keys and values, array
- * items), or undefined. Iterative: a body nested a million levels deep (which
- * JSON.parse accepts) must not overflow the stack here.
+ * The first place in `value` (strings, object keys and values, array items)
+ * where `test` finds a problem, or undefined. Iterative: a body nested a
+ * million levels deep (which JSON.parse accepts) must not overflow the stack.
  */
-export function findUnsafeString(value: unknown, root: string): UnsafeString | undefined {
+function findIn<T>(
+  value: unknown,
+  root: string,
+  test: (item: unknown, isKey: boolean) => T | undefined,
+): { location: string; reason: T } | undefined {
   const stack: [unknown, string][] = [[value, root]];
   while (stack.length > 0) {
     const [current, location] = stack.pop()!;
-    if (typeof current === 'string') {
-      const reason = reasonOf(current);
-      if (reason) return { location, reason };
-    } else if (Array.isArray(current)) {
+    const reason = test(current, false);
+    if (reason !== undefined) return { location, reason };
+    if (Array.isArray(current)) {
       for (let i = current.length - 1; i >= 0; i--) stack.push([current[i], `${location}[${i}]`]);
     } else if (current !== null && typeof current === 'object' && !Buffer.isBuffer(current)) {
       for (const [key, item] of Object.entries(current)) {
-        const keyReason = reasonOf(key);
-        if (keyReason) return { location: `${location} (a property name)`, reason: keyReason };
+        const keyReason = test(key, true);
+        if (keyReason !== undefined) return { location: `${location} (a property name)`, reason: keyReason };
         stack.push([item, `${location}.${key}`]);
       }
     }
   }
   return undefined;
+}
+
+/** The first unsafe string in `value`, or undefined. */
+export function findUnsafeString(value: unknown, root: string): UnsafeString | undefined {
+  return findIn(value, root, (item) => (typeof item === 'string' ? reasonOf(item) : undefined));
+}
+
+/**
+ * The first number that is not finite, or undefined. Looked for after
+ * validation: ajv coerces "1e309" in a query to Infinity and lets it through
+ * `type: integer` with a `maximum`, and JSON.parse reads 1e309 as Infinity;
+ * either then reaches SQL as an OFFSET or LIMIT it cannot take.
+ */
+export function findNonFiniteNumber(value: unknown, root: string): string | undefined {
+  return findIn(value, root, (item) =>
+    typeof item === 'number' && !Number.isFinite(item) ? true : undefined,
+  )?.location;
 }

@@ -26,7 +26,10 @@ async function app(bodyLimit?: number) {
     {
       schema: {
         params: { type: 'object', properties: { name: { type: 'string' } } },
-        querystring: { type: 'object', properties: { q: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          properties: { q: { type: 'string' }, page: { type: 'integer', minimum: 1, maximum: 100 } },
+        },
         body: {
           type: 'object',
           properties: { login: { type: 'string' }, tags: { type: 'array', items: { type: 'string' } } },
@@ -94,6 +97,28 @@ describe('strings no field accepts', () => {
     });
     expect(response.statusCode).toBe(400);
     expect(expectProblem(response).code).toBe('invalid_characters');
+  });
+});
+
+describe('numbers that are not finite', () => {
+  it.each([
+    [
+      'an integer query parameter of 1e309 (ajv coerces it to Infinity and passes maximum: 100)',
+      '/items/a?page=1e309',
+      {},
+    ],
+    ['1e309 in a JSON body', '/free', '{"n":1e309}'],
+  ])('%s: 400 number_out_of_range', async (_name, url, payload) => {
+    const { instance, lines } = await app();
+    const response = await instance.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(expectProblem(response).code).toBe('number_out_of_range');
+    expect(errorLines(lines)).toEqual([]);
   });
 });
 

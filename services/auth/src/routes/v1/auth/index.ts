@@ -196,7 +196,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         querystring: Type.Object(
           {
             page_size: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            page_number: Type.Integer({ minimum: 1, default: 1 }),
+            // Bounded: (page_number - 1) * page_size becomes the query's OFFSET.
+            page_number: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
           },
           { additionalProperties: false },
         ),

