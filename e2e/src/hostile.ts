@@ -135,21 +135,20 @@ export const HOSTILE_STRINGS: string[] = [
   'ad\u0000min',
   '\ud800',
   'x\udfffy',
-  '😀'.repeat(300),
+  '😀'.repeat(100),
   '\u202eevil\u200b\ufeff',
   'İıſK\u0301',
   'x'.repeat(70_000),
   "' OR '1'='1' --",
   "'; DROP TABLE users; --",
-  '" OR ""="',
   '1; SELECT pg_sleep(5)',
-  '\\',
   'foo\r\nSet-Cookie: injected=1',
   '../../../../etc/passwd',
   '..%2f..%2f..%2finternal%2fv1',
   '%00',
   '%zz',
   '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe, sent as text.
   '${jndi:ldap://127.0.0.1/x}',
   '{{7*7}}',
   '__proto__',
@@ -157,19 +156,16 @@ export const HOSTILE_STRINGS: string[] = [
   '-1',
   '1e309',
   '99999999999999999999999999',
-  '0x10',
 ];
 
 /** JSON values of the wrong type for any field. */
 export const WRONG_TYPES: unknown[] = [
   0,
   -1,
-  1.5,
   1e308,
   true,
   null,
   [],
-  ['a', 1, null],
   {},
   { $gt: '' },
   { __proto__: { admin: true } },
@@ -361,6 +357,16 @@ export function casesFor(operation: Operation, authorization?: string): HostileR
     }
   }
   return cases;
+}
+
+/** The operation's plainest request: the schema's own values everywhere. */
+export function baseRequest(operation: Operation): Omit<HostileRequest, 'label' | 'headers'> {
+  const body = operation.body ? JSON.stringify(plainValue(operation.body)) : undefined;
+  return {
+    method: operation.method,
+    path: fillPath(operation) + query(operation),
+    ...(body !== undefined ? { body } : {}),
+  };
 }
 
 /** The Authorization cases, sent without any other credential. */

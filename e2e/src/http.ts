@@ -4,6 +4,7 @@
  * decompressed, and the client address can be chosen (any 127.0.0.0/8).
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -64,4 +65,36 @@ export function httpRequest(baseUrl: string, options: RawRequest): Promise<RawRe
 /** JSON request headers plus an optional bearer token. */
 export function jsonHeaders(token?: string): Record<string, string> {
   return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+}
+
+/**
+ * Writes `head` (request line and headers, CRLF-separated, no trailing blank
+ * line) as is, for requests an HTTP client refuses to make (a request target
+ * without a leading slash, raw bytes), and reads until the server closes.
+ */
+export function rawHttp(
+  port: number,
+  head: string,
+): Promise<{ status: number; contentType?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${head}\r\nConnection: close\r\n\r\n`));
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [headers = '', body = ''] = text.split('\r\n\r\n', 2);
+      const lines = headers.split('\r\n');
+      resolve({
+        status: Number(lines[0]?.split(' ')[1] ?? 0),
+        contentType: lines
+          .find((l) => /^content-type:/i.test(l))
+          ?.split(':')[1]
+          ?.trim(),
+        body,
+      });
+    });
+  });
 }

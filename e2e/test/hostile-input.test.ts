@@ -9,16 +9,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { buildGateway } from '@tollgate/dev-stack';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorizationCases,
+  baseRequest,
   casesFor,
   checkResponse,
   type HostileRequest,
   type Operation,
   operationsOf,
 } from '../src/hostile.js';
-import { httpRequest, jsonHeaders, type RawResponse } from '../src/http.js';
+import { httpRequest, jsonHeaders, type RawResponse, rawHttp } from '../src/http.js';
 import { freePort, type RunningNginx, startNginx } from '../src/nginx.js';
 import { type Services, SUPERUSER, startServices } from '../src/services.js';
 
@@ -186,6 +189,7 @@ describe('hostile input through nginx', () => {
     const root = await login(SUPERUSER.login, SUPERUSER.password);
 
     const requests: { operation: string; request: HostileRequest }[] = [];
+    let adminOperations = 0;
     for (const operation of operations) {
       const name = `${operation.method} ${operation.path}`;
       const push = (list: HostileRequest[]) => {
@@ -194,10 +198,23 @@ describe('hostile input through nginx', () => {
       push(casesFor(operation));
       push(authorizationCases(operation));
       if (operation.bearer) {
-        // A fresh user and admin per operation: a logout-all or a PATCH /me of
-        // one operation cannot take the tokens of the next one away.
-        push(casesFor(operation, `Bearer ${await newUserToken()}`));
-        push(casesFor(operation, `Bearer ${await newUserToken(root)}`));
+        // A fresh user (or admin) per operation, so that a logout-all or a
+        // PATCH /me of one operation cannot take the next one's token away.
+        // Admin operations (a user's plain request gets 403) run as an admin;
+        // those whose plain request does not even validate (400), both ways.
+        const plain = baseRequest(operation);
+        const probe = await send({
+          ...plain,
+          headers: {
+            authorization: `Bearer ${await newUserToken()}`,
+            ...(plain.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+        });
+        if (probe.status !== 403) push(casesFor(operation, `Bearer ${await newUserToken()}`));
+        if (probe.status === 403 || probe.status === 400) {
+          push(casesFor(operation, `Bearer ${await newUserToken(root)}`));
+          adminOperations++;
+        }
       }
     }
     const { failures, statuses } = await run(requests);
@@ -205,7 +222,8 @@ describe('hostile input through nginx', () => {
     const counts = (service: string) => operations.filter((o) => o.service === service).length;
     console.log(
       `hostile input: ${requests.length} requests to ${operations.length} operations ` +
-        `(auth ${counts('auth')}, billing ${counts('billing')}) through nginx in ${seconds} s; ` +
+        `(auth ${counts('auth')}, billing ${counts('billing')}; ${operations.filter((o) => o.bearer).length} with a ` +
+        `Bearer token, ${adminOperations} of them also as admin) through nginx in ${seconds} s; ` +
         `statuses ${JSON.stringify(Object.fromEntries([...statuses].sort(([a], [b]) => a - b)))}`,
     );
     const errors = logLines.filter((line) => Number(line.level) >= 50);
@@ -213,4 +231,136 @@ describe('hostile input through nginx', () => {
     expect(report(failures)).toBe('');
     expect(JSON.stringify(errors.slice(0, 5), null, 2)).toBe('[]');
   }, 180_000);
+});
+
+describe('item 12: unauthenticated input that used to give 500', () => {
+  it('a NUL byte or lone surrogate in the login: 400 invalid_characters (was 500 from PostgreSQL 22021)', async () => {
+    for (const login of ['ad\u0000min', 'x\ud800']) {
+      const response = await send({
+        method: 'POST',
+        path: '/v1/auth/login',
+        headers: jsonHeaders(),
+        body: JSON.stringify({ login, password: 'whatever it is' }),
+      });
+      expect(response.status).toBe(400);
+      expect(response.header('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.json().code).toBe('invalid_characters');
+    }
+  });
+
+  it('bad %-encoding in Basic client credentials: 4xx problem+json (was a URIError 500)', async () => {
+    for (const credentials of ['%zz:%zz', 'billing:%E0%A4%A']) {
+      const response = await send({
+        method: 'POST',
+        path: '/v1/auth/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      expect(response.status, response.text()).toBeGreaterThanOrEqual(400);
+      expect(response.status, response.text()).toBeLessThan(500);
+      expect(response.header('content-type')).toMatch(/^application\/problem\+json/);
+    }
+  });
+
+  it('a path parameter over the limit: 414 problem+json uri_too_long (was a bare 414)', async () => {
+    const response = await send({
+      method: 'PUT',
+      path: `/v1/role/${'a'.repeat(101)}`,
+      headers: jsonHeaders(),
+      body: '{}',
+    });
+    expect(response.status).toBe(414);
+    expect(response.header('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.json().code).toBe('uri_too_long');
+  });
+
+  it('nginx answers the requests it refuses itself in problem+json', async () => {
+    const cases: [string, number, string][] = [
+      ['/v1/role/%00', 400, 'malformed_request'],
+      ['/v1/role/%zz', 400, 'malformed_request'],
+      [`/v1/auth/me?x=${'y'.repeat(9000)}`, 414, 'uri_too_long'],
+    ];
+    for (const [path, status, code] of cases) {
+      const response = await send({ method: 'GET', path, headers: {} });
+      expect(response.status, path.slice(0, 40)).toBe(status);
+      expect(response.header('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.json().code).toBe(code);
+    }
+    const bigHeader = await send({
+      method: 'GET',
+      path: '/v1/auth/me',
+      headers: { 'x-big': 'y'.repeat(9000) },
+    });
+    expect(bigHeader.status).toBe(431);
+    expect(bigHeader.json().code).toBe('headers_too_large');
+  });
+});
+
+describe('item 12: the dev gateway (npm start) and malformed URLs', () => {
+  let gateway: FastifyInstance;
+  let port: number;
+  beforeAll(async () => {
+    gateway = await buildGateway({
+      upstreams: { auth: services.auth.url, billing: services.billing.url },
+      logging: false,
+    });
+    await gateway.listen({ host: '127.0.0.1', port: 0 });
+    const address = gateway.server.address();
+    port = typeof address === 'object' && address ? address.port : 0;
+  });
+  afterAll(() => gateway?.close());
+
+  it.each([
+    ['GET /v1/auth/%zz HTTP/1.1', 400, 'malformed_url'],
+    ['GET /v1/role/%ED%A0%80 HTTP/1.1', 400, 'malformed_url'],
+    ['GET /swagger/../v1/auth/me HTTP/1.1', 400, 'bad_request'],
+    ['GET v1/auth/me HTTP/1.1', 400, 'malformed_request'],
+    ['GET /v1/%2e%2e/%2e%2e/etc HTTP/1.1', 400, 'bad_request'],
+  ])('%s: %i %s as problem+json, no FST_ names', async (line, status, code) => {
+    const response = await rawHttp(port, `${line}\r\nHost: localhost`);
+    expect(response.status).toBe(status);
+    expect(response.contentType).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(response.body).code).toBe(code);
+    expect(response.body).not.toMatch(/FST_|reply-from|invalid characters/i);
+  });
+});
+
+describe('item 13: credentials in the query string', () => {
+  it('are refused however cased, and nginx logs no query string', async () => {
+    const secret = `hunter${randomBytes(6).toString('hex')}`;
+    for (const name of ['Password', 'ACCESS_TOKEN', 'Refresh_Token']) {
+      const response = await send({
+        method: 'GET',
+        path: `/v1/auth/me?page=1&${name}=${secret}`,
+        headers: { referer: `http://elsewhere.example/login?password=${secret}` },
+      });
+      expect(response.status).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'credentials_in_query', parameters: [name] });
+    }
+    const log = await nginx.readAccessLog();
+    expect(log).toContain('"GET /v1/auth/me HTTP/1.1" 400');
+    expect(log).toContain('http://elsewhere.example/login"');
+    expect(log).not.toContain(secret);
+    expect(log).not.toMatch(/\?page=/);
+  });
+});
+
+describe('item 14: the public OpenAPI documents', () => {
+  it('list neither /internal/* nor /health/* (unreachable through the gateway)', async () => {
+    const docs = await documents();
+    for (const [service, document] of Object.entries(docs)) {
+      const paths = Object.keys((document.paths ?? {}) as object);
+      expect(paths.length, service).toBeGreaterThan(3);
+      expect(
+        paths.filter((p) => p.startsWith('/internal') || p.startsWith('/health')),
+        service,
+      ).toEqual([]);
+      const tags = ((document.tags ?? []) as { name: string }[]).map((t) => t.name);
+      expect(tags, service).not.toContain('internal');
+      expect(tags, service).not.toContain('health');
+    }
+  });
 });
