@@ -328,6 +328,22 @@ describe('item 12: the dev gateway (npm start) and malformed URLs', () => {
   });
 });
 
+describe('item 12: the dev gateway when an upstream is down', () => {
+  it("answers 502 upstream_unavailable as nginx does, not the proxy library's error", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const gateway = await buildGateway({ upstreams: { auth: closed, billing: closed }, logging: false });
+    try {
+      const response = await gateway.inject({ method: 'GET', url: '/v1/auth/me' });
+      expect(response.statusCode).toBe(502);
+      expect(response.headers['content-type']).toBe('application/problem+json');
+      expect(response.json().code).toBe('upstream_unavailable');
+      expect(response.body).not.toMatch(/FST_|ECONNREFUSED/);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('item 13: credentials in the query string', () => {
   it('are refused however cased, and nginx logs no query string', async () => {
     const secret = `hunter${randomBytes(6).toString('hex')}`;
