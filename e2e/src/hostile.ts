@@ -4,7 +4,8 @@
  * (SQL, header, path traversal, templates) in every path parameter, query
  * parameter and top-level body field, whole bodies that are not what the
  * operation takes (2,000-deep JSON, broken JSON, invalid UTF-8, other media
- * types), and Authorization headers that are not credentials. And the rule a
+ * types), Authorization headers that are not credentials and other hostile
+ * headers (cookies, X-Forwarded-For, X-Request-Id, …). And the rule a
  * response must keep (checkResponse). The test (test/hostile-input.test.ts)
  * sends them through nginx.
  */
@@ -268,6 +269,19 @@ export const HOSTILE_AUTHORIZATION: string[] = [
   'Digest username="x"',
 ];
 
+/** Other headers a client controls, each sent once per operation (latin1: what HTTP/1.1 carries). */
+export const HOSTILE_HEADERS: Record<string, string>[] = [
+  { cookie: 'tollgate_admin=%zz; a=\u00ff\u00fe; b="' },
+  { cookie: `x=${'y'.repeat(4000)}` },
+  { 'x-forwarded-for': "' OR 1=1--, 999.999.999.999, ::ffff:zz" },
+  { 'x-request-id': '../../etc/passwd' },
+  { 'x-http-method-override': 'DELETE' },
+  { accept: 'application/xml;q=2, */*;q=-1' },
+  { 'accept-encoding': 'gzip;q=nan, br;q=1e309' },
+  { 'content-type': 'application/json; charset=bogus' },
+  { 'user-agent': `\u00ff${'\u00e9'.repeat(2000)}` },
+];
+
 function encodeQueryValue(value: string): string {
   try {
     return encodeURIComponent(value);
@@ -369,16 +383,23 @@ export function baseRequest(operation: Operation): Omit<HostileRequest, 'label' 
   };
 }
 
-/** The Authorization cases, sent without any other credential. */
-export function authorizationCases(operation: Operation): HostileRequest[] {
+/** The Authorization cases and the other hostile headers, sent without any other credential. */
+export function headerCases(operation: Operation): HostileRequest[] {
   const base = operation.body ? JSON.stringify(plainValue(operation.body)) : undefined;
-  return HOSTILE_AUTHORIZATION.map((authorization) => ({
-    label: `authorization ${authorization.slice(0, 40)}`,
+  const json: Record<string, string> = base ? { 'content-type': 'application/json' } : {};
+  const request = (label: string, headers: Record<string, string>): HostileRequest => ({
+    label,
     method: operation.method,
     path: fillPath(operation) + query(operation),
-    headers: { authorization, ...(base ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...json, ...headers },
     ...(base ? { body: base } : {}),
-  }));
+  });
+  return [
+    ...HOSTILE_AUTHORIZATION.map((authorization) =>
+      request(`authorization ${authorization.slice(0, 40)}`, { authorization }),
+    ),
+    ...HOSTILE_HEADERS.map((headers) => request(`header ${JSON.stringify(headers).slice(0, 60)}`, headers)),
+  ];
 }
 
 /** What must never be in a response body: stack frames, SQL, ORM and framework internals. */
