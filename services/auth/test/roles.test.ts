@@ -295,6 +295,21 @@ describe('client-credentials grant', () => {
       'invalid_scope',
     );
   });
+
+  it('refuses HTTP Basic credentials that are not valid percent-encoding with 401, not a 500', async () => {
+    for (const credentials of ['%zz:%zz', `billing:%E0%A4%A${SERVICE_SECRET}`]) {
+      const response = await ctx.app.inject({
+        method: 'POST',
+        url: '/v1/auth/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
+        },
+        payload: 'grant_type=client_credentials',
+      });
+      expectProblem(response, 401, 'invalid_client');
+    }
+  });
 });
 
 describe('internal role API', () => {

@@ -324,8 +324,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
         const colon = decoded.indexOf(':');
         if (colon > 0) {
-          clientId = decodeURIComponent(decoded.slice(0, colon));
-          clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+          try {
+            // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
+            clientId = decodeURIComponent(decoded.slice(0, colon));
+            clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+          } catch {
+            throw Problems.invalidClient('the Basic credentials are not valid percent-encoding');
+          }
         }
       }
       if (!clientId || !clientSecret)
