@@ -32,7 +32,12 @@ export function httpRequest(baseUrl: string, options: RawRequest): Promise<RawRe
         port: base.port,
         method: options.method ?? 'GET',
         path: options.path,
-        headers: options.headers,
+        // Node sends a DELETE (or GET) body neither chunked nor with a length
+        // unless told: say how long it is, so the body is part of the request.
+        headers:
+          options.body !== undefined
+            ? { 'content-length': String(Buffer.byteLength(options.body)), ...options.headers }
+            : options.headers,
         localAddress: options.localAddress,
         agent: false,
       },
