@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
+import { startTcpProxy, type TcpProxy } from '@tollgate/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bearer,
@@ -18,7 +19,7 @@ import {
   startStack,
   subscribe,
 } from './stack.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
 
 let stack: Stack;
 let stripeLink: TcpProxy;

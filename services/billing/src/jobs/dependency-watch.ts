@@ -7,7 +7,8 @@
  *  - auth: role syncs sitting in backoff run now, so grants land within a
  *    probe interval of auth's return rather than a backoff step later.
  * While Stripe stays healthy, dead events are re-driven on the catch-up
- * cadence too (death from something the probe cannot see). Every step only
+ * cadence too (STRIPE_CATCHUP_SECONDS): they may have died of something the
+ * probe cannot see, such as the database dropping connections. Every step only
  * logs when it fails: a probe never takes the process down.
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -79,7 +80,7 @@ export function startDependencyWatch(billing: Billing, log: FastifyBaseLogger): 
       if (w.catchupSeconds > 0) await boss.send(QUEUES.stripeCatchup, {}, { singletonKey: 'catchup' });
       // Only now: a re-drive that failed is tried again at the next probe.
       health.stripe = 'up';
-    } else if (Date.now() - lastRedrive > Math.max(60, w.catchupSeconds) * 1000) {
+    } else if (Date.now() - lastRedrive > (w.catchupSeconds || 60) * 1000) {
       await redrive('periodic');
     }
   }
