@@ -7,15 +7,25 @@
  * emulator straight to billing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
-import { freePort, provisionDatabase, provisionRedis, startTcpProxy, type TcpProxy } from '@tollgate/test-kit';
+import {
+  freePort,
+  provisionDatabase,
+  provisionRedis,
+  startTcpProxy,
+  type TcpProxy,
+} from '@tollgate/test-kit';
 import pg from 'pg';
+import Stripe from 'stripe';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const SERVICE_SECRET = 'chaos-billing-secret-0123456789abcdef';
+export const PREMIUM = 'price_tollgate_premium_monthly';
+const PASSWORD = 'chaos drill passphrase 7';
 
 export interface ServiceProcess {
   name: string;
@@ -30,7 +40,12 @@ export interface ServiceProcess {
   tail(): string;
 }
 
-function serviceProcess(name: string, cwd: string, port: number, env: Record<string, string>): ServiceProcess {
+function serviceProcess(
+  name: string,
+  cwd: string,
+  port: number,
+  env: Record<string, string>,
+): ServiceProcess {
   let proc: ChildProcess | undefined;
   let output: string[] = [];
   const url = `http://127.0.0.1:${port}`;
@@ -58,9 +73,12 @@ function serviceProcess(name: string, cwd: string, port: number, env: Record<str
         if (proc.exitCode !== null) throw new Error(`${name} exited at start:\n${handle.tail()}`);
         try {
           const response = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1000) });
-          if (response.ok) return;
+          if (response.ok) {
+            console.log(`[chaos] ${name} up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+            return;
+          }
         } catch {}
-        if (Date.now() - started > 60_000) throw new Error(`${name} did not start:\n${handle.tail()}`);
+        if (Date.now() - started > 90_000) throw new Error(`${name} did not start:\n${handle.tail()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     },
@@ -89,7 +107,166 @@ export interface ChaosSystem {
   authDb: pg.Client;
   billingDatabaseUrl: string;
   authDatabaseUrl: string;
+  /** The emulator through the SDK (not through the proxy). */
+  stripe: Stripe;
   close(): Promise<void>;
+}
+
+export interface ChaosUser {
+  id: string;
+  login: string;
+  token: string;
+  /** The role auth should show once everything settled. */
+  expect: 'premium' | null;
+  subscriptionId?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function json(response: Response) {
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${response.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+/**
+ * Users and what each should end with, and the convergence check: every
+ * event Stripe delivered with a 2xx applied, every subscription role in auth
+ * as expected, each subscription's grant (and revocation) recorded once, both
+ * services ready.
+ */
+export function chaosUsers(sys: ChaosSystem) {
+  const users: ChaosUser[] = [];
+
+  async function newUser(): Promise<ChaosUser> {
+    const login = `c${randomBytes(5).toString('hex')}`;
+    const post = (path: string, body: object) =>
+      fetch(`${sys.auth.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(json);
+    const { id } = await post('/v1/auth/register', {
+      login,
+      password: PASSWORD,
+      email: `${login}@example.com`,
+    });
+    const { access_token } = await post('/v1/auth/login', { login, password: PASSWORD });
+    const user: ChaosUser = { id, login, token: access_token, expect: null };
+    users.push(user);
+    return user;
+  }
+
+  /** A Checkout Session made through billing (needs billing and Stripe). */
+  async function checkout(
+    user: ChaosUser,
+  ): Promise<{ checkout_session_id: string; checkout_session_url: string }> {
+    return fetch(`${sys.billing.url}/api/v1/checkout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ price_id: PREMIUM }),
+    }).then(json);
+  }
+
+  /** Pays on the emulator's page (a browser's POST); the user should end up premium. */
+  async function pay(
+    user: ChaosUser,
+    session: { checkout_session_id: string; checkout_session_url: string },
+  ) {
+    const paid = await fetch(session.checkout_session_url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        email: `${user.login}@example.com`,
+        cardNumber: '4242 4242 4242 4242',
+        cardExpiry: '12 / 34',
+        cardCvc: '123',
+        billingName: 'Chaos',
+      }),
+    });
+    if (paid.status !== 303) throw new Error(`payment: ${paid.status} ${await paid.text()}`);
+    const done = await sys.stripe.checkout.sessions.retrieve(session.checkout_session_id);
+    user.subscriptionId = String(done.subscription);
+    user.expect = 'premium';
+  }
+
+  async function subscribe(user: ChaosUser): Promise<void> {
+    await pay(user, await checkout(user));
+  }
+
+  /** Cancelled at Stripe (as from the dashboard): the role must go. */
+  async function cancel(user: ChaosUser): Promise<void> {
+    await sys.stripe.subscriptions.cancel(user.subscriptionId as string);
+    user.expect = null;
+  }
+
+  async function subscriptionRoles(userId: string): Promise<string[]> {
+    const { rows } = await sys.authDb.query<{ name: string }>(
+      `SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+        WHERE ur.user_id = $1 AND ur.source LIKE 'subscription:%' ORDER BY r.name`,
+      [userId],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** What is still wrong, or [] once the system has converged. */
+  async function problems(): Promise<string[]> {
+    const found: string[] = [];
+    const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries?status=succeeded`, {
+      headers: { authorization: `Bearer ${sys.emulator.apiKey}` },
+    }).then(json)) as { data: { event_id: string }[] };
+    const delivered = [...new Set(deliveries.data.map((d) => d.event_id))];
+    const { rows: unapplied } = await sys.billingDb.query<{ id: string }>(
+      `SELECT d.id FROM unnest($1::text[]) AS d(id)
+         LEFT JOIN webhook_events e ON e.id = d.id
+        WHERE e.status IS NULL OR e.status NOT IN ('processed', 'ignored')`,
+      [delivered],
+    );
+    if (unapplied.length > 0) found.push(`${unapplied.length} delivered events not applied`);
+    for (const user of users) {
+      const roles = await subscriptionRoles(user.id);
+      const want = user.expect ? [user.expect] : [];
+      if (JSON.stringify(roles) !== JSON.stringify(want))
+        found.push(`${user.login}: roles ${JSON.stringify(roles)}, want ${JSON.stringify(want)}`);
+      if (!user.subscriptionId) continue;
+      const { rows: syncs } = await sys.billingDb.query<{ action: string; status: string }>(
+        'SELECT action, status FROM role_syncs WHERE subscription_id = $1 ORDER BY created_at',
+        [user.subscriptionId],
+      );
+      const expected = user.expect ? ['grant'] : ['grant', 'revoke'];
+      if (
+        JSON.stringify(syncs.map((s) => s.action)) !== JSON.stringify(expected) ||
+        syncs.some((s) => s.status !== 'succeeded')
+      )
+        found.push(
+          `${user.login}: role syncs ${JSON.stringify(syncs)}, want ${JSON.stringify(expected)} once each`,
+        );
+    }
+    for (const service of [sys.auth, sys.billing]) {
+      const ready = await fetch(`${service.url}/health/ready`, { signal: AbortSignal.timeout(2000) }).catch(
+        () => undefined,
+      );
+      if (ready?.status !== 200) found.push(`${service.name} not ready (${ready?.status ?? 'no answer'})`);
+    }
+    return found;
+  }
+
+  /** Waits until nothing is wrong; the seconds it took from `since` (a performance.now()). */
+  async function converge(what: string, since: number, timeoutMs = 60_000): Promise<number> {
+    for (;;) {
+      const left = await problems().catch((error: Error) => [error.message]);
+      if (left.length === 0) break;
+      if (performance.now() - since > timeoutMs)
+        throw new Error(
+          `${what}: not converged after ${timeoutMs / 1000} s:\n${left.join('\n')}\n--- billing:\n${sys.billing.tail()}`,
+        );
+      await sleep(250);
+    }
+    return (performance.now() - since) / 1000;
+  }
+
+  return { users, newUser, checkout, pay, subscribe, cancel, subscriptionRoles, problems, converge };
 }
 
 export async function startChaosSystem(): Promise<ChaosSystem> {
@@ -164,7 +341,10 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
     await billing.start();
 
     // Named, so the drill that terminates backends spares the observers.
-    const billingDb = new pg.Client({ connectionString: billingDbInfo.url, application_name: 'chaos-observer' });
+    const billingDb = new pg.Client({
+      connectionString: billingDbInfo.url,
+      application_name: 'chaos-observer',
+    });
     const authDb = new pg.Client({ connectionString: authDbInfo.url, application_name: 'chaos-observer' });
     await Promise.all([billingDb.connect(), authDb.connect()]);
     // Closed before the processes die, so a drill's pg_terminate_backend never hits the observers.
@@ -173,7 +353,9 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       () => authDb.end(),
     );
     // Last in, first out: deliveries in flight need billing up.
-    cleanups.push(() => Promise.race([emulator.waitForWebhooks(), new Promise((r) => setTimeout(r, 10_000))]));
+    cleanups.push(() =>
+      Promise.race([emulator.waitForWebhooks(), new Promise((r) => setTimeout(r, 10_000))]),
+    );
     return {
       auth,
       billing,
@@ -183,6 +365,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       authDb,
       billingDatabaseUrl: billingDbInfo.url,
       authDatabaseUrl: authDbInfo.url,
+      stripe: new Stripe(emulator.apiKey, { ...emulator.stripeConfig, maxNetworkRetries: 0 }),
       close,
     };
   } catch (error) {

@@ -5,8 +5,8 @@
  * webhooks Stripe gave up on are found in Stripe's event list.
  */
 import { randomBytes } from 'node:crypto';
-import type Stripe from 'stripe';
 import { startTcpProxy, type TcpProxy } from '@tollgate/test-kit';
+import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   bearer,
@@ -19,7 +19,6 @@ import {
   startStack,
   subscribe,
 } from './stack.js';
-
 
 let stack: Stack;
 let stripeLink: TcpProxy;
