@@ -138,7 +138,9 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     if (n > 0) log.warn({ events: n }, 'queued webhook events that had no job');
   };
   await requeue().catch((error) => log.warn({ err: error }, 'requeue of stranded webhook events failed'));
-  stops.push(every(30, log, 'requeue of stranded webhook events', requeue));
+  // The relay marks a batch within milliseconds, so 5 s without a job means it never got one:
+  // after a kill -9, the events accepted just before it are queued within ~10 s.
+  stops.push(every(5, log, 'requeue of stranded webhook events', requeue));
 
   if (w.catchupSeconds > 0) {
     // Every replica asks; the singleton queue runs one catch-up at a time.

@@ -54,7 +54,7 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   }
 
   /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
-  async function requeueStranded(olderThanSeconds = 30): Promise<number> {
+  async function requeueStranded(olderThanSeconds = 5): Promise<number> {
     const rows = await db.$queryRaw<{ id: string }[]>`
       SELECT id FROM webhook_events
        WHERE enqueued_at IS NULL AND received_at < now() - make_interval(secs => ${olderThanSeconds})
