@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
@@ -38,6 +38,8 @@ export interface ServiceProcess {
   stop(): Promise<void>;
   /** The last lines it printed (for a failing drill's message). */
   tail(): string;
+  /** CPU seconds (user + system) the running process has used, from /proc (Linux). */
+  cpuSeconds(): Promise<number>;
 }
 
 function serviceProcess(
@@ -93,6 +95,13 @@ function serviceProcess(
       await exited(proc);
     },
     tail: () => output.slice(-40).join('\n'),
+    async cpuSeconds() {
+      if (!proc?.pid) return 0;
+      // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name; in clock ticks (100/s).
+      const stat = await readFile(`/proc/${proc.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
   };
   return handle;
 }
