@@ -112,8 +112,8 @@ export interface ChaosSystem {
   emulator: RunningEmulator;
   /** Billing -> Stripe. */
   stripeLink: TcpProxy;
-  billingDb: pg.Client;
-  authDb: pg.Client;
+  billingDb: pg.Pool;
+  authDb: pg.Pool;
   billingDatabaseUrl: string;
   authDatabaseUrl: string;
   /** The emulator through the SDK (not through the proxy). */
@@ -350,12 +350,10 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
     await billing.start();
 
     // Named, so the drill that terminates backends spares the observers.
-    const billingDb = new pg.Client({
-      connectionString: billingDbInfo.url,
-      application_name: 'chaos-observer',
-    });
-    const authDb = new pg.Client({ connectionString: authDbInfo.url, application_name: 'chaos-observer' });
-    await Promise.all([billingDb.connect(), authDb.connect()]);
+    const observer = (connectionString: string) =>
+      new pg.Pool({ connectionString, application_name: 'chaos-observer', max: 3 });
+    const billingDb = observer(billingDbInfo.url);
+    const authDb = observer(authDbInfo.url);
     // Closed before the processes die, so a drill's pg_terminate_backend never hits the observers.
     cleanups.push(
       () => billingDb.end(),
