@@ -120,7 +120,8 @@ try {
       await people.subscribe(user);
       const paidAt = performance.now();
       while (!(await people.subscriptionRoles(user.id)).includes('premium')) {
-        if (performance.now() - paidAt > 30_000) throw new Error('role never arrived');
+        // Reported as missing rather than thrown: the sections after it still run.
+        if (performance.now() - paidAt > 60_000) return Number.POSITIVE_INFINITY;
         await sleep(10);
       }
       return performance.now() - paidAt;
@@ -129,7 +130,7 @@ try {
   rows.push([
     `burst of ${BURST} payments -> role`,
     `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
-    `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
+    `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms); ${latencies.filter((l) => l === Number.POSITIVE_INFINITY).length} not within 60 s`,
   ]);
 
   // 3. Auth outage while users subscribe and cancel (they registered before it).
