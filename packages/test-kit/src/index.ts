@@ -158,3 +158,4 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -74,7 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
   ).withTypeProvider<TypeBoxTypeProvider>();
 
-  const db = deps.db ?? createPrismaClient(config.databaseUrl);
+  const db = deps.db ?? createPrismaClient(config.databaseUrl, config.databasePoolMax);
   const state = deps.state ?? redisState(config);
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));

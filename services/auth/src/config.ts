@@ -18,6 +18,8 @@ const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
+  /** Prisma's pool per replica (see the root README's connection budget). */
+  DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** Prefix of every Redis key (rate limits, lockouts, revocations); shared with verifiers. */
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
@@ -68,6 +70,7 @@ export interface Config {
   port: number;
   logLevel: string;
   databaseUrl: string;
+  databasePoolMax: number;
   redisUrl: string;
   redisKeyPrefix: string;
   trustProxy: boolean | string[];
@@ -151,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
     databaseUrl: raw.DATABASE_URL,
+    databasePoolMax: raw.DATABASE_POOL_MAX,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),

@@ -6,7 +6,7 @@ import { loadConfig } from './config.js';
 import { createPrismaClient } from './db/prisma.js';
 
 const config = loadConfig();
-const db = createPrismaClient(config.databaseUrl);
+const db = createPrismaClient(config.databaseUrl, config.databasePoolMax);
 const app = await buildApp(config, { db });
 app.addHook('onClose', async () => db.$disconnect());
 

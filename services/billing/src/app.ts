@@ -31,6 +31,7 @@ import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
 import { createRequireUser } from './plugins/authenticate.js';
+import { queueHealthRoutes } from './routes/health/queue.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -134,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       },
     },
   });
+
+  await app.register(queueHealthRoutes, { billing });
 
   await app.register(
     async (api) => {

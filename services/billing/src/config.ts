@@ -24,6 +24,12 @@ const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.String({ default: 'info' }),
   TRUST_PROXY: Type.String({ default: 'loopback' }),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
+  /**
+   * Connection budget per replica (README, "Connection budget"): the Prisma pool,
+   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool.
+   */
+  DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
+  QUEUE_POOL_MAX: Type.Integer({ default: 4, minimum: 2 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
   /** Must be the prefix auth uses: session revocations are read under it. */
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
@@ -78,6 +84,29 @@ const ConfigSchema = Type.Object({
   ROLE_SYNC_RETRY_DELAY_MAX_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
   /** How often idle workers look for new jobs (new jobs are also announced by NOTIFY). */
   WORKER_POLL_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
+  /**
+   * Webhook events in flight per process, and jobs taken per fetch. A full
+   * batch is followed by the next fetch at once (no poll wait), so a backlog
+   * drains at processing speed. Keep the concurrency below DATABASE_POOL_MAX.
+   */
+  WEBHOOK_CONCURRENCY: Type.Integer({ default: 6, minimum: 1 }),
+  ROLE_SYNC_CONCURRENCY: Type.Integer({ default: 4, minimum: 1 }),
+  WORKER_BATCH_SIZE: Type.Integer({ default: 10, minimum: 1, maximum: 100 }),
+  /**
+   * A running job's heartbeat: a job whose worker died (kill -9) is failed and
+   * retried once no heartbeat came for this long (pg-boss's minimum is 10).
+   */
+  QUEUE_HEARTBEAT_SECONDS: Type.Integer({ default: 10, minimum: 10 }),
+  /** How often pg-boss looks for jobs with a lost heartbeat (and expired ones). */
+  QUEUE_SUPERVISE_SECONDS: Type.Integer({ default: 2, minimum: 1 }),
+  /** How often Stripe and auth are probed; a dependency coming back re-drives the work it held up. */
+  DEPENDENCY_PROBE_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
+  /** Automatic re-drives of a dead webhook event before it stays dead for an admin (with a warning). */
+  WEBHOOK_REDRIVE_LIMIT: Type.Integer({ default: 3, minimum: 0 }),
+  /** How often Stripe's event list is read for events whose webhooks never arrived (0 = never). */
+  STRIPE_CATCHUP_SECONDS: Type.Integer({ default: 60, minimum: 0 }),
+  /** How far back the first catch-up reads (Stripe retries a webhook for 3 days). */
+  STRIPE_CATCHUP_LOOKBACK_SECONDS: Type.Integer({ default: 259_200, minimum: 60 }),
   /** How often past_due subscriptions are checked for an ended grace period. */
   GRACE_SWEEP_SECONDS: Type.Integer({ default: 300, minimum: 1 }),
 });
@@ -91,6 +120,8 @@ export interface Config {
   logLevel: string;
   trustProxy: boolean | string[];
   databaseUrl: string;
+  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN connection). */
+  pools: { database: number; queue: number };
   redisUrl: string;
   redisKeyPrefix: string;
   revocationCacheMs: number;
@@ -129,6 +160,15 @@ export interface Config {
     roleSyncRetryDelayMaxSeconds: number;
     pollSeconds: number;
     graceSweepSeconds: number;
+    webhookConcurrency: number;
+    roleSyncConcurrency: number;
+    batchSize: number;
+    heartbeatSeconds: number;
+    superviseSeconds: number;
+    probeSeconds: number;
+    webhookRedriveLimit: number;
+    catchupSeconds: number;
+    catchupLookbackSeconds: number;
   };
 }
 
@@ -188,6 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: raw.LOG_LEVEL,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     databaseUrl: raw.DATABASE_URL,
+    pools: { database: raw.DATABASE_POOL_MAX, queue: raw.QUEUE_POOL_MAX },
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
     revocationCacheMs: raw.REVOCATION_CACHE_MS,
@@ -231,6 +272,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       roleSyncRetryDelayMaxSeconds: raw.ROLE_SYNC_RETRY_DELAY_MAX_SECONDS,
       pollSeconds: raw.WORKER_POLL_SECONDS,
       graceSweepSeconds: raw.GRACE_SWEEP_SECONDS,
+      webhookConcurrency: raw.WEBHOOK_CONCURRENCY,
+      roleSyncConcurrency: raw.ROLE_SYNC_CONCURRENCY,
+      batchSize: raw.WORKER_BATCH_SIZE,
+      heartbeatSeconds: raw.QUEUE_HEARTBEAT_SECONDS,
+      superviseSeconds: raw.QUEUE_SUPERVISE_SECONDS,
+      probeSeconds: raw.DEPENDENCY_PROBE_SECONDS,
+      webhookRedriveLimit: raw.WEBHOOK_REDRIVE_LIMIT,
+      catchupSeconds: raw.STRIPE_CATCHUP_SECONDS,
+      catchupLookbackSeconds: raw.STRIPE_CATCHUP_LOOKBACK_SECONDS,
     },
   };
 }

@@ -15,6 +15,7 @@ import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
 import { createSubscriptionSync } from './domain/subscriptions/subscription-sync.js';
 import { createSubscriptionsService } from './domain/subscriptions/subscriptions.service.js';
+import { createStripeCatchup } from './domain/webhooks/catchup.js';
 import { createEventRunner } from './domain/webhooks/event-runner.js';
 import { createInbox } from './domain/webhooks/inbox.js';
 import { createProcessor } from './domain/webhooks/processor.js';
@@ -29,7 +30,7 @@ export interface BillingDeps {
 }
 
 export async function createBilling(config: Config, deps: BillingDeps = {}) {
-  const db = deps.db ?? createPrismaClient(config.databaseUrl);
+  const db = deps.db ?? createPrismaClient(config.databaseUrl, config.pools.database);
   const stripe = deps.stripe ?? createStripeClient(config.stripe);
   const boss = deps.boss ?? createBoss(config);
   const clock = deps.clock ?? systemClock;
@@ -50,6 +51,14 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   });
   const processor = createProcessor({ db, stripe, catalog, invoices, subscriptions: subscriptionSync });
   const eventRunner = createEventRunner({ db, processor });
+  const catchup = createStripeCatchup({
+    db,
+    stripe,
+    accept: inbox.accept,
+    handledTypes: processor.handledTypes,
+    lookbackSeconds: config.worker.catchupLookbackSeconds,
+    clock,
+  });
   const authRoles = createAuthRolesClient({
     authUrl: config.auth.url,
     clientId: config.auth.clientId,
@@ -74,6 +83,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     inbox,
     processor,
     eventRunner,
+    catchup,
     authRoles,
     roleSync,
     roleSyncAdmin,

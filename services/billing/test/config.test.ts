@@ -12,6 +12,20 @@ describe('config', () => {
     expect(config.redisKeyPrefix).toBe('tollgate:');
   });
 
+  it('sizes the pools and the queue workers from the environment, with per-replica defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.pools).toEqual({ database: 12, queue: 4 });
+    expect(defaults.worker).toMatchObject({ heartbeatSeconds: 10, superviseSeconds: 2, batchSize: 10 });
+    // The workers' concurrency stays below the Prisma pool, so HTTP requests still get a connection.
+    expect(defaults.worker.webhookConcurrency + defaults.worker.roleSyncConcurrency).toBeLessThan(
+      defaults.pools.database,
+    );
+    const tuned = loadConfig({ DATABASE_POOL_MAX: '5', QUEUE_POOL_MAX: '2', STRIPE_CATCHUP_SECONDS: '0' });
+    expect(tuned.pools).toEqual({ database: 5, queue: 2 });
+    expect(tuned.worker.catchupSeconds).toBe(0);
+    expect(() => loadConfig({ QUEUE_HEARTBEAT_SECONDS: '5' })).toThrow();
+  });
+
   it('reads the Stripe host, port and protocol from STRIPE_API_URL', () => {
     const config = loadConfig({ STRIPE_API_URL: 'http://127.0.0.1:12111', BILLING_GRACE_DAYS: '0.5' });
     expect(config.stripe).toMatchObject({ host: '127.0.0.1', port: 12111, protocol: 'http' });

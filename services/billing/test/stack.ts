@@ -92,7 +92,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export interface StackOptions {
+  /** false: billing's queue workers are not started (call `startWorkers` on `app.billing` later). */
+  workers?: boolean;
+  /** Where billing reaches Stripe, given the emulator's URL (e.g. through a proxy a test can cut). */
+  stripeVia?: (emulatorUrl: string) => Promise<string>;
+}
+
+export async function startStack(
+  env: Record<string, string> = {},
+  options: StackOptions = {},
+): Promise<Stack> {
   const database = await provisionDatabase('billing');
   await migrateBillingDatabase(database.url);
   const auth = await startAuth();
@@ -114,7 +124,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     AUTH_TIMEOUT_MS: '2000',
     STRIPE_SECRET_KEY: emu.apiKey,
     STRIPE_WEBHOOK_SECRET: emu.webhookSecret,
-    STRIPE_API_URL: emu.url,
+    STRIPE_API_URL: options.stripeVia ? await options.stripeVia(emu.url) : emu.url,
     PUBLIC_URL: billingUrl,
     WORKER_POLL_SECONDS: '0.5',
     ROLE_SYNC_RETRY_DELAY_SECONDS: '1',
@@ -125,7 +135,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   const clock = new TestClock();
   const app = await buildApp(config, { clock, logging: false });
   await app.billing.catalog.syncAll();
-  const workers: Workers = await startWorkers(app.billing, app.log);
+  const workers: Workers | undefined =
+    options.workers === false ? undefined : await startWorkers(app.billing, app.log);
   await app.listen({ host: '127.0.0.1', port: billingPort });
   const stripe = new Stripe(emu.apiKey, { ...emu.stripeConfig, maxNetworkRetries: 0 });
   return {
@@ -140,7 +151,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       // The emulator's close waits for deliveries in flight, which need billing up.
       await emu.waitForWebhooks();
       await emu.close();
-      await workers.stop();
+      await workers?.stop();
       await app.close();
       await auth.app.close().catch(() => {});
       await database.release();

@@ -3,8 +3,9 @@ import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
 
-export function createPrismaClient(databaseUrl: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+/** @param max the pool's size (DATABASE_POOL_MAX); pg's default of 10 for one-off commands. */
+export function createPrismaClient(databaseUrl: string, max = 10): Db {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }) });
 }
 
 /** True when `error` is a unique-constraint violation (Prisma P2002) on a field named `field`. */

@@ -6,7 +6,8 @@ export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
 export { Prisma };
 
-export function createPrismaClient(databaseUrl: string, max = 10): Db {
+/** @param max the pool's size: DATABASE_POOL_MAX (see the README's connection budget). */
+export function createPrismaClient(databaseUrl: string, max: number): Db {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }) });
 }
 

@@ -1,87 +1,165 @@
 /**
- * The queue workers: webhook events, role syncs, and the grace-period sweep.
- * They run inside the HTTP server (RUN_WORKER=true) or alone (`npm run worker`);
- * any number of processes may run them against one database.
+ * The queue workers: webhook events, role syncs, the Stripe catch-up, and
+ * the timers around them (grace sweep, stranded inbox rows, dependency
+ * probes that re-drive held-up work). They run inside the HTTP server
+ * (RUN_WORKER=true) or alone (`npm run worker`); any number of processes may
+ * run them against one database.
+ *
+ * Throughput: each worker takes WORKER_BATCH_SIZE jobs per fetch and, while
+ * fetches come back full, fetches again at once (pg-boss waits its polling
+ * interval after a short fetch only), so a backlog drains at processing
+ * speed. Every job in hand sends a heartbeat; a job whose worker died stops
+ * sending it and is retried QUEUE_HEARTBEAT_SECONDS later.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { JobWithMetadata } from 'pg-boss';
+import type { JobResult, JobWithMetadata } from 'pg-boss';
 import type { Billing } from '../context.js';
 import { QUEUES } from '../queue/queue.js';
+import { startDependencyWatch } from './dependency-watch.js';
 
 export interface Workers {
   stop(): Promise<void>;
 }
 
+/** Runs `run` on each job of a batch in turn and settles each one by itself. */
+async function settleEach<T>(
+  jobs: JobWithMetadata<T>[],
+  run: (job: JobWithMetadata<T>) => Promise<unknown>,
+): Promise<JobResult[]> {
+  const results: JobResult[] = [];
+  for (const job of jobs) {
+    try {
+      const output = await run(job);
+      results.push({ id: job.id, status: 'completed', output: output ?? null });
+    } catch (error) {
+      results.push({
+        id: job.id,
+        status: 'failed',
+        output: { message: (error as Error)?.message ?? String(error) },
+      });
+    }
+  }
+  return results;
+}
+
+/** A timer whose failures are logged, never thrown: background work may fail a job, never the process. */
+function every(seconds: number, log: FastifyBaseLogger, what: string, fn: () => Promise<void>) {
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      await fn();
+    } catch (error) {
+      log.warn({ err: error }, `${what} failed`);
+    } finally {
+      running = false;
+    }
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Promise<Workers> {
   const { boss, config, eventRunner, roleSync, subscriptionSync } = billing;
-  const pollingIntervalSeconds = config.worker.pollSeconds;
+  const w = config.worker;
   // NOTIFY wakes workers for new jobs only, not for retries coming due: keep polling at the same pace.
-  const polling = { pollingIntervalSeconds, notifyPollingIntervalSeconds: pollingIntervalSeconds };
+  const polling = {
+    pollingIntervalSeconds: w.pollSeconds,
+    notifyPollingIntervalSeconds: w.pollSeconds,
+    burstWhenBatchFull: true,
+    batchSize: w.batchSize,
+    includeMetadata: true,
+    perJobResults: true,
+  } as const;
 
   await boss.work<{ eventId: string }>(
     QUEUES.webhook,
-    { ...polling, includeMetadata: true, localConcurrency: 4, batchSize: 1 },
-    async (jobs) => {
-      const job = jobs[0] as JobWithMetadata<{ eventId: string }> | undefined;
-      if (!job) return;
-      try {
-        await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
-      } catch (error) {
-        log.warn(
-          { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
-          'webhook event failed',
-        );
-        throw error;
-      }
-    },
+    { ...polling, localConcurrency: w.webhookConcurrency },
+    (jobs) =>
+      // includeMetadata is on (see polling): pg-boss's handler type does not follow it through the spread.
+      settleEach(jobs as JobWithMetadata<{ eventId: string }>[], async (job) => {
+        try {
+          await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
+        } catch (error) {
+          log.warn(
+            { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
+            'webhook event failed',
+          );
+          throw error;
+        }
+      }),
   );
 
   await boss.work<{ roleSyncId: string }>(
     QUEUES.roleSync,
-    { ...polling, localConcurrency: 4, batchSize: 1 },
-    async ([job]) => {
-      if (!job) return;
+    { ...polling, localConcurrency: w.roleSyncConcurrency },
+    (jobs) =>
+      settleEach(jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
+        try {
+          const outcome = await roleSync.run(job.data.roleSyncId);
+          log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
+          return { outcome };
+        } catch (error) {
+          log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
+          throw error;
+        }
+      }),
+  );
+
+  await boss.work(
+    QUEUES.stripeCatchup,
+    { pollingIntervalSeconds: w.pollSeconds, notifyPollingIntervalSeconds: w.pollSeconds },
+    async () => {
       try {
-        const outcome = await roleSync.run(job.data.roleSyncId);
-        log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
+        const report = await billing.catchup.run();
+        if (report.accepted > 0)
+          log.warn(report, 'Stripe catch-up found events whose webhooks never arrived');
+        return report;
       } catch (error) {
-        log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
+        log.warn({ err: error }, 'Stripe catch-up failed');
         throw error;
       }
     },
   );
 
+  const stops: (() => void)[] = [];
   // Auth also drops a grace-period grant at its expires_at; this makes billing's record agree.
-  const sweep = async () => {
-    try {
+  stops.push(
+    every(w.graceSweepSeconds, log, 'grace sweep', async () => {
       const n = await subscriptionSync.sweepGrace();
       if (n > 0) log.info({ subscriptions: n }, 'grace periods ended');
-    } catch (error) {
-      log.warn({ err: error }, 'grace sweep failed');
-    }
-  };
-  const timer = setInterval(sweep, config.worker.graceSweepSeconds * 1000);
-  timer.unref();
+    }),
+  );
 
   // Inbox rows whose job was never queued (the process died right after accepting them).
   const requeue = async () => {
-    try {
-      const n = await billing.inbox.requeueStranded();
-      if (n > 0) log.warn({ events: n }, 'queued webhook events that had no job');
-    } catch (error) {
-      log.warn({ err: error }, 'requeue of stranded webhook events failed');
-    }
+    const n = await billing.inbox.requeueStranded();
+    if (n > 0) log.warn({ events: n }, 'queued webhook events that had no job');
   };
-  await requeue();
-  const requeueTimer = setInterval(requeue, 30_000);
-  requeueTimer.unref();
+  await requeue().catch((error) => log.warn({ err: error }, 'requeue of stranded webhook events failed'));
+  // The relay marks a batch within milliseconds, so 5 s without a job means it never got one:
+  // after a kill -9, the events accepted just before it are queued within ~10 s.
+  stops.push(every(5, log, 'requeue of stranded webhook events', requeue));
+
+  if (w.catchupSeconds > 0) {
+    // Every replica asks; the singleton queue runs one catch-up at a time.
+    const askCatchup = async () => {
+      await boss.send(QUEUES.stripeCatchup, {}, { singletonKey: 'catchup' });
+    };
+    await askCatchup().catch((error) => log.warn({ err: error }, 'Stripe catch-up not queued'));
+    stops.push(every(w.catchupSeconds, log, 'queueing the Stripe catch-up', askCatchup));
+  }
+
+  const watch = startDependencyWatch(billing, log);
 
   return {
     async stop() {
-      clearInterval(timer);
-      clearInterval(requeueTimer);
+      for (const stop of stops) stop();
+      watch.stop();
       await boss.offWork(QUEUES.webhook);
       await boss.offWork(QUEUES.roleSync);
+      await boss.offWork(QUEUES.stripeCatchup);
     },
   };
 }

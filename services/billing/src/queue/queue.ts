@@ -12,6 +12,8 @@ export const QUEUES = {
   webhook: 'webhook-event',
   /** data: { roleSyncId } — apply one role_syncs row at auth. */
   roleSync: 'role-sync',
+  /** data: {} — read Stripe's event list for events whose webhooks never arrived (one at a time). */
+  stripeCatchup: 'stripe-catchup',
 } as const;
 
 export type Boss = PgBoss;
@@ -19,13 +21,17 @@ export type Boss = PgBoss;
 // "Forever" for pg-boss: a role sync must survive an auth outage of any length.
 const FOREVER_SECONDS = 10 * 365 * 24 * 3600;
 
-export function createBoss(config: Config, max = 10): PgBoss {
+export function createBoss(config: Config): PgBoss {
   return new PgBoss({
     connectionString: config.databaseUrl,
     schema: 'pgboss',
-    max,
+    max: config.pools.queue,
     useListenNotify: true,
     application_name: 'tollgate-billing',
+    // The pass that fails jobs whose heartbeat stopped (a worker killed with -9) runs this often,
+    // so such a job is retried within heartbeat + this many seconds instead of at expiry.
+    superviseIntervalSeconds: config.worker.superviseSeconds,
+    monitorIntervalSeconds: config.worker.superviseSeconds,
   });
 }
 
@@ -40,6 +46,7 @@ export async function startBoss(boss: PgBoss, config: Config): Promise<void> {
     retryBackoff: true,
     retryDelayMax: 3600,
     expireInSeconds: 120,
+    heartbeatSeconds: w.heartbeatSeconds,
   });
   await upsertQueue(boss, QUEUES.roleSync, {
     notify: true,
@@ -49,6 +56,14 @@ export async function startBoss(boss: PgBoss, config: Config): Promise<void> {
     retryDelayMax: w.roleSyncRetryDelayMaxSeconds,
     expireInSeconds: 60,
     retentionSeconds: FOREVER_SECONDS,
+    heartbeatSeconds: w.heartbeatSeconds,
+  });
+  await upsertQueue(boss, QUEUES.stripeCatchup, {
+    // One catch-up queued or running across every replica; a lost one is simply the next one.
+    policy: 'exclusive',
+    retryLimit: 0,
+    expireInSeconds: 300,
+    heartbeatSeconds: w.heartbeatSeconds,
   });
 }
 
@@ -56,8 +71,10 @@ type QueueOptions = NonNullable<Parameters<PgBoss['createQueue']>[1]>;
 
 async function upsertQueue(boss: PgBoss, name: string, options: QueueOptions) {
   if (await boss.getQueue(name)) {
-    const { notify: _n, ...rest } = options;
-    await boss.updateQueue(name, rest);
+    const { notify: _n, policy: _p, ...rest } = options;
+    // pg-boss's types leave heartbeatSeconds out of updateQueue, but its SQL sets it: queues made
+    // before heartbeats existed get them too (jobs created from then on carry it).
+    await boss.updateQueue(name, rest as Parameters<PgBoss['updateQueue']>[1]);
   } else {
     await boss.createQueue(name, options);
   }

@@ -44,5 +44,38 @@ export function createRoleSyncAdmin({ db, boss }: { db: Db; boss: Boss }) {
       return true;
     });
   }
-  return { retry };
+
+  /**
+   * Auth is back: role syncs waiting out their backoff run now instead of
+   * up to ROLE_SYNC_RETRY_DELAY_MAX_SECONDS later. Their jobs are moved
+   * forward in place (same job, same attempt count).
+   */
+  async function retryNow(max = 2000): Promise<number> {
+    const rows = await db.roleSync.findMany({
+      where: { status: 'retrying', jobId: { not: null } },
+      select: { jobId: true },
+      take: max,
+    });
+    let moved = 0;
+    const now = new Date();
+    for (let i = 0; i < rows.length; i += 20) {
+      const results = await Promise.all(
+        rows
+          .slice(i, i + 20)
+          .map((r) => boss.update(QUEUES.roleSync, undefined, { id: r.jobId as string, startAfter: now })),
+      );
+      moved += results.reduce((n, r) => n + r.updated, 0);
+    }
+    return moved;
+  }
+
+  async function stats() {
+    const [retrying, pending] = await Promise.all([
+      db.roleSync.count({ where: { status: 'retrying' } }),
+      db.roleSync.count({ where: { status: 'pending' } }),
+    ]);
+    return { retrying, pending };
+  }
+
+  return { retry, retryNow, stats };
 }

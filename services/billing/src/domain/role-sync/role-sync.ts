@@ -1,48 +1,71 @@
 /**
  * Carries out one role_syncs row. It applies what is due when it runs (read
- * from the subscription under a per-grant lock), not what was due when it
- * was written, so retries, duplicates and any order of runs converge on the
- * subscription's current entitlement.
+ * from the subscription), not what was due when it was written, so retries,
+ * duplicates and any order of runs converge on the subscription's current
+ * entitlement.
+ *
+ * No transaction (and no database connection) is held while auth is called:
+ * a slow or absent auth must not pin billing's pool or keep locks. Instead,
+ * after auth answered, what is due is read again: if it changed meanwhile,
+ * the call is made again. So the last call that reaches auth is always
+ * followed by a check against the newest entitlement, and a change after
+ * that check has a role sync of its own (the outbox writes one per change).
  */
 import type { Db } from '../../db/prisma.js';
 import type { AuthRolesClient } from './auth-roles-client.js';
 
 export type RoleSyncOutcome = 'granted' | 'revoked' | 'skipped';
 
+interface Due {
+  grant: boolean;
+  expiresAt: Date | null;
+}
+
+const sameDue = (a: Due, b: Due) =>
+  a.grant === b.grant && (a.expiresAt?.getTime() ?? null) === (b.expiresAt?.getTime() ?? null);
+
+/** Calls made for one row before giving the job back to the queue (its backoff then applies). */
+const MAX_ROUNDS = 3;
+
+export class EntitlementMovingError extends Error {
+  override name = 'EntitlementMovingError';
+}
+
 export function createRoleSyncRunner({ db, auth }: { db: Db; auth: AuthRolesClient }) {
+  async function dueFor(row: { userId: string; role: string; subscriptionId: string }): Promise<Due> {
+    const subscription = await db.subscription.findUnique({
+      where: { id: row.subscriptionId },
+      select: { userId: true, entitledRole: true, entitlementExpiresAt: true },
+    });
+    const grant = subscription?.userId === row.userId && subscription.entitledRole === row.role;
+    return { grant, expiresAt: grant ? (subscription?.entitlementExpiresAt ?? null) : null };
+  }
+
   async function run(roleSyncId: string): Promise<RoleSyncOutcome> {
     const row = await db.roleSync.findUnique({ where: { id: roleSyncId } });
     if (!row || row.status === 'succeeded' || row.status === 'cancelled') return 'skipped';
     try {
-      const outcome = await db.$transaction(
-        async (tx) => {
-          // One grant (user, role, source) at a time: a slow older run cannot land after a newer one.
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`${row.userId}|${row.role}|${row.source}`}))`;
-          const subscription = await tx.subscription.findUnique({
-            where: { id: row.subscriptionId },
-            select: { userId: true, entitledRole: true, entitlementExpiresAt: true },
-          });
-          const due = subscription?.userId === row.userId && subscription.entitledRole === row.role;
-          if (due) {
-            await auth.grant(row.userId, row.role, row.source, subscription.entitlementExpiresAt, row.id);
-          } else {
-            await auth.revoke(row.userId, row.role, row.source, row.id);
-          }
-          await tx.roleSync.update({
-            where: { id: row.id },
-            data: {
-              status: 'succeeded',
-              appliedAction: due ? 'grant' : 'revoke',
-              attempts: { increment: 1 },
-              lastError: null,
-              completedAt: new Date(),
-            },
-          });
-          return due ? ('granted' as const) : ('revoked' as const);
+      let due = await dueFor(row);
+      for (let round = 1; ; round++) {
+        if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id);
+        else await auth.revoke(row.userId, row.role, row.source, row.id);
+        const now = await dueFor(row);
+        if (sameDue(due, now)) break;
+        if (round >= MAX_ROUNDS)
+          throw new EntitlementMovingError('the entitlement kept changing while auth was called; retrying');
+        due = now;
+      }
+      await db.roleSync.update({
+        where: { id: row.id },
+        data: {
+          status: 'succeeded',
+          appliedAction: due.grant ? 'grant' : 'revoke',
+          attempts: { increment: 1 },
+          lastError: null,
+          completedAt: new Date(),
         },
-        { timeout: 60_000, maxWait: 10_000 },
-      );
-      return outcome;
+      });
+      return due.grant ? 'granted' : 'revoked';
     } catch (error) {
       await db.roleSync.update({
         where: { id: row.id },

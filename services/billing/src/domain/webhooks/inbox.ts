@@ -54,7 +54,7 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   }
 
   /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
-  async function requeueStranded(olderThanSeconds = 30): Promise<number> {
+  async function requeueStranded(olderThanSeconds = 5): Promise<number> {
     const rows = await db.$queryRaw<{ id: string }[]>`
       SELECT id FROM webhook_events
        WHERE enqueued_at IS NULL AND received_at < now() - make_interval(secs => ${olderThanSeconds})
@@ -80,7 +80,42 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
     });
   }
 
-  return { verify, accept, replay, requeueStranded, flush: relay.flush };
+  /**
+   * Dead events back in line, automatically, once what killed them (mostly a
+   * Stripe outage longer than the retry budget) is healthy again: at most
+   * `limit` re-drives per event, so a poison event stops coming back. Rows
+   * are claimed with SKIP LOCKED, so replicas doing this at once share them.
+   */
+  async function redriveDead(limit: number, batch = 500): Promise<{ redriven: number; exhausted: number }> {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      UPDATE webhook_events SET status = 'pending', redrive_count = redrive_count + 1,
+             redriven_at = now(), enqueued_at = NULL, updated_at = now()
+       WHERE id IN (SELECT id FROM webhook_events
+                     WHERE status = 'dead' AND redrive_count < ${limit}
+                     ORDER BY received_at LIMIT ${batch} FOR UPDATE SKIP LOCKED)
+      RETURNING id`;
+    // A crash before this leaves enqueued_at null: requeueStranded queues them.
+    await relay.send(rows.map((r) => r.id));
+    const exhausted = await db.webhookEvent.count({
+      where: { status: 'dead', redriveCount: { gte: limit } },
+    });
+    return { redriven: rows.length, exhausted };
+  }
+
+  /** What the health route shows about the inbox: dead events, re-driven ones, ones left for an admin. */
+  async function stats(limit: number) {
+    const [row] = await db.$queryRaw<
+      { dead: number; redriven: number; exhausted: number; waiting: number }[]
+    >`
+      SELECT count(*) FILTER (WHERE status = 'dead')::int AS dead,
+             coalesce(sum(redrive_count), 0)::int AS redriven,
+             count(*) FILTER (WHERE status = 'dead' AND redrive_count >= ${limit})::int AS exhausted,
+             count(*) FILTER (WHERE status IN ('pending', 'failed'))::int AS waiting
+        FROM webhook_events`;
+    return row ?? { dead: 0, redriven: 0, exhausted: 0, waiting: 0 };
+  }
+
+  return { verify, accept, replay, requeueStranded, redriveDead, stats, flush: relay.flush };
 }
 
 interface PendingInsert {

@@ -1,0 +1,179 @@
+/**
+ * npm run bench:billing-queue
+ *
+ * Billing's queue after a restart, a burst and outages, with auth and billing
+ * as separate processes (the chaos drills' system, e2e/src/chaos.ts), on real
+ * PostgreSQL and Redis. Prints each figure against its goal (issue 9):
+ *  1. backlog drain: BENCH_BACKLOG (5,000) customer.updated events waiting in
+ *     the inbox while billing is down, then one billing process started: events
+ *     per second from the first to the last processed (goal >= 200/s), and per
+ *     CPU-second of the billing process (the figure a busy machine distorts
+ *     least); at most BENCH_DRAIN_LIMIT_SECONDS (60) of it;
+ *  2. a burst of BENCH_BURST (20) concurrent payments: payment -> role in
+ *     auth, p50 and p99 (goal p99 < 1 s);
+ *  3. auth down for BENCH_AUTH_OUTAGE_SECONDS (20; the issue says 60, shortened
+ *     to keep the bench short: the backoff cap is reached either way) while
+ *     users subscribe and cancel: seconds from auth's return until every role
+ *     is right (goal <= 10 s);
+ *  4. kill -9 of billing in the middle of a burst: seconds from its restart
+ *     until everything converged (goal <= 15 s).
+ * Needs TEST_DATABASE_URL and TEST_REDIS_URL. About 1-2 minutes.
+ */
+import { availableParallelism } from 'node:os';
+import { loadConfig } from '@tollgate/billing/src/config.js';
+import { createBilling } from '@tollgate/billing/src/context.js';
+import { chaosUsers, startChaosSystem } from '@tollgate/e2e/chaos';
+import type Stripe from 'stripe';
+
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 5000);
+const BURST = Number(process.env.BENCH_BURST ?? 20);
+const OUTAGE_SECONDS = Number(process.env.BENCH_AUTH_OUTAGE_SECONDS ?? 20);
+const DRAIN_LIMIT_MS = Number(process.env.BENCH_DRAIN_LIMIT_SECONDS ?? 60) * 1000;
+const log = (m: string) => process.stderr.write(`  ${m}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+
+const sys = await startChaosSystem();
+const rows: [string, string, string][] = [];
+try {
+  const people = chaosUsers(sys);
+  console.error(`machine: ${availableParallelism()} cores, node ${process.version}`);
+
+  // 1. Backlog: events accepted while no billing process ran (written through billing's own inbox).
+  log(`backlog: ${BACKLOG} events into the inbox while billing is down...`);
+  await sys.billing.kill();
+  const customers: Stripe.Customer[] = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => sys.stripe.customers.create({ email: `backlog${i}@example.com` })),
+  );
+  const writer = await createBilling(
+    loadConfig({
+      NODE_ENV: 'test',
+      DATABASE_URL: sys.billingDatabaseUrl,
+      STRIPE_SECRET_KEY: sys.emulator.apiKey,
+      STRIPE_API_URL: sys.emulator.url,
+    }),
+  );
+  for (let i = 0; i < BACKLOG; i += 500) {
+    await Promise.all(
+      Array.from({ length: Math.min(500, BACKLOG - i) }, (_, j) =>
+        writer.inbox.accept({
+          id: `evt_backlog_${i + j}`,
+          object: 'event',
+          type: 'customer.updated',
+          created: Math.floor(Date.now() / 1000),
+          api_version: '2026-10-28.endive',
+          livemode: false,
+          pending_webhooks: 0,
+          request: { id: null, idempotency_key: null },
+          data: { object: customers[(i + j) % customers.length] },
+        } as unknown as Stripe.Event),
+      ),
+    );
+  }
+  await writer.close();
+  const started = performance.now();
+  await sys.billing.start();
+  const cpuAtStart = await sys.billing.cpuSeconds();
+  let processed = 0;
+  // Bounded, so the bench stays short on a busy machine: the rate is then over what was done.
+  while (processed < BACKLOG && performance.now() - started < DRAIN_LIMIT_MS) {
+    await sleep(200);
+    const {
+      rows: [done],
+    } = await sys.billingDb.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_events WHERE id LIKE 'evt_backlog_%' AND status = 'processed'`,
+    );
+    processed = done?.n ?? 0;
+  }
+  const cpu = (await sys.billing.cpuSeconds()) - cpuAtStart;
+  const wall = (performance.now() - started) / 1000;
+  const {
+    rows: [span],
+  } = await sys.billingDb.query<{ seconds: number }>(
+    `SELECT extract(epoch FROM max(processed_at) - min(processed_at))::float AS seconds
+       FROM webhook_events WHERE id LIKE 'evt_backlog_%' AND status = 'processed'`,
+  );
+  const rate = processed / Math.max(0.001, span?.seconds ?? 0);
+  rows.push([
+    `backlog drain (${processed}/${BACKLOG} events, 1 process)`,
+    `${rate.toFixed(0)}/s`,
+    `goal >= 200/s; ${(processed / Math.max(0.01, cpu)).toFixed(0)} events per CPU-second of billing; ${wall.toFixed(1)} s from process start`,
+  ]);
+  if (processed < BACKLOG) {
+    // The rest would queue ahead of the next sections' events: dropped.
+    await sys.billingDb.query(
+      `DELETE FROM pgboss.job WHERE name = 'webhook-event' AND state < 'active' AND data->>'eventId' LIKE 'evt_backlog_%'`,
+    );
+    await sys.billingDb.query(
+      `UPDATE webhook_events SET status = 'ignored' WHERE id LIKE 'evt_backlog_%' AND status <> 'processed'`,
+    );
+  }
+
+  // 2. A burst of payments: payment -> role in auth.
+  log(`burst: ${BURST} payments at once...`);
+  const burst = await Promise.all(Array.from({ length: BURST }, () => people.newUser()));
+  const latencies = await Promise.all(
+    burst.map(async (user) => {
+      await people.subscribe(user);
+      const paidAt = performance.now();
+      while (!(await people.subscriptionRoles(user.id)).includes('premium')) {
+        // Reported as missing rather than thrown: the sections after it still run.
+        if (performance.now() - paidAt > 60_000) return Number.POSITIVE_INFINITY;
+        await sleep(10);
+      }
+      return performance.now() - paidAt;
+    }),
+  );
+  rows.push([
+    `burst of ${BURST} payments -> role`,
+    `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+    `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms); ${latencies.filter((l) => l === Number.POSITIVE_INFINITY).length} not within 60 s`,
+  ]);
+
+  // 3. Auth outage while users subscribe and cancel (they registered before it).
+  log(`auth down for ${OUTAGE_SECONDS} s...`);
+  const arriving = await Promise.all(Array.from({ length: 5 }, () => people.newUser()));
+  await sys.auth.kill();
+  const outageStarted = performance.now();
+  await Promise.all(arriving.map((user) => people.subscribe(user)));
+  await Promise.all(burst.slice(0, 3).map((user) => people.cancel(user)));
+  await sleep(Math.max(0, OUTAGE_SECONDS * 1000 - (performance.now() - outageStarted)));
+  await sys.auth.start();
+  const authBack = await people.converge('auth outage', performance.now());
+  rows.push([
+    `auth down ${OUTAGE_SECONDS} s (5 payments, 3 cancellations)`,
+    `${authBack.toFixed(1)} s`,
+    'from auth back to every role right (goal <= 10 s)',
+  ]);
+
+  // 4. kill -9 of billing mid-burst.
+  log('kill -9 of billing mid-burst...');
+  const wave = await Promise.all(Array.from({ length: 8 }, () => people.newUser()));
+  const before = (await sys.billingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events'))
+    .rows[0]?.n as number;
+  const paying = Promise.allSettled(wave.map((user) => people.subscribe(user)));
+  for (let i = 0; i < 200; i++) {
+    const n = (await sys.billingDb.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_events'))
+      .rows[0]?.n;
+    if ((n ?? 0) >= before + 3) break;
+    await sleep(50);
+  }
+  await sys.billing.kill();
+  const results = await paying;
+  wave.forEach((user, i) => {
+    if (results[i]?.status === 'rejected') user.expect = null;
+  });
+  await sys.billing.start();
+  const killBack = await people.converge('kill -9 billing', performance.now());
+  rows.push([
+    'kill -9 billing mid-burst',
+    `${killBack.toFixed(1)} s`,
+    'from its restart to every event applied and role right (goal <= 15 s)',
+  ]);
+} finally {
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(42)} ${b.padStart(14)}  ${c}`);
+  await sys.close();
+}

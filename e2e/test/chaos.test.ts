@@ -1,0 +1,129 @@
+/**
+ * `npm run test:chaos`: the drills of issue 9 against auth and billing as
+ * separate processes (e2e/src/chaos.ts). Each drill breaks something while
+ * users subscribe and cancel, then checks that the system converged by
+ * itself: every event Stripe delivered with a 2xx was applied, every role in
+ * auth is what the subscriptions say, each subscription's grant and
+ * revocation went to auth once in effect, and both services answer ready
+ * with nobody restarting them by hand (a drill that kills a process starts it
+ * again, as a supervisor would). Each prints its convergence time.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ChaosSystem, chaosUsers, startChaosSystem } from '../src/chaos.js';
+
+let sys: ChaosSystem;
+let people: ReturnType<typeof chaosUsers>;
+
+beforeAll(async () => {
+  sys = await startChaosSystem();
+  people = chaosUsers(sys);
+});
+afterAll(async () => {
+  await sys?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function converge(drill: string, since: number): Promise<number> {
+  const seconds = await people.converge(drill, since);
+  console.log(`[chaos] ${drill}: converged ${seconds.toFixed(1)} s after the fault ended`);
+  return seconds;
+}
+
+async function countEvents(where = 'true'): Promise<number> {
+  const { rows } = await sys.billingDb.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM webhook_events WHERE ${where}`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+describe('chaos drills', () => {
+  it('kill -9 of billing in the middle of a burst', async () => {
+    const burst = await Promise.all(Array.from({ length: 8 }, () => people.newUser()));
+    const paying = Promise.allSettled(burst.map((user) => people.subscribe(user)));
+    // Killed once webhooks are arriving and being processed, while other checkouts are under way.
+    for (let i = 0; i < 200 && (await countEvents()) < 3; i++) await sleep(100);
+    await sys.billing.kill();
+    const results = await paying;
+    // A checkout that billing never answered was never paid: that user stays without a role.
+    burst.forEach((user, i) => {
+      if (results[i]?.status === 'rejected') user.expect = null;
+    });
+    await sleep(1000);
+    await sys.billing.start();
+    const seconds = await converge('kill -9 billing mid-burst', performance.now());
+    expect(burst.some((u) => u.expect === 'premium')).toBe(true);
+    expect(seconds).toBeLessThan(30);
+  });
+
+  it('auth down while subscriptions activate and cancel', async () => {
+    const before = await Promise.all(Array.from({ length: 3 }, () => people.newUser()));
+    await Promise.all(before.map((user) => people.subscribe(user)));
+    await people.converge('auth drill setup', performance.now());
+    const arriving = await Promise.all(Array.from({ length: 3 }, () => people.newUser()));
+    await sys.auth.kill();
+    await Promise.all(arriving.map((user) => people.subscribe(user)));
+    await Promise.all(before.slice(0, 2).map((user) => people.cancel(user)));
+    // Long enough for the role syncs' backoff to grow well past the probe interval.
+    await sleep(12_000);
+    await sys.auth.start();
+    const seconds = await converge('auth down during activations and cancellations', performance.now());
+    expect(seconds).toBeLessThan(10);
+  });
+
+  it('Postgres backends terminated mid-traffic', async () => {
+    const wave = await Promise.all(Array.from({ length: 6 }, () => people.newUser()));
+    const traffic = Promise.allSettled(wave.map((user) => people.subscribe(user)));
+    const killer = new pg.Client({ connectionString: sys.billingDatabaseUrl });
+    await killer.connect();
+    const databases = [sys.billingDatabaseUrl, sys.authDatabaseUrl].map((url) =>
+      new URL(url).pathname.slice(1),
+    );
+    let terminated = 0;
+    try {
+      for (let i = 0; i < 5; i++) {
+        await sleep(200);
+        // This run's two databases only, and never the drill's own observers.
+        const { rows } = await killer.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM (
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()
+                AND application_name <> 'chaos-observer'
+           ) t`,
+          [databases],
+        );
+        terminated += rows[0]?.n ?? 0;
+      }
+    } finally {
+      await killer.end();
+    }
+    const results = await traffic;
+    wave.forEach((user, i) => {
+      if (results[i]?.status === 'rejected') user.expect = null;
+    });
+    console.log(`[chaos] terminated ${terminated} backends`);
+    expect(terminated).toBeGreaterThan(0);
+    await converge('Postgres backends terminated', performance.now());
+  });
+
+  it('Stripe unreachable for longer than the retry budget, then back', async () => {
+    const late = await Promise.all(Array.from({ length: 3 }, () => people.newUser()));
+    // The checkout needs Stripe; the payment (at the emulator) and its webhooks do not.
+    const sessions = await Promise.all(late.map((user) => people.checkout(user)));
+    const deadBefore = await countEvents(`status = 'dead'`);
+    sys.stripeLink.cut();
+    try {
+      await Promise.all(late.map((user, i) => people.pay(user, sessions[i]!)));
+      // WEBHOOK_MAX_ATTEMPTS=3 with 1 s backoff: their events die within seconds.
+      for (let i = 0; (await countEvents(`status = 'dead'`)) <= deadBefore; i++) {
+        if (i > 120) throw new Error('no event went dead while Stripe was cut');
+        await sleep(250);
+      }
+      await sleep(2000);
+    } finally {
+      sys.stripeLink.restore();
+    }
+    await converge('Stripe unreachable beyond the retry budget', performance.now());
+  });
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:chaos`: the chaos drills (test/chaos.test.ts), one system of
+ * separate processes shared by the drills, which run in order. About 2-4
+ * minutes; bounded at 5 by the timeouts below.
+ */
+export default defineConfig({
+  test: {
+    include: ['test/chaos.test.ts'],
+    fileParallelism: false,
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
+  },
+});
