@@ -5,7 +5,7 @@
 import { ensureDatabase } from '@tollgate/migrate';
 import type { Config } from './config.js';
 import { migrateAuthDatabase } from './db/migrate.js';
-import type { Db } from './db/prisma.js';
+import { type Db, isUniqueViolation } from './db/prisma.js';
 import { createPasswordHasher } from './domain/passwords/password-hasher.js';
 import { ADMIN_ROLE, createRolesService, MANUAL_SOURCE } from './domain/roles/roles.service.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
@@ -20,23 +20,29 @@ export async function ensureSuperuser(
 ) {
   const users = createUsersRepository(db);
   const roles = createRolesService(db);
+  await roles.seedBuiltIns();
   let user = await users.findByLogin(admin.login);
   if (!user) {
     const hasher = await createPasswordHasher();
-    user = await users.create({
-      login: admin.login,
-      email: admin.email,
-      passwordHash: await hasher.hash(admin.password),
-    });
-    log(`created superuser "${admin.login}"`);
+    try {
+      user = await users.create({
+        login: admin.login,
+        email: admin.email,
+        passwordHash: await hasher.hash(admin.password),
+      });
+      log(`created superuser "${admin.login}"`);
+    } catch (error) {
+      // Another replica starting at the same moment created it first: use theirs.
+      if (!isUniqueViolation(error)) throw error;
+      user = await users.findByLogin(admin.login);
+      if (!user) throw error;
+    }
   }
   const role = await db.role.findUniqueOrThrow({ where: { name: ADMIN_ROLE } });
-  await db.userRole.upsert({
-    where: { userId_roleId_source: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } },
-    create: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
-    update: {},
+  await db.userRole.createMany({
+    data: [{ userId: user.id, roleId: role.id, source: MANUAL_SOURCE }],
+    skipDuplicates: true,
   });
-  await roles.seedBuiltIns();
   return user;
 }
 

@@ -43,14 +43,12 @@ export function createRolesService(db: Db, users: UsersRepository = createUsersR
   }
 
   return {
+    /** Idempotent and safe when replicas start together: INSERT … ON CONFLICT DO NOTHING. */
     async seedBuiltIns(): Promise<void> {
-      for (const role of BUILT_IN_ROLES) {
-        await db.role.upsert({
-          where: { name: role.name },
-          create: { id: randomUUID(), ...role },
-          update: {},
-        });
-      }
+      await db.role.createMany({
+        data: BUILT_IN_ROLES.map((role) => ({ id: randomUUID(), ...role })),
+        skipDuplicates: true,
+      });
     },
 
     async list(): Promise<RoleView[]> {
