@@ -1,3 +1,4 @@
 export * from './claims.js';
+export * from './redis.js';
 export * from './revocation.js';
 export * from './verifier.js';

@@ -1,34 +1,189 @@
 /**
- * Session revocation shared through Redis: when auth ends a session it writes
- * a key that lives as long as the session's longest-lived access token could;
- * every verifier checks the key, so an ended session's tokens stop working
- * everywhere at once instead of at expiry.
+ * Session revocation. Auth's database is the record of which sessions ended
+ * (architecture/decisions/0010-redis-faults.md); Redis holds a cache of it that
+ * every verifier reads: `revoked-session:<sid>` per ended session, plus one
+ * marker key, `revocations:complete`, that auth writes only after it copied
+ * every live revocation from its database into Redis. A Redis that lost its
+ * data (restart without persistence, failover to an empty replica, FLUSHALL)
+ * has no marker, so a verifier can tell "not revoked" from "I don't know" and
+ * never lets a logged-out token back in: it asks an authority (auth asks its
+ * database) or refuses with 503 until auth has rebuilt the cache.
  */
+import { type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 
 /** The subset of an ioredis client this module needs (its keyPrefix, if any, applies). */
 export interface RedisLike {
-  exists(key: string): Promise<number>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
+  get(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
   set(key: string, value: string, mode: 'EX', seconds: number): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+}
+
+/** The store cannot say whether a session was revoked (Redis unreachable, or its copy incomplete). */
+export class RevocationUnavailableError extends Error {
+  override name = 'RevocationUnavailableError';
+  constructor(
+    message: string,
+    /** When asking again is worth it, in seconds. */
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export interface RevocationStore {
+  /** Whether the session was ended; throws RevocationUnavailableError when it cannot tell. */
   isSessionRevoked(sessionId: string): Promise<boolean>;
   revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
+}
+
+export interface RevocationEntry {
+  sessionId: string;
+  /** How long the revocation must last: until the session's last access token has expired. */
+  ttlSeconds: number;
+}
+
+/** The writer's side of the cache (auth): rebuild it from the database and say whether it is whole. */
+export interface RevocationCache extends RevocationStore {
+  /** Whether the cache holds every revocation (its completeness marker is present). */
+  isComplete(): Promise<boolean>;
+  /**
+   * Writes every entry, then the completeness marker, unless the cache was
+   * emptied again meanwhile (then returns false and the caller tries again).
+   */
+  restore(entries: readonly RevocationEntry[]): Promise<boolean>;
+  /**
+   * Declares the cache incomplete (removes the marker): what a writer does
+   * when it could not publish a revocation, so verifiers stop trusting a
+   * cache that lacks it until it has been rebuilt.
+   */
+  invalidate(): Promise<void>;
 }
 
 export function revokedSessionKey(sessionId: string): string {
   return `revoked-session:${sessionId}`;
 }
+export const REVOCATIONS_COMPLETE_KEY = 'revocations:complete';
+const REVOCATIONS_REBUILD_KEY = 'revocations:rebuild';
 
-export function createRedisRevocationStore(redis: RedisLike): RevocationStore {
+// KEYS[1] rebuild guard, KEYS[2] completeness marker; ARGV[1] this rebuild's nonce.
+// The guard was set before the entries were written: if it is gone, Redis was
+// emptied during the rebuild and some entries may be missing with it.
+const COMPLETE_REBUILD = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[1])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+const WRITE_BATCH = 500;
+
+export interface RedisRevocationOptions {
+  /**
+   * Stops calling Redis after repeated failures, so an outage costs each
+   * request nothing rather than a command timeout (default: opens after 5
+   * consecutive failures, tries again after 1 s).
+   */
+  breaker?: CircuitBreakerPolicy;
+}
+
+export function createRevocationBreaker(options: { failures?: number; halfOpenAfterMs?: number } = {}) {
+  return circuitBreaker(handleAll, {
+    halfOpenAfter: options.halfOpenAfterMs ?? 1_000,
+    breaker: new ConsecutiveBreaker(options.failures ?? 5),
+  });
+}
+
+export function createRedisRevocationStore(
+  redis: RedisLike,
+  options: RedisRevocationOptions = {},
+): RevocationCache {
+  const breaker = options.breaker ?? createRevocationBreaker();
+
+  async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await breaker.execute(fn);
+    } catch (error) {
+      throw new RevocationUnavailableError(`revocation store unavailable (${what})`, 1, { cause: error });
+    }
+  }
+
+  async function writeAll(entries: readonly RevocationEntry[]) {
+    for (let i = 0; i < entries.length; i += WRITE_BATCH) {
+      await Promise.all(
+        entries
+          .slice(i, i + WRITE_BATCH)
+          .map((e) =>
+            redis.set(revokedSessionKey(e.sessionId), '1', 'EX', Math.max(1, Math.ceil(e.ttlSeconds))),
+          ),
+      );
+    }
+  }
+
   return {
     async isSessionRevoked(sessionId) {
-      return (await redis.exists(revokedSessionKey(sessionId))) === 1;
+      const [revoked, complete] = await call('read', () =>
+        redis.mget(revokedSessionKey(sessionId), REVOCATIONS_COMPLETE_KEY),
+      );
+      if (revoked !== null) return true;
+      if (complete === null)
+        throw new RevocationUnavailableError('the revocation cache is being rebuilt after a Redis data loss');
+      return false;
     },
     async revokeSessions(sessionIds, ttlSeconds) {
-      const ttl = Math.max(1, Math.ceil(ttlSeconds));
-      await Promise.all(sessionIds.map((id) => redis.set(revokedSessionKey(id), '1', 'EX', ttl)));
+      await call('write', () => writeAll(sessionIds.map((sessionId) => ({ sessionId, ttlSeconds }))));
     },
+    async isComplete() {
+      return (await call('read', () => redis.get(REVOCATIONS_COMPLETE_KEY))) !== null;
+    },
+    async invalidate() {
+      // Not through the breaker: when it is open, reads skip Redis as well.
+      await redis.del(REVOCATIONS_COMPLETE_KEY);
+    },
+    async restore(entries) {
+      const nonce = `${new Date().toISOString()}/${Math.random().toString(36).slice(2)}`;
+      return call('rebuild', async () => {
+        await redis.set(REVOCATIONS_REBUILD_KEY, nonce, 'EX', 300);
+        await writeAll(entries);
+        return (
+          (await redis.eval(
+            COMPLETE_REBUILD,
+            2,
+            REVOCATIONS_REBUILD_KEY,
+            REVOCATIONS_COMPLETE_KEY,
+            nonce,
+          )) === 1
+        );
+      });
+    },
+  };
+}
+
+/**
+ * Asks `authority` whenever `cache` cannot tell (auth passes its database):
+ * a Redis outage or data loss then costs a database read, not a refusal.
+ * Writes go to the cache only.
+ */
+export function withRevocationFallback(
+  cache: RevocationStore,
+  authority: (sessionId: string) => Promise<boolean>,
+  onFallback?: (error: RevocationUnavailableError) => void,
+): RevocationStore {
+  return {
+    async isSessionRevoked(sessionId) {
+      try {
+        return await cache.isSessionRevoked(sessionId);
+      } catch (error) {
+        if (!(error instanceof RevocationUnavailableError)) throw error;
+        onFallback?.(error);
+        return authority(sessionId);
+      }
+    },
+    revokeSessions: (sessionIds, ttlSeconds) => cache.revokeSessions(sessionIds, ttlSeconds),
   };
 }
 
@@ -37,7 +192,7 @@ export function createRedisRevocationStore(redis: RedisLike): RevocationStore {
  * Redis about a session at most once per `ttlMs` instead of on every request.
  * A revocation written elsewhere is therefore seen within `ttlMs` (keep it
  * under the 1 s DESIGN.md allows); one written through this store is seen at
- * once by this process.
+ * once by this process. "Cannot tell" is never remembered.
  */
 export function withRevocationCache(
   inner: RevocationStore,
@@ -70,21 +225,36 @@ export function withRevocationCache(
 /**
  * Revocations held in this process only: for running every service in one
  * process with no Redis (`npm start` without REDIS_URL). Pass the same
- * instance to every service of the process.
+ * instance to every service of the process. Like Redis after a restart, it
+ * starts incomplete: auth restores it from its database before serving.
  */
-export function createMemoryRevocationStore(now = () => Date.now()): RevocationStore {
+export function createMemoryRevocationStore(now = () => Date.now()): RevocationCache {
   const until = new Map<string, number>();
+  let complete = false;
+  const write = (entries: readonly RevocationEntry[]) => {
+    for (const e of entries) until.set(e.sessionId, now() + Math.max(1, Math.ceil(e.ttlSeconds)) * 1000);
+  };
   return {
     async isSessionRevoked(sessionId) {
       const end = until.get(sessionId);
-      if (end === undefined) return false;
-      if (end > now()) return true;
-      until.delete(sessionId);
+      if (end !== undefined && end > now()) return true;
+      if (end !== undefined) until.delete(sessionId);
+      if (!complete) throw new RevocationUnavailableError('the revocation store has not been restored yet');
       return false;
     },
     async revokeSessions(sessionIds, ttlSeconds) {
-      const end = now() + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
-      for (const id of sessionIds) until.set(id, end);
+      write(sessionIds.map((sessionId) => ({ sessionId, ttlSeconds })));
+    },
+    async isComplete() {
+      return complete;
+    },
+    async restore(entries) {
+      write(entries);
+      complete = true;
+      return true;
+    },
+    async invalidate() {
+      complete = false;
     },
   };
 }

@@ -7,15 +7,22 @@ import {
   jwtVerify,
 } from 'jose';
 import { type AccessTokenClaims, type ServiceTokenClaims, TOKEN_ALGORITHM, TOKEN_TYPE } from './claims.js';
-import type { RevocationStore } from './revocation.js';
+import { type RevocationStore, RevocationUnavailableError } from './revocation.js';
 
-export type TokenErrorCode = 'token_invalid' | 'token_expired' | 'token_revoked' | 'insufficient_scope';
+export type TokenErrorCode =
+  | 'token_invalid'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'insufficient_scope'
+  | 'revocation_unavailable';
 
 /** Why a token was refused. `code` is stable and safe to show to clients. */
 export class TokenError extends Error {
   constructor(
     readonly code: TokenErrorCode,
     message: string,
+    /** For `revocation_unavailable`: seconds after which asking again may succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'TokenError';
@@ -112,9 +119,20 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       ) {
         throw new TokenError('token_invalid', 'the token is not a user access token');
       }
-      if (await options.revocation.isSessionRevoked(sid)) {
-        throw new TokenError('token_revoked', 'the session of this token has ended');
+      let revoked: boolean;
+      try {
+        revoked = await options.revocation.isSessionRevoked(sid);
+      } catch (error) {
+        // Fail closed: a token whose session may have ended is not accepted.
+        if (error instanceof RevocationUnavailableError)
+          throw new TokenError(
+            'revocation_unavailable',
+            'whether this session has ended cannot be checked right now; try again shortly',
+            error.retryAfterSeconds,
+          );
+        throw error;
       }
+      if (revoked) throw new TokenError('token_revoked', 'the session of this token has ended');
       return payload as unknown as AccessTokenClaims;
     },
     async verifyServiceToken(token, requiredScope) {
@@ -138,9 +156,23 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** A TokenError as the problem a resource service answers with (401, or 403 for a missing scope). */
+/**
+ * A TokenError as the problem a resource service answers with: 401, 403 for a
+ * missing scope, 503 with Retry-After when revocation cannot be checked.
+ */
 export function tokenErrorProblem(error: unknown): ProblemError | undefined {
   if (!(error instanceof TokenError)) return undefined;
+  if (error.code === 'revocation_unavailable') {
+    const retryAfter = error.retryAfterSeconds ?? 1;
+    return new ProblemError(
+      503,
+      error.code,
+      'Token check unavailable',
+      error.message,
+      { retryAfter },
+      { 'retry-after': String(retryAfter) },
+    );
+  }
   if (error.code === 'insufficient_scope') {
     return new ProblemError(403, error.code, 'Insufficient scope', error.message);
   }

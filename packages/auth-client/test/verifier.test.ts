@@ -5,7 +5,10 @@ import {
   createMemoryRevocationStore,
   createTokenVerifier,
   type RevocationStore,
+  RevocationUnavailableError,
+  tokenErrorProblem,
   withRevocationCache,
+  withRevocationFallback,
 } from '../src/index.js';
 
 // An in-memory RevocationStore: the interface is this package's own seam;
@@ -31,7 +34,7 @@ beforeAll(async () => {
   publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'EdDSA' };
 });
 
-function verifierWith(revocation = memoryRevocations()) {
+function verifierWith(revocation: RevocationStore = memoryRevocations()) {
   return createTokenVerifier({
     keys: createLocalJWKSet({ keys: [publicJwk] }),
     issuer: 'iss',
@@ -155,13 +158,63 @@ describe('caches', () => {
 });
 
 describe('createMemoryRevocationStore', () => {
+  it('cannot tell "not revoked" until it has been restored, like an emptied Redis', async () => {
+    const store = createMemoryRevocationStore();
+    await store.revokeSessions(['s'], 10);
+    expect(await store.isSessionRevoked('s')).toBe(true);
+    await expect(store.isSessionRevoked('other')).rejects.toBeInstanceOf(RevocationUnavailableError);
+    expect(await store.isComplete()).toBe(false);
+    expect(await store.restore([{ sessionId: 'old', ttlSeconds: 60 }])).toBe(true);
+    expect(await store.isComplete()).toBe(true);
+    expect(await store.isSessionRevoked('old')).toBe(true);
+    expect(await store.isSessionRevoked('other')).toBe(false);
+  });
+
   it('remembers revocations until their ttl runs out', async () => {
     let clock = 1_000_000;
     const store = createMemoryRevocationStore(() => clock);
+    await store.restore([]);
     expect(await store.isSessionRevoked('s')).toBe(false);
     await store.revokeSessions(['s'], 10);
     expect(await store.isSessionRevoked('s')).toBe(true);
     clock += 10_001;
     expect(await store.isSessionRevoked('s')).toBe(false);
+  });
+});
+
+describe('when revocations cannot be checked', () => {
+  const unavailable: RevocationStore = {
+    async isSessionRevoked() {
+      throw new RevocationUnavailableError('down', 2);
+    },
+    async revokeSessions() {
+      throw new RevocationUnavailableError('down', 2);
+    },
+  };
+
+  it('a verifier refuses the token with revocation_unavailable, a 503 with Retry-After', async () => {
+    const token = await sign({ sid: 's1', email: 'a@b.c', login: 'a', roles: [] }, 'users');
+    const error = await verifierWith(unavailable)
+      .verifyAccessToken(token)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'revocation_unavailable' });
+    const problem = tokenErrorProblem(error);
+    expect(problem?.status).toBe(503);
+    expect(problem?.headers['retry-after']).toBe('2');
+  });
+
+  it('withRevocationFallback asks the authority instead, and only then', async () => {
+    const asked: string[] = [];
+    const authority = async (sid: string) => {
+      asked.push(sid);
+      return sid === 'ended';
+    };
+    const viaAuthority = withRevocationFallback(unavailable, authority);
+    expect(await viaAuthority.isSessionRevoked('ended')).toBe(true);
+    expect(await viaAuthority.isSessionRevoked('open')).toBe(false);
+    const healthy = memoryRevocations();
+    healthy.revoked.add('x');
+    expect(await withRevocationFallback(healthy, authority).isSessionRevoked('x')).toBe(true);
+    expect(asked).toEqual(['ended', 'open']);
   });
 });

@@ -6,6 +6,12 @@ export type ReadinessCheck = () => Promise<void>;
 export interface HealthOptions {
   /** Named dependency checks; ready means every one resolves. */
   checks: Record<string, ReadinessCheck>;
+  /**
+   * Dependencies the service can work without (in a reduced way): reported
+   * under `checks`, and when one fails the status is `degraded` but the
+   * answer stays 200, so the instance is not taken out of rotation for it.
+   */
+  degradedChecks?: Record<string, ReadinessCheck>;
   /** Longest a single check may take before it counts as failed (ms). */
   timeoutMs?: number;
 }
@@ -19,7 +25,7 @@ const CheckResult = {
 const HealthBody = {
   type: 'object',
   properties: {
-    status: { type: 'string', enum: ['ok', 'fail'] },
+    status: { type: 'string', enum: ['ok', 'degraded', 'fail'] },
     checks: { type: 'object', additionalProperties: CheckResult },
   },
   required: ['status'],
@@ -41,28 +47,35 @@ export const healthRoutes = fp<HealthOptions>(
         logLevel: 'warn',
       },
       async (_request, reply) => {
-        const entries = await Promise.all(
-          Object.entries(options.checks).map(async ([name, check]) => {
-            let timer: NodeJS.Timeout | undefined;
-            try {
-              await Promise.race([
-                check(),
-                new Promise((_, reject) => {
-                  timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-                }),
-              ]);
-              return [name, { status: 'ok' }] as const;
-            } catch (error) {
-              return [name, { status: 'fail', error: (error as Error).message }] as const;
-            } finally {
-              clearTimeout(timer);
-            }
-          }),
-        );
-        const ok = entries.every(([, result]) => result.status === 'ok');
-        return reply
-          .code(ok ? 200 : 503)
-          .send({ status: ok ? 'ok' : 'fail', checks: Object.fromEntries(entries) });
+        const run = (checks: Record<string, ReadinessCheck>) =>
+          Promise.all(
+            Object.entries(checks).map(async ([name, check]) => {
+              let timer: NodeJS.Timeout | undefined;
+              try {
+                await Promise.race([
+                  check(),
+                  new Promise((_, reject) => {
+                    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+                  }),
+                ]);
+                return [name, { status: 'ok' }] as const;
+              } catch (error) {
+                return [name, { status: 'fail', error: (error as Error).message }] as const;
+              } finally {
+                clearTimeout(timer);
+              }
+            }),
+          );
+        const [required, optional] = await Promise.all([
+          run(options.checks),
+          run(options.degradedChecks ?? {}),
+        ]);
+        const ok = required.every(([, result]) => result.status === 'ok');
+        const whole = ok && optional.every(([, result]) => result.status === 'ok');
+        return reply.code(ok ? 200 : 503).send({
+          status: whole ? 'ok' : ok ? 'degraded' : 'fail',
+          checks: Object.fromEntries([...required, ...optional]),
+        });
       },
     );
   },

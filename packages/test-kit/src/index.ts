@@ -159,3 +159,4 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export * from './throwaway-redis.js';

@@ -8,7 +8,14 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@tollgate/auth-client';
+import {
+  createTokenVerifier,
+  isRedisUnavailableError,
+  redisReady,
+  tokenErrorProblem,
+  withRevocationCache,
+  withRevocationFallback,
+} from '@tollgate/auth-client';
 import {
   commonProblemResponses,
   healthRoutes,
@@ -26,6 +33,8 @@ import { createPasswordHasher, type PasswordHasher } from './domain/passwords/pa
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
 import { createAuthService } from './domain/sessions/auth.service.js';
+import { createRevocationKeeper } from './domain/sessions/revocation-keeper.js';
+import { createRevocationsRepository } from './domain/sessions/revocations.repository.js';
 import { createSessionsRepository } from './domain/sessions/sessions.repository.js';
 import {
   keySetFromJwks,
@@ -57,6 +66,9 @@ export interface AppDeps {
   logStream?: { write(line: string): unknown };
 }
 
+/** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
+const REVOCATION_SLACK_SECONDS = 10;
+
 export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
   const jwks = config.jwt.signingKeys
     ? parseSigningKeysEnv(config.jwt.signingKeys)
@@ -78,15 +90,34 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const state = deps.state ?? redisState(config);
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
+  const revocations = createRevocationsRepository(db);
+  const keeper = createRevocationKeeper({
+    revocations,
+    cache: state.revocation,
+    log: app.log,
+    intervalMs: config.revocationRepairIntervalMs,
+  });
   const ownsDb = !deps.db;
+  app.addHook('onReady', async () => {
+    // Start with Redis down if need be, but not fail the first requests only
+    // because the connection was still being made.
+    if (state.redis) await redisReady(state.redis, 2_000);
+    await keeper.start();
+  });
   app.addHook('onClose', async () => {
+    await keeper.stop();
     if (ownsDb) await db.$disconnect();
     if (!deps.state) await state.close();
   });
 
   const keys = deps.keys ?? (await loadSigningKeys(config));
   const hasher = deps.hasher ?? (await createPasswordHasher());
-  const revocation = withRevocationCache(state.revocation, config.revocationCacheMs);
+  // Postgres is the record of ended sessions; when Redis cannot answer (down,
+  // or emptied and not rebuilt yet) auth asks its database instead of refusing.
+  const revocation = withRevocationCache(
+    withRevocationFallback(state.revocation, revocations.isSessionEnded),
+    config.revocationCacheMs,
+  );
   const tokens = createTokenIssuer({
     keys,
     issuer: config.jwt.issuer,
@@ -107,7 +138,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const roles = createRolesService(db, users);
   const auth = createAuthService({
     users,
-    sessions: createSessionsRepository(db),
+    sessions: createSessionsRepository(db, {
+      revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
+    }),
+    revocations,
+    onPublishFailed: async (error, sessionIds) => {
+      app.log.warn(
+        { err: error, sessions: sessionIds.length },
+        'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
+      );
+      // Until it is published, verifiers must not trust a cache without it:
+      // they fall back to the database (auth) or refuse (others).
+      await state.revocation.invalidate().catch(() => {});
+    },
     loginHistory,
     hasher,
     lockout: state.lockout,
@@ -115,13 +158,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     revocation,
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+    revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
   });
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const guards = createGuards(verifier, roles);
   const profiles = createProfiles(users);
 
   app.addSchema(problemSchema);
-  await app.register(problemHandler, { mapError: tokenErrorProblem });
+  await app.register(problemHandler, {
+    // A Redis failure on a path that needs Redis (the login lockout) is a
+    // short 503 with Retry-After, not a 500 (architecture/decisions/0010-redis-faults.md).
+    mapError: (error) =>
+      tokenErrorProblem(error) ??
+      (isRedisUnavailableError(error)
+        ? Problems.temporarilyUnavailable('a store this request needs is unreachable; try again shortly')
+        : undefined),
+  });
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
@@ -171,8 +223,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       database: async () => {
         await db.$queryRaw`SELECT 1`;
       },
-      ...(state.redis ? { redis: () => state.ping() } : {}),
     },
+    // Reported, but not a reason to take auth out of rotation: without Redis
+    // it still verifies tokens (from Postgres), issues service tokens and
+    // serves the internal role API; every replica shares the same Redis anyway.
+    degradedChecks: state.redis ? { redis: () => state.ping() } : {},
   });
   await app.register(wellKnownRoutes, { keys });
   await app.register(authRoutes, {

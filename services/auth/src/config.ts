@@ -21,6 +21,10 @@ const ConfigSchema = Type.Object({
   /** Prisma's pool per replica (see the root README's connection budget). */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** Longest a Redis command may wait for its answer before the caller treats Redis as unavailable (ms). */
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ default: 250, minimum: 10 }),
+  /** How often auth checks that Redis still holds every revocation and publishes any a failed write missed (ms). */
+  REVOCATION_REPAIR_INTERVAL_MS: Type.Integer({ default: 1000, minimum: 50 }),
   /** Prefix of every Redis key (rate limits, lockouts, revocations); shared with verifiers. */
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
   /** Trust X-Forwarded-* from these proxies: true, false, or comma-separated addresses, CIDRs or names (loopback, uniquelocal). */
@@ -73,6 +77,8 @@ export interface Config {
   databasePoolMax: number;
   redisUrl: string;
   redisKeyPrefix: string;
+  redisCommandTimeoutMs: number;
+  revocationRepairIntervalMs: number;
   trustProxy: boolean | string[];
   jwt: {
     issuer: string;
@@ -157,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolMax: raw.DATABASE_POOL_MAX,
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
+    revocationRepairIntervalMs: raw.REVOCATION_REPAIR_INTERVAL_MS,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     jwt: {
       issuer: raw.JWT_ISSUER,

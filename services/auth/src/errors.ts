@@ -49,6 +49,15 @@ export const Problems = {
     }),
   invalidScope: (detail: string) =>
     new ProblemError(400, 'invalid_scope', 'Scope not allowed', detail, { error: 'invalid_scope' }),
+  temporarilyUnavailable: (detail: string, retryAfterSeconds = 1) =>
+    new ProblemError(
+      503,
+      'temporarily_unavailable',
+      'Temporarily unavailable',
+      detail,
+      { retryAfter: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
   rateLimited: (retryAfterSeconds: number) =>
     new ProblemError(
       429,

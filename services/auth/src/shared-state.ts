@@ -5,17 +5,21 @@
  * one process without Redis (`npm start` with no REDIS_URL).
  */
 import {
+  createFailFastRedis,
   createMemoryRevocationStore,
   createRedisRevocationStore,
-  type RevocationStore,
+  type RevocationCache,
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout, type LoginLockout } from '@tollgate/login-guard';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 
 export interface SharedState {
-  /** Revocations as written and read by auth (other services read the same store). */
-  revocation: RevocationStore;
+  /**
+   * The revocation cache as written and read by auth (other services read the
+   * same store); auth's database holds the record it is rebuilt from.
+   */
+  revocation: RevocationCache;
   lockout: LoginLockout;
   /** The Redis behind it all, when there is one (rate limits use it too). */
   redis?: Redis;
@@ -27,11 +31,11 @@ export interface SharedState {
 export function redisState(config: Config, redis?: Redis): SharedState {
   const client =
     redis ??
-    new Redis(config.redisUrl, {
+    createFailFastRedis(config.redisUrl, {
       keyPrefix: config.redisKeyPrefix,
-      maxRetriesPerRequest: 2,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
       // Commands issued in the same tick (rate limit, lockout, revocation) share one write.
-      enableAutoPipelining: true,
+      extra: { enableAutoPipelining: true },
     });
   return {
     revocation: createRedisRevocationStore(client),

@@ -21,15 +21,31 @@ describe('health', () => {
   });
 
   it('ready answers 503 naming the dependency that is down', async () => {
-    const app = await buildApp(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), {
+    const app = await buildApp(testConfig({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' }), {
       keys: await newKeySet(),
       logging: false,
     });
     try {
       const ready = await app.inject({ method: 'GET', url: '/health/ready' });
       expect(ready.statusCode).toBe(503);
-      expect(ready.json().checks.redis.status).toBe('fail');
-      expect(ready.json().checks.database.status).toBe('ok');
+      expect(ready.json().checks.database.status).toBe('fail');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('stays ready, reporting itself degraded, when only Redis is down (decision 0010)', async () => {
+    const app = await buildApp(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), {
+      keys: await newKeySet(),
+      logging: false,
+    });
+    try {
+      const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+      expect(ready.statusCode).toBe(200);
+      expect(ready.json()).toMatchObject({
+        status: 'degraded',
+        checks: { redis: { status: 'fail' }, database: { status: 'ok' } },
+      });
     } finally {
       await app.close();
     }

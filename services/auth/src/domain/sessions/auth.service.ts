@@ -11,6 +11,7 @@ import { checkPassword, describePasswordProblem } from '../passwords/password-po
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';
 import type { LoginHistoryRepository } from '../users/login-history.repository.js';
 import type { UserRecord, UsersRepository } from '../users/users.repository.js';
+import type { RevocationsRepository } from './revocations.repository.js';
 import type { SessionsRepository } from './sessions.repository.js';
 
 export interface ClientInfo {
@@ -32,7 +33,12 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   lockout: LoginLockout;
   tokens: TokenIssuer;
+  /** Where revocations are published for every verifier (Redis, or this process). */
   revocation: RevocationStore;
+  /** The durable record of revocations (written by sessions.end). */
+  revocations: Pick<RevocationsRepository, 'ofUser' | 'markPublished'>;
+  /** Told when publishing failed; the session is ended all the same and the revocation keeper publishes later. */
+  onPublishFailed?: (error: unknown, sessionIds: readonly string[]) => Promise<void> | void;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
   /** Extra seconds a revocation outlives the last access token (verifiers allow clock skew). */
@@ -69,11 +75,26 @@ export function createAuthService(deps: AuthServiceDeps) {
     };
   }
 
+  /**
+   * Ends sessions in the database (the record, with their revocation rows),
+   * then publishes the revocations to the store every verifier reads. The
+   * publish covers every revocation in force that the filter names, not only
+   * the sessions ended now, so repeating a logout whose publish failed
+   * publishes it again. A failed publish does not fail the request: the
+   * session has ended, auth's own checks fall back to the database while
+   * Redis is unreachable, and the revocation keeper publishes it later.
+   */
   async function endSessions(userId: string, filter: { only?: string; except?: string }, reason: string) {
     const ended = await deps.sessions.end(userId, filter, reason);
-    // Revoke in Redis as well as in the database: verifiers in every service
-    // see the Redis key, and access tokens are never looked up in the database.
-    await deps.revocation.revokeSessions(ended, revocationTtl);
+    const inForce = (await deps.revocations.ofUser(userId, filter)).map((r) => r.sessionId);
+    if (inForce.length === 0) return ended;
+    try {
+      await deps.revocation.revokeSessions(inForce, revocationTtl);
+    } catch (error) {
+      await deps.onPublishFailed?.(error, inForce);
+      return ended;
+    }
+    await deps.revocations.markPublished(inForce);
     return ended;
   }
 

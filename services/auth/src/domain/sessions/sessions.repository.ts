@@ -12,7 +12,19 @@ export interface SessionRecord {
   userAgent: string | null;
 }
 
-export function createSessionsRepository(db: Db) {
+export interface SessionsRepositoryOptions {
+  /**
+   * How long after a session ends one of its access tokens may still be
+   * unexpired (access TTL + clock slack): how long its revocation is kept.
+   */
+  revocationWindowSeconds?: number;
+}
+
+/** The access-token lifetime's default (900 s) plus the verifiers' clock slack. */
+const DEFAULT_REVOCATION_WINDOW_SECONDS = 900 + 10;
+
+export function createSessionsRepository(db: Db, options: SessionsRepositoryOptions = {}) {
+  const windowMs = (options.revocationWindowSeconds ?? DEFAULT_REVOCATION_WINDOW_SECONDS) * 1000;
   return {
     /**
      * A new session, its first refresh token and the login-history entry of
@@ -76,7 +88,12 @@ export function createSessionsRepository(db: Db) {
         orderBy: { lastUsedAt: 'desc' },
       });
     },
-    /** Ends the given sessions of a user that are still open; returns the ids it ended. */
+    /**
+     * Ends the given sessions of a user that are still open; returns the ids it
+     * ended. Each ended session gets its revocation row in the same
+     * transaction, so a revocation is never lost even when publishing it to
+     * Redis fails afterwards (the revocation keeper publishes it then).
+     */
     async end(userId: string, filter: { only?: string; except?: string }, reason: string): Promise<string[]> {
       return db.$transaction(async (tx) => {
         const open = await tx.session.findMany({
@@ -90,9 +107,19 @@ export function createSessionsRepository(db: Db) {
         });
         const ids = open.map((s) => s.id);
         if (ids.length > 0) {
+          const endedAt = new Date();
           await tx.session.updateMany({
             where: { id: { in: ids } },
-            data: { endedAt: new Date(), endedReason: reason },
+            data: { endedAt, endedReason: reason },
+          });
+          await tx.sessionRevocation.createMany({
+            data: ids.map((sessionId) => ({
+              sessionId,
+              userId,
+              revokedAt: endedAt,
+              notAfter: new Date(endedAt.getTime() + windowMs),
+            })),
+            skipDuplicates: true,
           });
         }
         return ids;
