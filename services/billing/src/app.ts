@@ -7,9 +7,11 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  createFailFastRedis,
   createRedisRevocationStore,
   createTokenVerifier,
   type RevocationStore,
+  redisReady,
   withRevocationCache,
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
@@ -24,7 +26,7 @@ import {
   serverOptions,
 } from '@tollgate/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createAdminActions } from './admin/actions.js';
 import { registerAdmin } from './admin/index.js';
 import type { Config } from './config.js';
@@ -69,11 +71,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   billing.boss.on('error', (error: Error) => app.log.error({ err: error }, 'job queue error'));
   app.decorate('billing', billing);
   // Redis is only needed to read revocations; without it (an in-process store given) there is none.
+  // Fail fast: while Redis is unreachable, authenticated requests get a 503
+  // at once and everything else (webhooks, role syncs, pages) carries on
+  // (architecture/decisions/0010-redis-faults.md).
   const redis = deps.revocation
     ? undefined
     : (deps.redis ??
-      new Redis(config.redisUrl, { keyPrefix: config.redisKeyPrefix, maxRetriesPerRequest: 2 }));
+      createFailFastRedis(config.redisUrl, {
+        keyPrefix: config.redisKeyPrefix,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+      }));
   redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
+  app.addHook('onReady', async () => {
+    if (redis) await redisReady(redis, 2_000);
+  });
   app.addHook('onClose', async () => {
     await billing.close();
     if (redis && !deps.redis) redis.disconnect();
@@ -123,17 +134,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       database: async () => {
         await billing.db.$queryRaw`SELECT 1`;
       },
-      ...(redis
-        ? {
-            redis: async () => {
-              await redis.ping();
-            },
-          }
-        : {}),
       queue: async () => {
         if (!(await billing.boss.isInstalled())) throw new Error('pg-boss schema missing');
       },
     },
+    // Reported, not required: without Redis billing still takes webhooks,
+    // processes them and syncs roles; only token checks wait for it.
+    degradedChecks: redis
+      ? {
+          redis: async () => {
+            await redis.ping();
+          },
+        }
+      : {},
   });
 
   await app.register(queueHealthRoutes, { billing });

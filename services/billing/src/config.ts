@@ -31,6 +31,8 @@ const ConfigSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   QUEUE_POOL_MAX: Type.Integer({ default: 4, minimum: 2 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:6379' }),
+  /** Longest a Redis command may wait before the token check answers 503 instead (ms). */
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ default: 250, minimum: 10 }),
   /** Must be the prefix auth uses: session revocations are read under it. */
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
   REVOCATION_CACHE_MS: Type.Integer({ default: 500, minimum: 0, maximum: 1000 }),
@@ -124,6 +126,7 @@ export interface Config {
   pools: { database: number; queue: number };
   redisUrl: string;
   redisKeyPrefix: string;
+  redisCommandTimeoutMs: number;
   revocationCacheMs: number;
   auth: {
     url: string;
@@ -231,6 +234,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pools: { database: raw.DATABASE_POOL_MAX, queue: raw.QUEUE_POOL_MAX },
     redisUrl: raw.REDIS_URL,
     redisKeyPrefix: raw.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
     revocationCacheMs: raw.REVOCATION_CACHE_MS,
     auth: {
       url: raw.AUTH_URL.replace(/\/+$/, ''),

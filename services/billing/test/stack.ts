@@ -48,12 +48,16 @@ export interface AuthHandle {
   start(): Promise<void>;
 }
 
-export async function startAuth(port = 0, databaseUrl = inject('authDatabaseUrl')): Promise<AuthHandle> {
+export async function startAuth(
+  port = 0,
+  databaseUrl = inject('authDatabaseUrl'),
+  redis = { url: inject('redisUrl'), keyPrefix: inject('redisKeyPrefix') },
+): Promise<AuthHandle> {
   const config = loadAuthConfig({
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
-    REDIS_URL: inject('redisUrl'),
-    REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: redis.keyPrefix,
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
     ADMIN_LOGIN: 'root',
@@ -105,7 +109,11 @@ export async function startStack(
 ): Promise<Stack> {
   const database = await provisionDatabase('billing');
   await migrateBillingDatabase(database.url);
-  const auth = await startAuth();
+  // Auth and billing share one Redis (revocations), whichever the test chose.
+  const auth = await startAuth(0, undefined, {
+    url: env.REDIS_URL ?? inject('redisUrl'),
+    keyPrefix: env.REDIS_KEY_PREFIX ?? inject('redisKeyPrefix'),
+  });
   const billingPort = await freePort();
   const billingUrl = `http://127.0.0.1:${billingPort}`;
   const emu = await startEmulator({
