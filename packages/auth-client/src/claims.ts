@@ -36,5 +36,5 @@ export interface ServiceTokenClaims {
   exp: number;
 }
 
-/** Scope a service needs to call auth's internal role API. */
-export const SCOPE_ROLES_WRITE = 'roles:write';
+/** Scope a service needs to call auth's internal role API (defined with that API's contract). */
+export { SCOPE_ROLES_WRITE } from '@tollgate/contracts';

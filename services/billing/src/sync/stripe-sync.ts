@@ -9,6 +9,8 @@
  * "subscription:*") with the entitlements, and enqueues the grants and
  * revocations that fix the drift.
  */
+
+import { SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Billing } from '../context.js';
 import type { Db, Tx } from '../db/prisma.js';
@@ -227,7 +229,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
           if (wanted.has(key)) continue;
           await enqueueRoleSync(tx, deps.boss, {
             userId: grant.userId,
-            subscriptionId: grant.source.slice('subscription:'.length),
+            subscriptionId: subscriptionIdOf(grant.source) ?? grant.source,
             change: { role: grant.role, action: 'revoke', expiresAt: null },
             reason: 'reconcile: not entitled',
           });
@@ -250,6 +252,6 @@ export function stripeSyncFor(billing: Billing) {
     boss: billing.boss,
     clock: billing.clock,
     graceDays: billing.config.graceDays,
-    listAuthGrants: () => billing.authRoles.listGrants('subscription:'),
+    listAuthGrants: () => billing.authRoles.listGrants(SUBSCRIPTION_SOURCE_PREFIX),
   });
 }

@@ -4,7 +4,15 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { SCOPE_ROLES_WRITE } from '@tollgate/auth-client';
+import {
+  Grant,
+  GrantListQuery,
+  GrantPage,
+  GrantRoleBody,
+  RevokeRoleBody,
+  RoleGrantParams,
+  SCOPE_ROLES_WRITE,
+} from '@tollgate/contracts';
 import { ProblemError } from '@tollgate/service-kit';
 import type { RolesService } from '../../domain/roles/roles.service.js';
 import type { Guards } from '../../plugins/authenticate.js';
@@ -16,23 +24,6 @@ export interface InternalRoleRoutesOptions {
   /** Called after any grant or revoke (clears cached profiles). */
   onRolesChanged: () => void;
 }
-
-const Params = Type.Object({
-  userId: Type.String({ format: 'uuid' }),
-  role: Type.String({ pattern: '^[a-z][a-z0-9_-]{1,63}$' }),
-});
-const Source = Type.String({
-  minLength: 1,
-  maxLength: 200,
-  pattern: '^[A-Za-z0-9_.:-]+$',
-  description: 'Who grants: "admin" for hand grants, e.g. "subscription:sub_123" for billing',
-});
-const Grant = Type.Object({
-  user_id: Type.String(),
-  role: Type.String(),
-  source: Type.String(),
-  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
 
 export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOptions> = async (
   app,
@@ -54,14 +45,8 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
         tags: ['internal'],
         summary: `Grant a role from a source (service token with scope ${SCOPE_ROLES_WRITE}); 201 when new, 200 when it existed`,
         security,
-        params: Params,
-        body: Type.Object(
-          {
-            source: Source,
-            expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
-          },
-          { additionalProperties: false },
-        ),
+        params: RoleGrantParams,
+        body: GrantRoleBody,
         response: { 200: Grant, 201: Grant, ...problems(400, 401, 403, 404) },
       },
     },
@@ -86,8 +71,8 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
         tags: ['internal'],
         summary: "Revoke one source's grant of a role (idempotent; other sources' grants stay)",
         security,
-        params: Params,
-        body: Type.Object({ source: Source }, { additionalProperties: false }),
+        params: RoleGrantParams,
+        body: RevokeRoleBody,
         response: { 204: Type.Null(), ...problems(400, 401, 403) },
       },
     },
@@ -97,14 +82,6 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
     },
   );
 };
-
-const GrantPage = Type.Object({
-  data: Type.Array(Grant),
-  has_more: Type.Boolean(),
-  next_cursor: Type.Union([Type.String(), Type.Null()], {
-    description: 'Pass as `cursor` for the next page',
-  }),
-});
 
 function encodeCursor(grant: { userId: string; role: string; source: string }): string {
   return Buffer.from(JSON.stringify([grant.userId, grant.role, grant.source])).toString('base64url');
@@ -132,14 +109,7 @@ export const internalGrantListRoutes: FastifyPluginAsyncTypebox<InternalRoleRout
         tags: ['internal'],
         summary: 'Grants whose source starts with source_prefix, a page at a time (for reconciliation)',
         security: [{ bearerAuth: [] }],
-        querystring: Type.Object(
-          {
-            source_prefix: Type.String({ minLength: 1, maxLength: 200 }),
-            limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
-            cursor: Type.Optional(Type.String({ maxLength: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: GrantListQuery,
         response: { 200: GrantPage, ...problems(400, 401, 403) },
       },
     },

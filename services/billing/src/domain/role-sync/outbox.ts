@@ -8,7 +8,10 @@ import type { Db, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import type { RoleChange } from '../entitlements/entitlement.js';
 
-export const subscriptionSource = (subscriptionId: string) => `subscription:${subscriptionId}`;
+/** The grant source of a subscription: defined with the internal role API's contract. */
+export { subscriptionSource } from '@tollgate/contracts';
+
+import { subscriptionSource } from '@tollgate/contracts';
 
 export async function enqueueRoleSync(
   tx: Tx,
