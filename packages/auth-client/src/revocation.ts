@@ -91,7 +91,7 @@ export interface RedisRevocationOptions {
   breaker?: CircuitBreakerPolicy;
 }
 
-export function createRevocationBreaker(options: { failures?: number; halfOpenAfterMs?: number } = {}) {
+export function createRedisBreaker(options: { failures?: number; halfOpenAfterMs?: number } = {}) {
   return circuitBreaker(handleAll, {
     halfOpenAfter: options.halfOpenAfterMs ?? 1_000,
     breaker: new ConsecutiveBreaker(options.failures ?? 5),
@@ -102,7 +102,7 @@ export function createRedisRevocationStore(
   redis: RedisLike,
   options: RedisRevocationOptions = {},
 ): RevocationCache {
-  const breaker = options.breaker ?? createRevocationBreaker();
+  const breaker = options.breaker ?? createRedisBreaker();
 
   async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {

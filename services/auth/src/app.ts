@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  createRedisBreaker,
   createTokenVerifier,
   isRedisUnavailableError,
   redisReady,
@@ -48,6 +49,7 @@ import { createProfiles } from './domain/users/profiles.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
+import { redisWithLocalFallback } from './plugins/rate-limit-store.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { authRoutes } from './routes/v1/auth/index.js';
 import { roleRoutes } from './routes/v1/role/index.js';
@@ -179,10 +181,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   await app.register(rateLimit, {
     global: false,
-    // Without Redis, @fastify/rate-limit counts in this process.
-    ...(state.redis ? { redis: state.redis } : {}),
+    // Counters in Redis, shared by the replicas; in this process while Redis
+    // is unavailable, and always when there is no Redis at all.
+    ...(state.redis ? { store: redisWithLocalFallback(state.redis, createRedisBreaker()) } : {}),
     nameSpace: 'rate-limit:',
-    // If Redis is briefly unreachable, serve rather than fail every login.
     skipOnError: true,
     errorResponseBuilder: (_request, context) => Problems.rateLimited(Math.ceil(context.ttl / 1000)),
   });

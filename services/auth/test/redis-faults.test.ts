@@ -193,6 +193,26 @@ describe('Redis down', () => {
     expect(await verdict(verifier, tokens.access_token)).toBe('accepted');
   });
 
+  it('rate limits keep counting, in this process, instead of switching off', async () => {
+    const app = await startAuth({ AUTH_RATE_LIMIT_PER_MINUTE: '3' });
+    await redis.kill();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await app.inject({
+          method: 'POST',
+          url: '/v1/auth/refresh-token',
+          payload: { refresh_token: 'x'.repeat(43) },
+          remoteAddress: '198.51.100.7',
+        });
+        statuses.push(response.statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await redis.start();
+    }
+  });
+
   it('a Redis that stops answering (frozen) costs requests no more than the command timeout, then nothing', async () => {
     const app = await startAuth();
     const { tokens } = await registerAndLogin(app);
