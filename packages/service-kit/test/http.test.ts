@@ -82,4 +82,22 @@ describe('health', () => {
     expect(response.statusCode).toBe(503);
     expect(response.json().checks).toMatchObject({ ok: { status: 'ok' }, slow: { status: 'fail' } });
   });
+
+  it('stays ready, as degraded, when only a check the service can work without fails', async () => {
+    const instance = Fastify(serverOptions({ logLevel: 'silent', trustProxy: false, logging: false }));
+    await instance.register(healthRoutes, {
+      checks: { database: async () => {} },
+      degradedChecks: {
+        redis: async () => {
+          throw new Error('connection refused');
+        },
+      },
+    });
+    const response = await instance.inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      status: 'degraded',
+      checks: { database: { status: 'ok' }, redis: { status: 'fail', error: 'connection refused' } },
+    });
+  });
 });
