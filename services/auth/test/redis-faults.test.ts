@@ -9,6 +9,7 @@ import {
   createFailFastRedis,
   createRedisRevocationStore,
   createTokenVerifier,
+  redisReady,
   type TokenVerifier,
   withRevocationCache,
 } from '@tollgate/auth-client';
@@ -33,6 +34,12 @@ let redis: ThrowawayRedis;
 let keys: SigningKeySet;
 const apps: FastifyInstance[] = [];
 const clients: Redis[] = [];
+/** A client of this file's Redis whose connection errors (expected here: it gets killed) are not reported. */
+function track(client: Redis): Redis {
+  client.on('error', () => {});
+  clients.push(client);
+  return client;
+}
 const prefix = `faults:${randomBytes(4).toString('hex')}:`;
 
 beforeAll(async () => {
@@ -58,9 +65,7 @@ async function startAuth(env: Record<string, string> = {}) {
 
 /** A verifier as billing builds one: JWKS keys, Redis revocations, the 500 ms cache. */
 function otherServiceVerifier(config: Config): TokenVerifier {
-  const client = createFailFastRedis(redis.url, { keyPrefix: prefix });
-  client.on('error', () => {});
-  clients.push(client);
+  const client = track(createFailFastRedis(redis.url, { keyPrefix: prefix }));
   return createTokenVerifier({
     keys: keys.resolver,
     issuer: config.jwt.issuer,
@@ -98,6 +103,37 @@ async function eventually(fn: () => Promise<boolean>, ms = 5_000): Promise<boole
   }
   return false;
 }
+
+describe('rebuilding the cache', () => {
+  it('does not mark the cache complete when Redis is emptied again in the middle of the rebuild', async () => {
+    const client = track(createFailFastRedis(redis.url, { keyPrefix: `${prefix}rebuild:` }));
+    const admin = track(new Redis(redis.url));
+    await redisReady(client);
+    let flushed = false;
+    // The real client, except that the first entry written is followed by a FLUSHALL (another data loss).
+    const flaky = Object.assign(Object.create(client) as typeof client, {
+      set: async (key: string, value: string, mode: 'EX', seconds: number) => {
+        const result = await client.set(key, value, mode, seconds);
+        if (key.startsWith('revoked-session:') && !flushed) {
+          flushed = true;
+          await admin.flushall();
+        }
+        return result;
+      },
+    });
+    const store = createRedisRevocationStore(flaky);
+    const entries = [
+      { sessionId: 'a', ttlSeconds: 60 },
+      { sessionId: 'b', ttlSeconds: 60 },
+    ];
+    expect(await store.restore(entries)).toBe(false);
+    expect(await store.isComplete()).toBe(false);
+    await expect(store.isSessionRevoked('c')).rejects.toThrow(/rebuilt/);
+    expect(await store.restore(entries)).toBe(true);
+    expect(await store.isSessionRevoked('a')).toBe(true);
+    expect(await store.isSessionRevoked('c')).toBe(false);
+  });
+});
 
 describe('a Redis restart that loses every key', () => {
   it('never brings a logged-out token back, in auth or through auth-client; service resumes once auth rebuilt the cache', async () => {
@@ -240,8 +276,7 @@ describe('a logout whose Redis write fails', () => {
     const app = await startAuth();
     const verifier = otherServiceVerifier(configFor());
     const { tokens } = await registerAndLogin(app);
-    const admin = new Redis(redis.url);
-    clients.push(admin);
+    const admin = track(new Redis(redis.url));
     // Redis out of memory: it still answers reads, and refuses every write.
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
     await admin.config('SET', 'maxmemory', '1');
