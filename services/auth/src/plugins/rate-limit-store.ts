@@ -1,3 +1,4 @@
+/// <reference path="./rate-limit-stores.d.ts" />
 /**
  * Rate-limit counters for @fastify/rate-limit: in Redis, so every replica
  * counts together, and in this process while Redis is unavailable, so an
