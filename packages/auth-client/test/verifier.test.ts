@@ -4,6 +4,7 @@ import {
   bearerToken,
   createMemoryRevocationStore,
   createTokenVerifier,
+  isRedisUnavailableError,
   type RevocationStore,
   RevocationUnavailableError,
   tokenErrorProblem,
@@ -216,5 +217,30 @@ describe('when revocations cannot be checked', () => {
     healthy.revoked.add('x');
     expect(await withRevocationFallback(healthy, authority).isSessionRevoked('x')).toBe(true);
     expect(asked).toEqual(['ended', 'open']);
+  });
+});
+
+describe('isRedisUnavailableError', () => {
+  it('recognises an unreachable or unable Redis, and nothing else', () => {
+    const named = (name: string, message: string, code?: string) =>
+      Object.assign(new Error(message), { name, ...(code ? { code } : {}) });
+    expect(isRedisUnavailableError(new Error('Command timed out'))).toBe(true);
+    expect(
+      isRedisUnavailableError(new Error("Stream isn't writeable and enableOfflineQueue options is false")),
+    ).toBe(true);
+    expect(
+      isRedisUnavailableError(named('Error', 'connect ECONNREFUSED 127.0.0.1:6379', 'ECONNREFUSED')),
+    ).toBe(true);
+    expect(
+      isRedisUnavailableError(
+        named('BrokenCircuitError', 'Execution prevented because the circuit breaker is open'),
+      ),
+    ).toBe(true);
+    expect(
+      isRedisUnavailableError(named('ReplyError', "OOM command not allowed when used memory > 'maxmemory'.")),
+    ).toBe(true);
+    expect(isRedisUnavailableError(named('ReplyError', 'ERR wrong number of arguments'))).toBe(false);
+    expect(isRedisUnavailableError(new Error('something else'))).toBe(false);
+    expect(isRedisUnavailableError(undefined)).toBe(false);
   });
 });
