@@ -55,6 +55,7 @@ export async function startAuth(port = 0, databaseUrl = inject('authDatabaseUrl'
     REDIS_URL: inject('redisUrl'),
     REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    ACCOUNT_RATE_LIMIT_PER_HOUR: '100000',
     SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
     ADMIN_LOGIN: 'root',
     ADMIN_PASSWORD: 'root-password-for-tests',

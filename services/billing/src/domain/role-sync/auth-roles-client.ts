@@ -1,6 +1,7 @@
 /**
- * Auth's internal role API, called with a client-credentials token (cached
- * until shortly before it expires, dropped on a 401).
+ * Auth's internal API (role grants, user look-ups), called with a
+ * client-credentials token (cached until shortly before it expires, dropped
+ * on a 401).
  */
 export interface AuthRolesClientOptions {
   authUrl: string;
@@ -21,7 +22,17 @@ export class AuthCallError extends Error {
   }
 }
 
+/** A user as auth knows them now (not as an access token, minted up to 15 minutes ago, says). */
+export interface AuthUser {
+  id: string;
+  login: string;
+  email: string;
+  disabled: boolean;
+}
+
 export interface AuthRolesClient {
+  /** The user's current login and email (GET /internal/v1/users/{id}). */
+  getUser(userId: string, requestId?: string): Promise<AuthUser>;
   grant(
     userId: string,
     role: string,
@@ -125,7 +136,19 @@ export function createAuthRolesClient(options: AuthRolesClientOptions): AuthRole
     throw await failure(response);
   }
 
+  async function getUser(userId: string, requestId?: string): Promise<AuthUser> {
+    const response = await call(`${options.authUrl}/internal/v1/users/${encodeURIComponent(userId)}`, {
+      headers: {
+        authorization: `Bearer ${await token()}`,
+        ...(requestId ? { 'x-request-id': requestId } : {}),
+      },
+    });
+    if (!response.ok) throw await failure(response);
+    return (await response.json()) as AuthUser;
+  }
+
   return {
+    getUser,
     listGrants,
     grant: (userId, role, source, expiresAt, requestId) =>
       roleCall('PUT', userId, role, { source, expires_at: expiresAt?.toISOString() ?? null }, requestId),
