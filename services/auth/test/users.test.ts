@@ -1,5 +1,6 @@
 import { createRedisRevocationStore, createTokenVerifier, type TokenError } from '@tollgate/auth-client';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminTokens,
@@ -88,6 +89,34 @@ describe('POST /v1/users/{id}/disable and /enable', () => {
     expect((await me(again.json().access_token)).statusCode).toBe(200);
     // Sessions ended by the disable stay ended.
     expectProblem(await refresh(second.refresh_token), 401, 'refresh_token_invalid');
+  });
+
+  it('a login racing with a disable gets no session: the disable and the session insert wait for each other', async () => {
+    const { user } = await registerAndLogin(ctx.app);
+    // A disable in flight: the row is updated, not yet committed.
+    const admin = new pg.Client({ connectionString: ctx.config.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query('UPDATE users SET disabled_at = now() WHERE id = $1', [user.id]);
+      const racing = login(ctx.app, user.login);
+      // Wait until the login's session insert queues behind the disable's row lock.
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        if (rows[0].n > 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await admin.query('COMMIT');
+      expectProblem(await racing, 403, 'account_disabled');
+      const { rows } = await admin.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [
+        user.id,
+      ]);
+      expect(rows[0].n).toBe(1);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('is for admins only, refuses their own account, and 404s an unknown user', async () => {

@@ -174,6 +174,8 @@ export function createAuthService(deps: AuthServiceDeps) {
         }),
         lockout.clean ? undefined : deps.lockout.recordSuccess(subject, client.ip),
       ]);
+      // Disabled while the password was being checked.
+      if (!sessionId) throw Problems.accountDisabled('this account has been disabled by an administrator');
       return issuePair(user, sessionId, refresh.token, user.roleNames);
     },
 
