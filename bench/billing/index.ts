@@ -77,6 +77,8 @@ try {
     REDIS_KEY_PREFIX: redis.keyPrefix,
     SERVICE_CLIENTS: `billing:${SECRET}:roles:write`,
     AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
+    // It registers its users from one address.
+    ACCOUNT_RATE_LIMIT_PER_HOUR: '1000000',
   });
   const seed = createAuthDb(authConfig.databaseUrl);
   await createRolesService(seed).seedBuiltIns();

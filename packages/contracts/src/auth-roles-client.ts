@@ -1,9 +1,11 @@
 /**
- * A typed client of auth's internal role API (src/role-grants.ts), called
+ * A typed client of auth's internal API (src/role-grants.ts, src/internal-users.ts), called
  * with a client-credentials token (cached until shortly before it expires,
  * dropped on a 401). Billing's role sync uses it; any other service that
  * grants roles would too.
  */
+
+import { type InternalUser, internalUserPath } from './internal-users.js';
 import {
   GRANTS_PATH,
   type GrantPage,
@@ -32,6 +34,8 @@ export class AuthCallError extends Error {
 }
 
 export interface AuthRolesClient {
+  /** The user's current login and email (GET /internal/v1/users/{id}). */
+  getUser(userId: string, requestId?: string): Promise<InternalUser>;
   grant(
     userId: string,
     role: string,
@@ -132,7 +136,19 @@ export function createAuthRolesClient(options: AuthRolesClientOptions): AuthRole
     throw await failure(response);
   }
 
+  async function getUser(userId: string, requestId?: string): Promise<InternalUser> {
+    const response = await call(`${options.authUrl}${internalUserPath(userId)}`, {
+      headers: {
+        authorization: `Bearer ${await token()}`,
+        ...(requestId ? { 'x-request-id': requestId } : {}),
+      },
+    });
+    if (!response.ok) throw await failure(response);
+    return (await response.json()) as InternalUser;
+  }
+
   return {
+    getUser,
     listGrants,
     grant: (userId, role, source, expiresAt, requestId) =>
       roleCall('PUT', userId, role, { source, expires_at: expiresAt?.toISOString() ?? null }, requestId),

@@ -1,3 +1,4 @@
 export * from './auth-roles-client.js';
+export * from './internal-users.js';
 export * from './role-grants.js';
 export * from './sources.js';

@@ -4,4 +4,5 @@ export {
   type LockoutPolicy,
   type LockoutStatus,
   type LoginLockout,
+  lockoutSubject,
 } from './login-lockout.js';

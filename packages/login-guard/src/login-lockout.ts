@@ -1,8 +1,12 @@
 /**
  * Per-account lockout after repeated failed logins, with growing waits.
  *
- * Failures are counted per (account, client address): someone guessing from
- * one place locks out only themselves at that place, so an attacker cannot
+ * Failures are counted per (subject, client address). The subject is the
+ * account (its user id) whatever identifier named it, so login, email and
+ * PATCH /me's current_password all draw on one budget; an identifier that
+ * names no account is its own subject, counted the same way, so the answers
+ * do not tell which identifiers exist (see lockoutSubject). Per address:
+ * someone guessing from one place locks out only themselves at that place, so an attacker cannot
  * keep a user out of their own account. The wait doubles with each lockout
  * (base, 2x base, ... up to max); attempts during a lockout are refused
  * without being counted, so a lockout always ends on time. The count decays:
@@ -28,10 +32,18 @@ export interface LockoutStatus {
 }
 
 export interface LoginLockout {
-  check(login: string, ip: string): Promise<LockoutStatus>;
+  check(subject: string, ip: string): Promise<LockoutStatus>;
   /** Counts a failure; returns the new lockout in seconds (0 when not locked). */
-  recordFailure(login: string, ip: string): Promise<number>;
-  recordSuccess(login: string, ip: string): Promise<void>;
+  recordFailure(subject: string, ip: string): Promise<number>;
+  recordSuccess(subject: string, ip: string): Promise<void>;
+}
+
+/**
+ * What a lockout counts against: the account when the identifier names one
+ * (by login or by email alike), else the identifier itself.
+ */
+export function lockoutSubject(user: { id: string } | null, identifier: string): string {
+  return user ? `user:${user.id}` : `unknown:${identifier.toLowerCase()}`;
 }
 
 const FORGET_AFTER_SECONDS = 24 * 3600;
@@ -62,24 +74,30 @@ export function createRedisLoginLockout(
   /** Key namespace: the same login at two front doors (auth, billing's admin panel) counts separately. */
   namespace = 'lockout',
 ): LoginLockout {
-  // Hash so that neither logins nor addresses appear in Redis key names.
-  const key = (login: string, ip: string) =>
-    `${namespace}:${createHash('sha256').update(`${login.toLowerCase()}\n${ip}`).digest('hex')}`;
+  // Hash so that neither identifiers nor addresses appear in Redis key names.
+  // Lower-cased: a front door that passes a login as the subject counts Alice and alice together.
+  const key = (subject: string, ip: string) =>
+    `${namespace}:${createHash('sha256').update(`${subject.toLowerCase()}\n${ip}`).digest('hex')}`;
 
   return {
-    async check(login, ip) {
-      const [until, failures, level] = await redis.hmget(key(login, ip), 'locked_until', 'failures', 'level');
+    async check(subject, ip) {
+      const [until, failures, level] = await redis.hmget(
+        key(subject, ip),
+        'locked_until',
+        'failures',
+        'level',
+      );
       const remainingMs = Number(until ?? 0) - now();
       return {
         lockedSeconds: remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0,
         clean: until === null && failures === null && level === null,
       };
     },
-    async recordFailure(login, ip) {
+    async recordFailure(subject, ip) {
       const wait = await redis.eval(
         RECORD_FAILURE,
         1,
-        key(login, ip),
+        key(subject, ip),
         now(),
         policy.threshold,
         policy.baseSeconds,
@@ -88,8 +106,8 @@ export function createRedisLoginLockout(
       );
       return Number(wait);
     },
-    async recordSuccess(login, ip) {
-      await redis.del(key(login, ip));
+    async recordSuccess(subject, ip) {
+      await redis.del(key(subject, ip));
     },
   };
 }
@@ -103,7 +121,7 @@ export function createMemoryLoginLockout(policy: LockoutPolicy, now = () => Date
     string,
     { failures: number; level: number; lockedUntil: number; forgetAt: number }
   >();
-  const key = (login: string, ip: string) => `${login.toLowerCase()}\n${ip}`;
+  const key = (subject: string, ip: string) => `${subject.toLowerCase()}\n${ip}`;
   const state = (k: string) => {
     const found = states.get(k);
     if (found && found.forgetAt > now()) return found;
@@ -112,13 +130,13 @@ export function createMemoryLoginLockout(policy: LockoutPolicy, now = () => Date
     return fresh;
   };
   return {
-    async check(login, ip) {
-      const s = states.get(key(login, ip));
+    async check(subject, ip) {
+      const s = states.get(key(subject, ip));
       const remainingMs = (s?.lockedUntil ?? 0) - now();
       return { lockedSeconds: remainingMs > 0 ? Math.ceil(remainingMs / 1000) : 0, clean: s === undefined };
     },
-    async recordFailure(login, ip) {
-      const s = state(key(login, ip));
+    async recordFailure(subject, ip) {
+      const s = state(key(subject, ip));
       if (s.lockedUntil > now()) return 0;
       s.failures += 1;
       s.forgetAt = now() + FORGET_AFTER_SECONDS * 1000;
@@ -129,8 +147,8 @@ export function createMemoryLoginLockout(policy: LockoutPolicy, now = () => Date
       s.lockedUntil = now() + wait * 1000;
       return wait;
     },
-    async recordSuccess(login, ip) {
-      states.delete(key(login, ip));
+    async recordSuccess(subject, ip) {
+      states.delete(key(subject, ip));
     },
   };
 }

@@ -46,13 +46,16 @@ import {
 import { createTokenIssuer } from './domain/tokens/token-issuer.js';
 import { createLoginHistoryRepository } from './domain/users/login-history.repository.js';
 import { createProfiles } from './domain/users/profiles.js';
+import { createUserAdmin } from './domain/users/user-admin.service.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
 import { redisWithLocalFallback } from './plugins/rate-limit-store.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
+import { internalUserRoutes } from './routes/internal/users.js';
 import { authRoutes } from './routes/v1/auth/index.js';
 import { roleRoutes } from './routes/v1/role/index.js';
+import { userRoutes } from './routes/v1/users/index.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { redisState, type SharedState } from './shared-state.js';
 
@@ -165,6 +168,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const guards = createGuards(verifier, roles);
   const profiles = createProfiles(users);
+  const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, {
@@ -206,6 +210,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       tags: [
         { name: 'auth', description: 'Accounts, login and tokens' },
         { name: 'roles', description: 'Roles and grants' },
+        { name: 'users', description: 'Disabling, enabling and deleting accounts (admin)' },
       ],
     },
     // The internal API and the probes are not reachable through the gateway.
@@ -240,8 +245,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     profiles,
     loginHistory,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    accountRateLimitPerHour: config.accountRateLimitPerHour,
   });
   await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });
+  await app.register(userRoutes, {
+    prefix: '/v1/users',
+    userAdmin,
+    guards,
+    onUserChanged: (userId) => profiles.invalidate(userId),
+  });
+  await app.register(internalUserRoutes, { prefix: '/internal/v1', users, guards });
   await app.register(internalRoleRoutes, {
     prefix: '/internal/v1',
     roles,

@@ -51,6 +51,11 @@ const ConfigSchema = Type.Object({
 
   /** Requests per minute per client IP on each credential endpoint (login, register, refresh, token). */
   AUTH_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
+  /**
+   * Requests per hour per client IP on the endpoints that answer whether a
+   * login or email is taken (register, PATCH /v1/auth/me); each has its own count.
+   */
+  ACCOUNT_RATE_LIMIT_PER_HOUR: Type.Integer({ default: 20, minimum: 1 }),
   /** Failed logins for one account from one address before it is locked out. */
   LOCKOUT_THRESHOLD: Type.Integer({ default: 10, minimum: 1 }),
   LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
@@ -94,6 +99,7 @@ export interface Config {
   admin: { login: string; password: string; email: string; passwordGiven: boolean };
   serviceClients: ServiceClient[];
   rateLimitPerMinute: number;
+  accountRateLimitPerHour: number;
   revocationCacheMs: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
@@ -184,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
     rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,
+    accountRateLimitPerHour: raw.ACCOUNT_RATE_LIMIT_PER_HOUR,
     revocationCacheMs: raw.REVOCATION_CACHE_MS,
     lockout: {
       threshold: raw.LOCKOUT_THRESHOLD,

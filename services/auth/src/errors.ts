@@ -18,6 +18,8 @@ export const Problems = {
       { retryAfter: retryAfterSeconds },
       { 'retry-after': String(retryAfterSeconds) },
     ),
+  accountDisabled: problem(403, 'account_disabled', 'Account disabled'),
+  ownAccount: problem(409, 'own_account', 'Not on your own account'),
   authenticationRequired: problem(401, 'authentication_required', 'Authentication required'),
   forbidden: problem(403, 'forbidden', 'Forbidden'),
   loginTaken: problem(409, 'login_taken', 'Login already registered'),

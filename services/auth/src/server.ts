@@ -1,7 +1,7 @@
 /** Starts the auth service: migrate and seed, then listen; closes gracefully on SIGINT/SIGTERM. */
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
-import { bootstrapDatabase } from './bootstrap.js';
+import { bootstrapDatabase, StartupRefused } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createPrismaClient } from './db/prisma.js';
 
@@ -10,7 +10,15 @@ const db = createPrismaClient(config.databaseUrl, config.databasePoolMax);
 const app = await buildApp(config, { db });
 app.addHook('onClose', async () => db.$disconnect());
 
-await bootstrapDatabase(config, db, (message) => app.log.info(message));
+try {
+  await bootstrapDatabase(config, db, (message) => app.log.info(message));
+} catch (error) {
+  if (!(error instanceof StartupRefused)) throw error;
+  // The operator's instructions, without a stack trace in the way.
+  console.error(error.message);
+  await app.close();
+  process.exit(1);
+}
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');

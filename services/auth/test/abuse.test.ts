@@ -39,6 +39,17 @@ describe('per-account lockout', () => {
     expect((await lockOnce()).headers['retry-after']).toBe('2');
   });
 
+  it('counts per account, not per identifier: failures by login lock the email too, and the reverse', async () => {
+    const user = await register(ctx.app);
+    const email = `${user.login}@example.com`;
+    const ip = '198.51.100.6';
+    for (let i = 0; i < 2; i++)
+      expectProblem(await login(ctx.app, user.login, WRONG, ip), 401, 'invalid_credentials');
+    expectProblem(await login(ctx.app, email.toUpperCase(), WRONG, ip), 401, 'invalid_credentials');
+    expectProblem(await login(ctx.app, email, user.password, ip), 429, 'account_locked');
+    expectProblem(await login(ctx.app, user.login, user.password, ip), 429, 'account_locked');
+  });
+
   it('does not let an attacker lock the owner out: attempts from elsewhere still work', async () => {
     const user = await register(ctx.app);
     for (let i = 0; i < 5; i++) await login(ctx.app, user.login, WRONG, '192.0.2.66');
@@ -71,6 +82,42 @@ describe('per-account lockout', () => {
     expect((await login(ctx.app, user.login, user.password, ip)).statusCode).toBe(200);
     for (let i = 0; i < 2; i++)
       expectProblem(await login(ctx.app, user.login, WRONG, ip), 401, 'invalid_credentials');
+  });
+});
+
+describe('rate limit on registration (it tells whether a login or email is taken)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await startApp({ ACCOUNT_RATE_LIMIT_PER_HOUR: '3' });
+  });
+  afterAll(async () => ctx.close());
+
+  const registerFrom = (app: TestContext['app'], ip: string, login = uniqueLogin()) =>
+    app.inject({
+      method: 'POST',
+      url: '/v1/auth/register',
+      payload: { login, password: 'plausible tangerine 42', email: `${login}@example.com` },
+      remoteAddress: ip,
+    });
+
+  it('answers 429 rate_limited past the hourly limit per address, taken or not, on every instance', async () => {
+    const taken = await register(ctx.app, uniqueLogin(), 'plausible tangerine 42', '203.0.113.79');
+    const ip = '203.0.113.80';
+    expectProblem(await registerFrom(ctx.app, ip, taken.login), 409, 'login_taken');
+    expect((await registerFrom(ctx.app, ip)).statusCode).toBe(201);
+    expect((await registerFrom(ctx.app, ip)).statusCode).toBe(201);
+    const over = await registerFrom(ctx.app, ip, taken.login);
+    expectProblem(over, 429, 'rate_limited');
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(60);
+
+    // The counter lives in Redis: another instance of auth refuses the address too.
+    const second = await startApp({ ACCOUNT_RATE_LIMIT_PER_HOUR: '3' }, ctx.keys);
+    try {
+      expectProblem(await registerFrom(second.app, ip), 429, 'rate_limited');
+      expect((await registerFrom(second.app, '203.0.113.81')).statusCode).toBe(201);
+    } finally {
+      await second.close();
+    }
   });
 });
 

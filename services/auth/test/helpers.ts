@@ -18,6 +18,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     REDIS_URL: inject('redisUrl'),
     REDIS_KEY_PREFIX: inject('redisKeyPrefix'),
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    ACCOUNT_RATE_LIMIT_PER_HOUR: '100000',
     SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write,reporting:reporting-secret-0123456789:`,
     ADMIN_LOGIN: 'root',
     ADMIN_PASSWORD: 'root-password-for-tests',
@@ -50,11 +51,18 @@ export function uniqueLogin(prefix = 'user'): string {
 
 export const PASSWORD = 'plausible tangerine 42';
 
-export async function register(app: FastifyInstance, login = uniqueLogin(), password = PASSWORD) {
+/** Registers a user (from `remoteAddress`, for tests whose rate limits are low). */
+export async function register(
+  app: FastifyInstance,
+  login = uniqueLogin(),
+  password = PASSWORD,
+  remoteAddress?: string,
+) {
   const response = await app.inject({
     method: 'POST',
     url: '/v1/auth/register',
     payload: { login, password, email: `${login}@example.com` },
+    ...(remoteAddress ? { remoteAddress } : {}),
   });
   if (response.statusCode !== 201) throw new Error(`register failed: ${response.body}`);
   return { ...(response.json() as { id: string; login: string; email: string }), password };
@@ -79,8 +87,8 @@ export async function login(
   });
 }
 
-export async function registerAndLogin(app: FastifyInstance) {
-  const user = await register(app);
+export async function registerAndLogin(app: FastifyInstance, remoteAddress?: string) {
+  const user = await register(app, uniqueLogin(), PASSWORD, remoteAddress);
   const response = await login(app, user.login);
   if (response.statusCode !== 200) throw new Error(`login failed: ${response.body}`);
   return { user, tokens: response.json() as Tokens };

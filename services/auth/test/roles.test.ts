@@ -3,6 +3,7 @@ import {
   adminTokens,
   bearer,
   expectProblem,
+  PASSWORD,
   registerAndLogin,
   SERVICE_SECRET,
   serviceToken,
@@ -163,6 +164,70 @@ describe('user roles', () => {
       await ctx.app.inject({ method: 'GET', url: '/v1/role/user?login=nobody-here', headers: asAdmin() }),
       404,
       'user_not_found',
+    );
+  });
+
+  it("resolves the caller by user id: after a rename, an old token never reads the login's new owner's roles", async () => {
+    const alice = await registerAndLogin(ctx.app);
+    const oldLogin = alice.user.login;
+    const renamed = await ctx.app.inject({
+      method: 'PATCH',
+      url: '/v1/auth/me',
+      headers: bearer(alice.tokens.access_token),
+      payload: { login: uniqueLogin('alice'), current_password: PASSWORD },
+    });
+    expect(renamed.statusCode).toBe(200);
+    const newLogin = renamed.json().login as string;
+    // Someone else takes the freed login and is given a role.
+    const mallory = (
+      await ctx.app.inject({
+        method: 'POST',
+        url: '/v1/auth/register',
+        payload: { login: oldLogin, password: PASSWORD, email: `${uniqueLogin('mallory')}@example.net` },
+      })
+    ).json() as { login: string };
+    const granted = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/role/user',
+      headers: asAdmin(),
+      payload: { login: mallory.login, role: 'premium' },
+    });
+    expect(granted.statusCode).toBe(200);
+
+    // Alice's token still says login=oldLogin; the answer is about Alice.
+    const own = await ctx.app.inject({
+      method: 'GET',
+      url: '/v1/role/user',
+      headers: bearer(alice.tokens.access_token),
+    });
+    expect(own.json()).toEqual({ login: newLogin, roles: [] });
+    expectProblem(
+      await ctx.app.inject({
+        method: 'GET',
+        url: `/v1/role/user?login=${oldLogin}`,
+        headers: bearer(alice.tokens.access_token),
+      }),
+      403,
+      'forbidden',
+    );
+    const byNewLogin = await ctx.app.inject({
+      method: 'GET',
+      url: `/v1/role/user?login=${newLogin}`,
+      headers: bearer(alice.tokens.access_token),
+    });
+    expect(byNewLogin.json()).toEqual({ login: newLogin, roles: [] });
+  });
+
+  it('gives a non-admin the same 403 for an unknown login as for another user', async () => {
+    const alice = await registerAndLogin(ctx.app);
+    expectProblem(
+      await ctx.app.inject({
+        method: 'GET',
+        url: `/v1/role/user?login=${uniqueLogin('nobody')}`,
+        headers: bearer(alice.tokens.access_token),
+      }),
+      403,
+      'forbidden',
     );
   });
 

@@ -37,7 +37,13 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   await startBoss(boss, config);
 
   const catalog = createCatalog({ db, stripe });
-  const customers = createCustomers({ db, stripe });
+  const authRoles = createAuthRolesClient({
+    authUrl: config.auth.url,
+    clientId: config.auth.clientId,
+    clientSecret: config.auth.clientSecret,
+    timeoutMs: config.auth.timeoutMs,
+  });
+  const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
@@ -58,12 +64,6 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     handledTypes: processor.handledTypes,
     lookbackSeconds: config.worker.catchupLookbackSeconds,
     clock,
-  });
-  const authRoles = createAuthRolesClient({
-    authUrl: config.auth.url,
-    clientId: config.auth.clientId,
-    clientSecret: config.auth.clientSecret,
-    timeoutMs: config.auth.timeoutMs,
   });
   const roleSync = createRoleSyncRunner({ db, auth: authRoles });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });

@@ -34,6 +34,8 @@ export const Problems = {
       { retryAfter: retryAfterSeconds },
       { 'retry-after': String(retryAfterSeconds) },
     ),
+  authUnavailable: problem(502, 'auth_unavailable', 'The account service did not answer'),
+  userNotFound: problem(404, 'user_not_found', 'User not found'),
 };
 
 /** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */

@@ -1,9 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
+import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   BASIC_MONTHLY,
   bearer,
   eventually,
   newUser,
+  PASSWORD,
   PREMIUM_MONTHLY,
   type Stack,
   startStack,
@@ -61,6 +64,90 @@ describe('customer', () => {
       401,
       'token_invalid',
     );
+  });
+});
+
+describe('the user as auth knows them now', () => {
+  /** An admin's access token at auth (the stack's auth has ADMIN_LOGIN root). */
+  async function adminToken(): Promise<string> {
+    const db = createAuthPrisma(inject('authDatabaseUrl'));
+    try {
+      await ensureSuperuser(
+        db,
+        { login: 'root', password: 'root-password-for-tests', email: 'root@example.com' },
+        () => {},
+      );
+    } finally {
+      await db.$disconnect();
+    }
+    const response = await stack.auth.app.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { login: 'root', password: 'root-password-for-tests' },
+    });
+    return (response.json() as { access_token: string }).access_token;
+  }
+
+  it("creates the customer with the user's current email, not the token's email claim", async () => {
+    const user = await newUser(stack);
+    const newEmail = `moved-${user.login}@example.org`;
+    const patched = await stack.auth.app.inject({
+      method: 'PATCH',
+      url: '/v1/auth/me',
+      headers: bearer(user),
+      payload: { email: newEmail, current_password: PASSWORD },
+    });
+    expect(patched.statusCode).toBe(200);
+    // The same token, minted before the change, still says the old email.
+    const claims = JSON.parse(Buffer.from(user.token.split('.')[1] as string, 'base64url').toString());
+    expect(claims.email).toBe(user.email);
+
+    const response = await stack.app.inject({
+      method: 'POST',
+      url: '/api/v1/customer',
+      headers: bearer(user),
+    });
+    expect(response.statusCode).toBe(200);
+    const customer = await stack.stripe.customers.retrieve(
+      (response.json() as { customer_id: string }).customer_id,
+    );
+    expect(customer).toMatchObject({ email: newEmail, name: user.login, metadata: { userId: user.id } });
+  });
+
+  it("refuses a disabled or deleted user's token within 1 s of the admin's action", async () => {
+    const admin = await adminToken();
+    for (const action of ['disable', 'delete'] as const) {
+      const user = await newUser(stack);
+      const before = await stack.app.inject({
+        method: 'GET',
+        url: '/api/v1/subscription',
+        headers: bearer(user),
+      });
+      expectProblem(before, 404, 'subscription_not_found');
+      const done = await stack.auth.app.inject({
+        method: action === 'disable' ? 'POST' : 'DELETE',
+        url: action === 'disable' ? `/v1/users/${user.id}/disable` : `/v1/users/${user.id}`,
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      expect(done.statusCode).toBe(204);
+      const at = Date.now();
+      let refusedAfter: number | undefined;
+      while (Date.now() - at < 1_000) {
+        const response = await stack.app.inject({
+          method: 'GET',
+          url: '/api/v1/subscription',
+          headers: bearer(user),
+        });
+        if (response.statusCode === 401) {
+          expectProblem(response, 401, 'token_revoked');
+          refusedAfter = Date.now() - at;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(refusedAfter, `${action}: billing still accepted the token after 1 s`).toBeDefined();
+      expect(refusedAfter).toBeLessThan(1_000);
+    }
   });
 });
 

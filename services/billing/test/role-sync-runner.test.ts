@@ -74,7 +74,7 @@ async function openTransactions(): Promise<number> {
 
 function fakeAuth(during: (call: string) => Promise<void>) {
   const calls: string[] = [];
-  const client: AuthRolesClient = {
+  const client: Pick<AuthRolesClient, 'grant' | 'revoke' | 'listGrants'> = {
     async grant(_userId, role) {
       calls.push(`grant ${role}`);
       await during(`grant ${role}`);

@@ -59,6 +59,7 @@ export async function startAuth(
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: redis.keyPrefix,
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    ACCOUNT_RATE_LIMIT_PER_HOUR: '100000',
     SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
     ADMIN_LOGIN: 'root',
     ADMIN_PASSWORD: 'root-password-for-tests',

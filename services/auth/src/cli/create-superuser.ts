@@ -1,6 +1,7 @@
 /**
- * npm run -w @tollgate/auth create-superuser [-- --login L --email E]
- * Creates a user with the admin role (or gives an existing user the role).
+ * npm run -w @tollgate/auth create-superuser [-- --login L --email E --reset]
+ * Creates a user with the admin role (or gives an existing user the role;
+ * with --reset, also sets their password and ends their sessions).
  * The password is read from ADMIN_PASSWORD or prompted for; never from argv,
  * where it would land in shell history and process lists.
  */
@@ -12,7 +13,9 @@ import { loadConfig } from '../config.js';
 import { createPrismaClient } from '../db/prisma.js';
 import { checkPassword, describePasswordProblem } from '../domain/passwords/password-policy.js';
 
-const { values } = parseArgs({ options: { login: { type: 'string' }, email: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { login: { type: 'string' }, email: { type: 'string' }, reset: { type: 'boolean' } },
+});
 const config = loadConfig();
 const login = values.login ?? config.admin.login;
 const email = values.email ?? (values.login ? `${values.login}@tollgate.local` : config.admin.email);
@@ -33,7 +36,9 @@ try {
   const password = await readPassword();
   const problem = config.env === 'production' ? checkPassword(password) : undefined;
   if (problem) throw new Error(describePasswordProblem(problem));
-  const user = await ensureSuperuser(db, { login, email, password }, (m) => console.error(m));
+  const user = await ensureSuperuser(db, { login, email, password }, (m) => console.error(m), {
+    reset: values.reset === true,
+  });
   console.log(`superuser ready: ${user.login} (${user.id})`);
 } finally {
   await db.$disconnect();

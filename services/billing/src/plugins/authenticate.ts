@@ -22,8 +22,11 @@ export function createRequireUser(verifier: TokenVerifier): PreHandler {
   };
 }
 
-/** The signed-in user (after the preHandler ran). */
+/**
+ * The signed-in user (after the preHandler ran): their id only. The token's
+ * email and login claims may be out of date; billing asks auth for those.
+ */
 export function userOf(request: FastifyRequest) {
   const claims = request.user as AccessTokenClaims;
-  return { id: claims.sub, email: claims.email, login: claims.login };
+  return { id: claims.sub };
 }

@@ -89,6 +89,19 @@ export function createRolesService(db: Db, users: UsersRepository = createUsersR
       await db.role.delete({ where: { id: role.id } });
     },
 
+    /** The id of the user who has this login now, or null. */
+    async userIdOf(login: string): Promise<string | null> {
+      const user = await db.user.findUnique({ where: { login: login.toLowerCase() }, select: { id: true } });
+      return user?.id ?? null;
+    },
+
+    /** A user's current login and the names of the roles they hold now. */
+    async rolesOfUser(userId: string): Promise<{ login: string; roles: string[] }> {
+      const user = await db.user.findUnique({ where: { id: userId }, select: { login: true } });
+      if (!user) throw Problems.userNotFound();
+      return { login: user.login, roles: await users.activeRoleNames(userId) };
+    },
+
     /** Names of the roles a user holds now, from any source. */
     async rolesOf(login: string): Promise<{ login: string; roles: string[] }> {
       const user = await userByLogin(login);

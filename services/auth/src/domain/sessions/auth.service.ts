@@ -3,7 +3,7 @@
  * ends a session.
  */
 import type { RevocationStore } from '@tollgate/auth-client';
-import type { LoginLockout } from '@tollgate/login-guard';
+import { type LoginLockout, lockoutSubject } from '@tollgate/login-guard';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
@@ -98,6 +98,25 @@ export function createAuthService(deps: AuthServiceDeps) {
     return ended;
   }
 
+  async function verifyCurrentPassword(user: UserRecord, password: string, client: ClientInfo) {
+    const subject = lockoutSubject(user, user.login);
+    const status = await deps.lockout.check(subject, client.ip);
+    if (status.lockedSeconds > 0) throw Problems.accountLocked(status.lockedSeconds);
+    const { ok } = await deps.hasher.verify(user.passwordHash, password);
+    if (!ok) {
+      await deps.lockout.recordFailure(subject, client.ip);
+      await deps.loginHistory.record({
+        userId: user.id,
+        login: user.login,
+        success: false,
+        reason: 'wrong_current_password',
+        ...client,
+      });
+      throw Problems.currentPasswordInvalid('current_password is wrong');
+    }
+    if (!status.clean) await deps.lockout.recordSuccess(subject, client.ip);
+  }
+
   return {
     async register(input: { login: string; email: string; password: string }) {
       assertAcceptablePassword(input.password);
@@ -118,11 +137,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { login: string; password: string }, client: ClientInfo): Promise<TokenPair> {
-      const lockout = await deps.lockout.check(input.login, client.ip);
+      // The account first, so that its login and its email share one lockout.
+      const user = await deps.users.findForLogin(input.login);
+      const subject = lockoutSubject(user, input.login);
+      const lockout = await deps.lockout.check(subject, client.ip);
       const locked = lockout.lockedSeconds;
       if (locked > 0) {
         await deps.loginHistory.record({
-          userId: (await deps.users.findForLogin(input.login))?.id ?? null,
+          userId: user?.id ?? null,
           login: input.login,
           success: false,
           reason: 'locked_out',
@@ -130,13 +152,12 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         throw Problems.accountLocked(locked);
       }
-      const user = await deps.users.findForLogin(input.login);
       let verdict = { ok: false, needsRehash: false };
       if (user) verdict = await deps.hasher.verify(user.passwordHash, input.password);
       else await deps.hasher.verifyAgainstDummy(input.password);
 
       if (!user || !verdict.ok) {
-        await deps.lockout.recordFailure(input.login, client.ip);
+        await deps.lockout.recordFailure(subject, client.ip);
         await deps.loginHistory.record({
           userId: user?.id ?? null,
           login: input.login,
@@ -146,6 +167,17 @@ export function createAuthService(deps: AuthServiceDeps) {
         });
         // One answer for an unknown login and a wrong password.
         throw Problems.invalidCredentials('the login or password is wrong');
+      }
+      // Only someone who knows the password learns that the account is disabled.
+      if (user.disabledAt) {
+        await deps.loginHistory.record({
+          userId: user.id,
+          login: input.login,
+          success: false,
+          reason: 'disabled',
+          ...client,
+        });
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
       }
 
       if (verdict.needsRehash) {
@@ -161,8 +193,10 @@ export function createAuthService(deps: AuthServiceDeps) {
           refreshTokenHash: refresh.hash,
           login: input.login,
         }),
-        lockout.clean ? undefined : deps.lockout.recordSuccess(input.login, client.ip),
+        lockout.clean ? undefined : deps.lockout.recordSuccess(subject, client.ip),
       ]);
+      // Disabled while the password was being checked.
+      if (!sessionId) throw Problems.accountDisabled('this account has been disabled by an administrator');
       return issuePair(user, sessionId, refresh.token, user.roleNames);
     },
 
@@ -170,6 +204,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       const stored = await deps.sessions.findRefreshToken(hashRefreshToken(refreshToken));
       if (!stored) throw Problems.refreshTokenInvalid('unknown refresh token');
       const { session } = stored;
+      if (session.user.disabledAt) {
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      }
       if (session.endedAt || session.expiresAt <= new Date()) {
         throw Problems.refreshTokenInvalid('the session of this refresh token has ended');
       }
@@ -185,6 +222,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       return issuePair(session.user, session.id, next.token);
     },
+
+    /**
+     * Ends sessions of a user and publishes their revocation (every verifier
+     * rejects their access tokens from then on). The one way sessions end.
+     */
+    endSessions,
 
     logout(userId: string, sessionId: string) {
       return endSessions(userId, { only: sessionId }, 'logout');
@@ -203,27 +246,34 @@ export function createAuthService(deps: AuthServiceDeps) {
       return deps.sessions.listActive(userId);
     },
 
+    /**
+     * Changes login, email or password. Each needs current_password: a stolen
+     * access token alone must not take the account over. Wrong ones count
+     * into the same lockout as failed logins for this account.
+     */
     async updateProfile(
       userId: string,
       currentSessionId: string,
       changes: { login?: string; email?: string; password?: string; current_password?: string },
+      client: ClientInfo,
     ) {
       const user = await deps.users.findById(userId);
       if (!user) throw Problems.userNotFound();
       const update: { login?: string; email?: string; passwordHash?: string } = {};
-      if (changes.password !== undefined) {
-        if (changes.current_password === undefined) {
-          throw Problems.currentPasswordRequired('changing the password needs current_password');
-        }
-        const { ok } = await deps.hasher.verify(user.passwordHash, changes.current_password);
-        if (!ok) throw Problems.currentPasswordInvalid('current_password is wrong');
-        assertAcceptablePassword(changes.password);
-        update.passwordHash = await deps.hasher.hash(changes.password);
-      }
       if (changes.login !== undefined && changes.login.toLowerCase() !== user.login)
         update.login = changes.login;
       if (changes.email !== undefined && changes.email.toLowerCase() !== user.email)
         update.email = changes.email;
+      if (changes.password === undefined && Object.keys(update).length === 0) return user;
+
+      if (changes.current_password === undefined) {
+        throw Problems.currentPasswordRequired('changing login, email or password needs current_password');
+      }
+      await verifyCurrentPassword(user, changes.current_password, client);
+      if (changes.password !== undefined) {
+        assertAcceptablePassword(changes.password);
+        update.passwordHash = await deps.hasher.hash(changes.password);
+      }
       let updated = user;
       if (Object.keys(update).length > 0) {
         try {

@@ -29,7 +29,11 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
     /**
      * A new session, its first refresh token and the login-history entry of
      * the login that opened it: one statement, so one round trip and atomic
-     * (login is the hot path; see findForLogin).
+     * (login is the hot path; see findForLogin). Null when the user is
+     * disabled (or gone): the FOR SHARE row lock makes this statement and an
+     * admin's disable (an UPDATE of the row) exclusive, so either the disable
+     * waits for this session to commit and then ends it, or this statement
+     * waits for the disable and, re-reading the row, inserts nothing.
      */
     async create(input: {
       userId: string;
@@ -38,21 +42,25 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
       userAgent?: string;
       refreshTokenHash: string;
       login: string;
-    }): Promise<string> {
+    }): Promise<string | null> {
       const id = randomUUID();
       const ip = input.ip ?? null;
       const userAgent = input.userAgent ?? null;
-      await db.$executeRaw`
-        WITH session AS (
+      const inserted = await db.$executeRaw`
+        WITH live AS (
+          SELECT id FROM users WHERE id = ${input.userId}::uuid AND disabled_at IS NULL FOR SHARE
+        ), session AS (
           INSERT INTO sessions (id, user_id, expires_at, ip, user_agent)
-          VALUES (${id}::uuid, ${input.userId}::uuid, ${input.expiresAt}, ${ip}, ${userAgent})
+          SELECT ${id}::uuid, live.id, ${input.expiresAt}::timestamptz, ${ip}::text, ${userAgent}::text FROM live
+          RETURNING id, user_id
         ), refresh AS (
           INSERT INTO refresh_tokens (id, session_id, token_hash)
-          VALUES (${randomUUID()}::uuid, ${id}::uuid, ${input.refreshTokenHash})
+          SELECT ${randomUUID()}::uuid, session.id, ${input.refreshTokenHash}::text FROM session
         )
         INSERT INTO login_attempts (id, user_id, login, success, ip, user_agent)
-        VALUES (${randomUUID()}::uuid, ${input.userId}::uuid, ${input.login.slice(0, 256)}, true, ${ip}, ${userAgent})`;
-      return id;
+        SELECT ${randomUUID()}::uuid, session.user_id, ${input.login.slice(0, 256)}::text, true, ${ip}::text, ${userAgent}::text
+          FROM session`;
+      return inserted === 1 ? id : null;
     },
     findRefreshToken(tokenHash: string) {
       return db.refreshToken.findUnique({

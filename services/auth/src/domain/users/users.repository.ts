@@ -6,6 +6,8 @@ export interface UserRecord {
   login: string;
   email: string;
   passwordHash: string;
+  /** When an admin disabled the user; null while enabled. */
+  disabledAt: Date | null;
   createdAt: Date;
 }
 
@@ -43,6 +45,27 @@ export function createUsersRepository(db: Db) {
         },
       });
     },
+    /** Sets or clears the disabled mark; false when there is no such user. */
+    async setDisabled(id: string, disabledAt: Date | null): Promise<boolean> {
+      const { count } = await db.user.updateMany({ where: { id }, data: { disabledAt } });
+      return count === 1;
+    },
+    /** Deletes the user; their grants, sessions and login history go with them (foreign keys cascade). */
+    async remove(id: string): Promise<boolean> {
+      const { count } = await db.user.deleteMany({ where: { id } });
+      return count === 1;
+    },
+    /** Users holding `roleName` now, with their password hashes (for the start-up check of default passwords). */
+    findHoldersOf(roleName: string): Promise<UserRecord[]> {
+      return db.user.findMany({
+        where: {
+          roles: {
+            some: { role: { name: roleName }, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+          },
+        },
+        orderBy: { login: 'asc' },
+      });
+    },
     /**
      * The user a login form names (by login, or by email when it has an @),
      * with the roles they hold now. One hand-written query: login is the hot
@@ -58,11 +81,12 @@ export function createUsersRepository(db: Db) {
           login: string;
           email: string;
           password_hash: string;
+          disabled_at: Date | null;
           created_at: Date;
           role_names: string[];
         }[]
       >`
-        SELECT u.id, u.login, u.email, u.password_hash, u.created_at,
+        SELECT u.id, u.login, u.email, u.password_hash, u.disabled_at, u.created_at,
                coalesce(array_agg(DISTINCT r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS role_names
           FROM users u
           LEFT JOIN user_roles ur ON ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now())
@@ -76,6 +100,7 @@ export function createUsersRepository(db: Db) {
         login: row.login,
         email: row.email,
         passwordHash: row.password_hash,
+        disabledAt: row.disabled_at,
         createdAt: row.created_at,
         roleNames: row.role_names,
       };

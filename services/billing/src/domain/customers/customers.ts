@@ -5,11 +5,12 @@
  */
 import type Stripe from 'stripe';
 import { type Db, isUniqueViolation, type Prisma, type Tx } from '../../db/prisma.js';
+import { Problems } from '../../errors.js';
+import { AuthCallError, type AuthRolesClient } from '../role-sync/auth-roles-client.js';
 
+/** The signed-in user, by id: their email and login are asked of auth, never taken from the token. */
 export interface BillingUser {
   id: string;
-  email?: string;
-  login?: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,14 +61,39 @@ export async function upsertCustomer(
   }
 }
 
-export function createCustomers({ db, stripe }: { db: Db; stripe: Stripe }) {
+export interface CustomersDeps {
+  db: Db;
+  stripe: Stripe;
+  /** Where the user's current email and login come from (auth's internal API). */
+  auth: Pick<AuthRolesClient, 'getUser'>;
+}
+
+export function createCustomers({ db, stripe, auth }: CustomersDeps) {
   async function findByUser(userId: string) {
     return db.customer.findUnique({ where: { userId } });
   }
 
-  async function ensureCustomer(user: BillingUser) {
-    const existing = await findByUser(user.id);
+  /**
+   * The user's email and login as auth has them now. An access token's
+   * claims are as old as the token: after an email change (or a login taken
+   * over by someone else) they would put the wrong person on the customer.
+   */
+  async function currentUser(userId: string) {
+    try {
+      return await auth.getUser(userId);
+    } catch (error) {
+      if (error instanceof AuthCallError && error.status === 404)
+        throw Problems.userNotFound('auth has no such user any more');
+      if (error instanceof AuthCallError)
+        throw Problems.authUnavailable('the account service did not answer; try again');
+      throw error;
+    }
+  }
+
+  async function ensureCustomer({ id }: BillingUser) {
+    const existing = await findByUser(id);
     if (existing) return existing;
+    const user = await currentUser(id);
     const customer = await stripe.customers.create(
       {
         email: user.email,

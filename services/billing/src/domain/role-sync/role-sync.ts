@@ -31,7 +31,13 @@ export class EntitlementMovingError extends Error {
   override name = 'EntitlementMovingError';
 }
 
-export function createRoleSyncRunner({ db, auth }: { db: Db; auth: AuthRolesClient }) {
+export function createRoleSyncRunner({
+  db,
+  auth,
+}: {
+  db: Db;
+  auth: Pick<AuthRolesClient, 'grant' | 'revoke'>;
+}) {
   async function dueFor(row: { userId: string; role: string; subscriptionId: string }): Promise<Due> {
     const subscription = await db.subscription.findUnique({
       where: { id: row.subscriptionId },

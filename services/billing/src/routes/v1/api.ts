@@ -34,10 +34,12 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       schema: {
         tags: ['billing'],
         summary: "The user's Stripe customer, created on first call (one per user, idempotent)",
+        description:
+          "The customer's email and name are the user's current ones, asked of auth (not the token's claims).",
         security: bearerSecurity,
         response: {
           200: Type.Object({ user_id: Type.String(), customer_id: Type.String() }),
-          ...problems(401, 502),
+          ...problems(401, 404, 502),
         },
       },
     },

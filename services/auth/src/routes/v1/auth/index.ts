@@ -15,6 +15,8 @@ export interface AuthRoutesOptions {
   profiles: Profiles;
   loginHistory: LoginHistoryRepository;
   rateLimitPerMinute: number;
+  /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
+  accountRateLimitPerHour: number;
 }
 
 const MeView = Type.Object({
@@ -47,6 +49,7 @@ const LoginAttemptView = Type.Object({
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
   const { auth, guards } = options;
   const rateLimit = { max: options.rateLimitPerMinute, timeWindow: '1 minute' };
+  const accountRateLimit = { max: options.accountRateLimitPerHour, timeWindow: '1 hour' };
   const client = (request: { ip: string; headers: Record<string, unknown> }) => ({
     ip: request.ip,
     userAgent:
@@ -58,7 +61,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   app.post(
     '/register',
     {
-      config: { rateLimit },
+      config: { rateLimit: accountRateLimit },
       schema: {
         tags: ['auth'],
         summary: 'Create an account',
@@ -161,10 +164,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     '/me',
     {
       preHandler: guards.requireUser,
+      config: { rateLimit: accountRateLimit },
       schema: {
         tags: ['auth'],
         summary:
-          'Change login, email or password (a password change needs current_password and ends the other sessions)',
+          'Change login, email or password (each needs current_password; a password change ends the other sessions)',
+        description:
+          'Wrong current_password answers count into the login lockout of the account (429 account_locked). Rate limited per client address.',
         security: bearerSecurity,
         body: Type.Object(
           {
@@ -175,11 +181,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
           },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: MeView, ...problems(400, 401, 403, 409) },
+        response: { 200: MeView, ...problems(400, 401, 403, 409, 429) },
       },
     },
     async (request) => {
-      await auth.updateProfile(request.user!.sub, request.user!.sid, request.body);
+      await auth.updateProfile(request.user!.sub, request.user!.sid, request.body, client(request));
       options.profiles.invalidate(request.user!.sub);
       return options.profiles.get(request.user!.sub);
     },

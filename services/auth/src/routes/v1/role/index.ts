@@ -78,15 +78,19 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (
         response: { 200: UserRoles, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => {
-      const login = request.query.login ?? request.user!.login;
-      if (
-        login.toLowerCase() !== request.user!.login &&
-        !(await roles.hasRole(request.user!.sub, ADMIN_ROLE))
-      ) {
+    async function userRoles(request) {
+      // The caller is their user id (`sub`), never the token's login claim:
+      // a login can be renamed and then taken by someone else.
+      const caller = request.user!.sub;
+      const { login } = request.query;
+      if (login === undefined) return roles.rolesOfUser(caller);
+      const target = await roles.userIdOf(login);
+      // Non-admins get the same 403 for someone else's login and for an unknown one.
+      if (target !== caller && !(await roles.hasRole(caller, ADMIN_ROLE))) {
         throw Problems.forbidden("only an admin may read another user's roles");
       }
-      return roles.rolesOf(login);
+      if (target === null) throw Problems.userNotFound(`no user "${login}"`);
+      return roles.rolesOfUser(target);
     },
   );
 
