@@ -1,9 +1,18 @@
 /**
  * What a signed webhook may not do: crash billing with a malformed envelope,
- * fail other deliveries sharing its INSERT, or carry a signature dated ahead.
+ * fail other deliveries sharing its INSERT, carry a signature dated ahead,
+ * or grant anything about an object Stripe does not know.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './stack.js';
+import {
+  bearer,
+  eventually,
+  newUser,
+  PREMIUM_MONTHLY,
+  rolesInAuth,
+  type Stack,
+  startStack,
+} from './stack.js';
 import { deliver, eventFixture, signBody } from './support/signed-events.js';
 
 let stack: Stack;
@@ -76,4 +85,85 @@ describe('signature timestamp', () => {
     const accepted = await deliver(stack, skewedBody, signBody(stack, skewedBody, now + 30));
     expect(accepted.statusCode).toBe(200);
   });
+});
+
+describe('objects Stripe does not know', () => {
+  const orphanedRow = (id: unknown) =>
+    eventually(async () => {
+      const row = await stored(id);
+      return row?.status === 'orphaned' ? row : undefined;
+    });
+
+  it('a signed subscription event about a subscription Stripe answers 404 for is orphaned and grants nothing', async () => {
+    const user = await newUser(stack);
+    const customer = await stack.app.inject({
+      method: 'POST',
+      url: '/api/v1/customer',
+      headers: bearer(user),
+    });
+    const customerId = (customer.json() as { customer_id: string }).customer_id;
+    const now = Math.floor(Date.now() / 1000);
+    // Everything a real active premium subscription of this user would carry, except existing at Stripe.
+    const forged = {
+      id: `sub_forged_${now}`,
+      object: 'subscription',
+      customer: customerId,
+      status: 'active',
+      created: now,
+      cancel_at_period_end: false,
+      cancel_at: null,
+      canceled_at: null,
+      ended_at: null,
+      metadata: { userId: user.id },
+      items: {
+        object: 'list',
+        data: [
+          {
+            id: `si_forged_${now}`,
+            object: 'subscription_item',
+            current_period_start: now,
+            current_period_end: now + 30 * 86_400,
+            price: {
+              id: PREMIUM_MONTHLY,
+              object: 'price',
+              product: 'prod_tollgate_premium',
+              active: true,
+              currency: 'usd',
+              unit_amount: 999,
+              recurring: { interval: 'month', interval_count: 1 },
+            },
+          },
+        ],
+      },
+    };
+    const event = eventFixture('customer.subscription.created', forged);
+    expect((await deliver(stack, JSON.stringify(event))).statusCode).toBe(200);
+
+    const row = await orphanedRow(event.id);
+    expect(row.lastError).toContain(forged.id);
+    const db = stack.app.billing.db;
+    expect(await db.subscription.findUnique({ where: { id: forged.id } })).toBeNull();
+    expect(await db.roleSync.count({ where: { subscriptionId: forged.id } })).toBe(0);
+    expect(await rolesInAuth(stack, user)).not.toContain('premium');
+  });
+
+  it.each([
+    ['checkout.session.completed', { id: 'cs_test_unknown_to_stripe', object: 'checkout.session' }],
+    ['invoice.paid', { id: 'in_unknown_to_stripe', object: 'invoice', customer: 'cus_unknown' }],
+    ['customer.updated', { id: 'cus_unknown_to_stripe', object: 'customer', metadata: {} }],
+  ])(
+    '%s about an unknown object is orphaned at once (no retries) and writes nothing',
+    async (type, object) => {
+      const event = eventFixture(type, object);
+      expect((await deliver(stack, JSON.stringify(event))).statusCode).toBe(200);
+      const row = await orphanedRow(event.id);
+      expect(row.attempts).toBe(1);
+      expect(
+        await stack.app.billing.db.customer.findUnique({ where: { id: 'cus_unknown_to_stripe' } }),
+      ).toBeNull();
+      expect(
+        await stack.app.billing.db.invoice.findUnique({ where: { id: 'in_unknown_to_stripe' } }),
+      ).toBeNull();
+    },
+  );
 });
