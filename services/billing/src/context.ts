@@ -36,7 +36,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const clock = deps.clock ?? systemClock;
   await startBoss(boss, config);
 
-  const catalog = createCatalog({ db, stripe });
+  const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
   const customers = createCustomers({ db, stripe });
   const invoices = createInvoices({ db, stripe });
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });

@@ -22,9 +22,9 @@ const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
 
 export function createCheckout({ stripe, catalog, customers, subscriptions, urls, clock }: CheckoutDeps) {
   async function start(user: BillingUser, priceId: string) {
-    const price = await catalog.findPrice(priceId);
-    if (!price?.active || !price.product.active)
-      throw Problems.priceNotFound(`no active price ${priceId}; see GET /api/v1/products`);
+    // Unknown, inactive and not-for-sale prices all look the same from outside.
+    const price = await catalog.findPriceForSale(priceId);
+    if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
     if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
     const live = await subscriptions.findLive(user.id);
     if (live)
