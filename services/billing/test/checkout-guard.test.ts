@@ -10,6 +10,8 @@ import {
   eventually,
   newUser,
   PREMIUM_MONTHLY,
+  payOnHostedPage,
+  rolesInAuth,
   type Stack,
   startStack,
   subscribe,
@@ -106,5 +108,115 @@ describe('what is on sale', () => {
         'price_tollgate_premium_yearly',
       ]),
     );
+  });
+});
+
+/** The customer's subscriptions as Stripe has them (any status). */
+async function subscriptionsAtStripe(user: TestUser) {
+  const customer = await stack.app.billing.customers.findByUser(user.id);
+  if (!customer) return [];
+  return (await stack.stripe.subscriptions.list({ customer: customer.id, status: 'all' })).data;
+}
+
+describe('one subscription per user', () => {
+  it('two checkouts for different prices started together leave one payable session: one subscription', async () => {
+    const user = await newUser(stack);
+    const [basic, premium] = await Promise.all([
+      checkout(user, BASIC_MONTHLY),
+      checkout(user, PREMIUM_MONTHLY),
+    ]);
+    expect([basic.statusCode, premium.statusCode]).toEqual([200, 200]);
+    const urls = [basic, premium].map(
+      (r) => (r.json() as { checkout_session_url: string }).checkout_session_url,
+    );
+    // The user pays in both tabs.
+    const paid = await Promise.all(urls.map((url) => payOnHostedPage(url)));
+    expect(paid.filter((r) => r.status === 303)).toHaveLength(1);
+    await stack.emu.waitForWebhooks();
+    const subscriptions = await subscriptionsAtStripe(user);
+    expect(subscriptions).toHaveLength(1);
+    await eventually(async () => (await rolesInAuth(stack, user)).length > 0, 15_000);
+    const roles = await rolesInAuth(stack, user);
+    expect(roles.filter((r) => r === 'subscriber' || r === 'premium')).toHaveLength(1);
+  });
+
+  it("a second checkout while the first subscription's webhooks are still on their way is 409", async () => {
+    const user = await newUser(stack);
+    const faults = stack.emu.emulator.webhooks.faults;
+    faults.delay_ms = 4000; // billing's own copy lags Stripe by this much
+    try {
+      const first = await checkout(user, BASIC_MONTHLY);
+      const paid = await payOnHostedPage(
+        (first.json() as { checkout_session_url: string }).checkout_session_url,
+      );
+      expect(paid.status).toBe(303);
+      expect(await stack.app.billing.subscriptions.findLive(user.id)).toBeNull(); // the mirror does not know yet
+      const second = await checkout(user, PREMIUM_MONTHLY);
+      expect(second.statusCode).toBe(409);
+      expect(second.json()).toMatchObject({ code: 'subscription_exists' });
+    } finally {
+      faults.delay_ms = 0;
+    }
+    await stack.emu.waitForWebhooks();
+    expect(await subscriptionsAtStripe(user)).toHaveLength(1);
+  });
+
+  it('the same click twice gets the same session back', async () => {
+    const user = await newUser(stack);
+    const first = (await checkout(user, PREMIUM_MONTHLY)).json() as { checkout_session_id: string };
+    const again = (await checkout(user, PREMIUM_MONTHLY)).json() as { checkout_session_id: string };
+    expect(again.checkout_session_id).toBe(first.checkout_session_id);
+  });
+
+  it("when a session completes, the customer's other open sessions are expired", async () => {
+    const user = await newUser(stack);
+    const ours = (await checkout(user, BASIC_MONTHLY)).json() as { checkout_session_url: string };
+    const customer = await stack.app.billing.customers.findByUser(user.id);
+    // A session made elsewhere (another tool, a replica whose lease had expired): still open.
+    const stray = await stack.stripe.checkout.sessions.create({
+      mode: 'subscription',
+      customer: customer?.id as string,
+      line_items: [{ price: PREMIUM_MONTHLY, quantity: 1 }],
+      success_url: 'http://localhost/ok',
+      cancel_url: 'http://localhost/no',
+    });
+    expect((await payOnHostedPage(ours.checkout_session_url)).status).toBe(303);
+    await eventually(
+      async () => (await stack.stripe.checkout.sessions.retrieve(stray.id)).status === 'expired',
+    );
+    expect((await payOnHostedPage(stray.url as string)).status).not.toBe(303);
+    expect(await subscriptionsAtStripe(user)).toHaveLength(1);
+  });
+});
+
+describe('success page', () => {
+  const stripeCallsFor = (prefix: string) =>
+    (stack.proxy?.seen ?? []).filter((r) => r.path.startsWith(prefix)).length;
+
+  it('anonymous requests for unknown sessions cost no Stripe call', async () => {
+    const before = stripeCallsFor('/v1/checkout/sessions');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        stack.app.inject({ method: 'GET', url: `/api/v1/success?session_id=cs_test_guess_${i}` }),
+      ),
+    );
+    expect(responses.every((r) => r.statusCode === 404)).toBe(true);
+    expect(stripeCallsFor('/v1/checkout/sessions') - before).toBe(0);
+  });
+
+  it('many requests for a real session ask Stripe at most once, and show it paid', async () => {
+    const user = await newUser(stack);
+    const sessionId = await subscribe(stack, user, PREMIUM_MONTHLY);
+    const before = stripeCallsFor(`/v1/checkout/sessions/${sessionId}`);
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        stack.app.inject({ method: 'GET', url: `/api/v1/success?session_id=${sessionId}` }),
+      ),
+    );
+    expect(responses.every((r) => r.statusCode === 200)).toBe(true);
+    const later = await stack.app.inject({ method: 'GET', url: `/api/v1/success?session_id=${sessionId}` });
+    expect(later.body).toContain('your payment went through');
+    expect(later.body).toContain('Premium');
+    expect(stripeCallsFor(`/v1/checkout/sessions/${sessionId}`) - before).toBeLessThanOrEqual(1);
   });
 });

@@ -22,6 +22,10 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     });
   }
 
+  async function find(subscriptionId: string) {
+    return db.subscription.findUnique({ where: { id: subscriptionId } });
+  }
+
   /** The live subscription, else the most recent ended one. */
   async function current(userId: string) {
     const live = await findLive(userId);
@@ -84,7 +88,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     return view(live.id);
   }
 
-  return { findLive, current, cancelAtPeriodEnd, resume, changePlan };
+  return { findLive, find, current, cancelAtPeriodEnd, resume, changePlan };
 }
 
 export type SubscriptionsService = ReturnType<typeof createSubscriptionsService>;

@@ -10,6 +10,7 @@ import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { Checkout } from '../checkout/checkout.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
@@ -24,6 +25,7 @@ export interface ProcessorDeps {
   db: Db;
   stripe: Stripe;
   catalog: Catalog;
+  checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
   invoices: Invoices;
   subscriptions: SubscriptionSync;
 }
@@ -51,20 +53,24 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
   };
 }
 
-export function createProcessor({ db, stripe, catalog, invoices, subscriptions }: ProcessorDeps) {
+export function createProcessor({ db, stripe, catalog, checkout, invoices, subscriptions }: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
     return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id));
   };
 
   const checkoutCompleted: Handler = async (event) => {
-    const session = await stripe.checkout.sessions.retrieve(
-      (event.data.object as Stripe.Checkout.Session).id,
-    );
+    // Re-fetched, recorded, and the customer's other open sessions expired (one subscription per user).
+    const session = await checkout.sessionCompleted((event.data.object as Stripe.Checkout.Session).id);
     const customerId = idOf(session.customer);
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
     if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    return PROCESSED;
+  };
+
+  const checkoutChanged: Handler = async (event) => {
+    await checkout.sessionChanged((event.data.object as Stripe.Checkout.Session).id);
     return PROCESSED;
   };
 
@@ -97,6 +103,8 @@ export function createProcessor({ db, stripe, catalog, invoices, subscriptions }
   const handlers: Record<string, Handler> = {
     'checkout.session.completed': checkoutCompleted,
     'checkout.session.async_payment_succeeded': checkoutCompleted,
+    'checkout.session.async_payment_failed': checkoutChanged,
+    'checkout.session.expired': checkoutChanged,
     'customer.subscription.created': syncSubscription,
     'customer.subscription.updated': syncSubscription,
     'customer.subscription.deleted': syncSubscription,
