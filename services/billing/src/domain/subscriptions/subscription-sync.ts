@@ -79,9 +79,12 @@ interface Prefetched {
 
 export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: SubscriptionSyncDeps) {
   /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
-  async function nextTicket(): Promise<bigint> {
-    const [row] = await db.$queryRaw<{ ticket: bigint }[]>`SELECT nextval('stripe_fetch_seq') AS ticket`;
-    return BigInt(row?.ticket ?? 0);
+  async function nextTicket(): Promise<number> {
+    const [row] = await db.$queryRaw<
+      { ticket: number }[]
+    >`SELECT nextval('stripe_fetch_seq')::float8 AS ticket`;
+    if (!row) throw new Error('stripe_fetch_seq gave no value');
+    return Number(row.ticket);
   }
 
   /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
@@ -138,7 +141,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
     return apply(subscription, ticket, fetched);
   }
 
-  async function apply(subscription: Stripe.Subscription, ticket: bigint, fetched: Prefetched) {
+  async function apply(subscription: Stripe.Subscription, ticket: number, fetched: Prefetched) {
     const subscriptionId = subscription.id;
     return db.$transaction(
       async (tx): Promise<SyncResult> => {
