@@ -5,6 +5,7 @@
  * failure is retried, dead-lettered and replayable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeSyncFor } from '../src/sync/stripe-sync.js';
 import {
   BASIC_MONTHLY,
   eventually,
@@ -87,6 +88,28 @@ describe('a slow Stripe', () => {
     // A's answer arrives last: it is recognised as older and changes nothing.
     const result = await older;
     expect(result.stale).toBe(true);
+    const row = await stack.app.billing.db.subscription.findUnique({ where: { id: subscriptionId } });
+    expect(row?.cancelAtPeriodEnd).toBe(true);
+  });
+});
+
+describe('sync-stripe against webhook re-fetches', () => {
+  it('a listing that began before a re-fetch does not overwrite what the re-fetch applied', async () => {
+    const { subscriptionId } = await subscribedUser();
+    const isList = (r: { method: string; path: string }) =>
+      r.method === 'GET' && r.path.startsWith('/v1/subscriptions?');
+    proxy.hold(isList, 2000, 1);
+    const listsBefore = proxy.seen.filter(isList).length;
+    const run = stripeSyncFor(stack.app.billing).run();
+    await eventually(async () => proxy.seen.filter(isList).length > listsBefore);
+    await sleep(100);
+    // The listing has read the subscription (not set to cancel); then it changes and the webhook is applied.
+    await stack.stripe.subscriptions.update(subscriptionId, { cancel_at_period_end: true });
+    await eventually(async () => {
+      const row = await stack.app.billing.db.subscription.findUnique({ where: { id: subscriptionId } });
+      return row?.cancelAtPeriodEnd === true;
+    });
+    await run;
     const row = await stack.app.billing.db.subscription.findUnique({ where: { id: subscriptionId } });
     expect(row?.cancelAtPeriodEnd).toBe(true);
   });

@@ -63,6 +63,15 @@ export function subscriptionFields(subscription: Stripe.Subscription) {
   };
 }
 
+/** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
+export async function nextFetchTicket(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<
+    { ticket: number }[]
+  >`SELECT nextval('stripe_fetch_seq')::float8 AS ticket`;
+  if (!row) throw new Error('stripe_fetch_seq gave no value');
+  return Number(row.ticket);
+}
+
 export interface SubscriptionSyncDeps {
   db: Db;
   stripe: Stripe;
@@ -78,15 +87,6 @@ interface Prefetched {
 }
 
 export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: SubscriptionSyncDeps) {
-  /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
-  async function nextTicket(): Promise<number> {
-    const [row] = await db.$queryRaw<
-      { ticket: number }[]
-    >`SELECT nextval('stripe_fetch_seq')::float8 AS ticket`;
-    if (!row) throw new Error('stripe_fetch_seq gave no value');
-    return Number(row.ticket);
-  }
-
   /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
   async function prefetch(customerId: string, productId: string | null): Promise<Prefetched> {
     const [customerRow, productRow] = await Promise.all([
@@ -132,7 +132,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
 
   /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
   async function sync(subscriptionId: string): Promise<SyncResult> {
-    const ticket = await nextTicket();
+    const ticket = await nextFetchTicket(db);
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
     const customerId = idOf(subscription.customer) as string;
