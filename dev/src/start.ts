@@ -24,6 +24,7 @@ import {
 } from '@tollgate/billing/src/bootstrap.js';
 import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
+import { installProcessGuard } from '@tollgate/service-kit';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { loadStackConfig, withDatabase } from './config.js';
 import { buildGateway } from './gateway.js';
@@ -45,6 +46,12 @@ async function shutdown(code: number) {
   }
   process.exit(code);
 }
+
+// Every service runs in this one process: an error escaping one's background
+// work (a timer, a queue handler) is logged, and must not stop them all.
+installProcessGuard({
+  error: (details, message) => console.error(`[tollgate] ${message}:`, details.err),
+});
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -2,3 +2,4 @@ export * from './health.js';
 export * from './http.js';
 export * from './input.js';
 export * from './problem.js';
+export * from './process-guard.js';

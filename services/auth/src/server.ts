@@ -1,4 +1,5 @@
 /** Starts the auth service: migrate and seed, then listen; closes gracefully on SIGINT/SIGTERM. */
+import { GUARDED_PROCESS_EVENTS, installProcessGuard } from '@tollgate/service-kit';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { bootstrapDatabase, StartupRefused } from './bootstrap.js';
@@ -8,6 +9,8 @@ import { createPrismaClient } from './db/prisma.js';
 const config = loadConfig();
 const db = createPrismaClient(config.databaseUrl, config.databasePoolMax);
 const app = await buildApp(config, { db });
+// Background work may fail a job, never the process.
+installProcessGuard(app.log);
 app.addHook('onClose', async () => db.$disconnect());
 
 try {
@@ -20,7 +23,7 @@ try {
   process.exit(1);
 }
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+closeWithGrace({ delay: 10_000, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info({ signal }, 'shutting down');
   await app.close();

@@ -73,6 +73,13 @@ const ConfigSchema = Type.Object({
   LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 
+  /**
+   * Product ids that may be bought even without `tollgate_sellable=true` in
+   * their Stripe metadata (comma-separated). Everything else on the account
+   * (staff, $0, legacy products) cannot be checked out.
+   */
+  SELLABLE_PRODUCTS: Type.String({ default: '' }),
+
   /** Days a past_due subscription keeps its role (fractions allowed). */
   BILLING_GRACE_DAYS: Type.Number({ default: 3, minimum: 0 }),
 
@@ -154,6 +161,8 @@ export interface Config {
     loginRateLimitPerMinute: number;
     lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   };
+  /** SELLABLE_PRODUCTS: sellable whatever their metadata says. */
+  sellableProductIds: string[];
   graceDays: number;
   worker: {
     runInProcess: boolean;
@@ -267,6 +276,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         maxSeconds: raw.LOCKOUT_MAX_SECONDS,
       },
     },
+    sellableProductIds: raw.SELLABLE_PRODUCTS.split(',')
+      .map((id) => id.trim())
+      .filter(Boolean),
     graceDays: raw.BILLING_GRACE_DAYS,
     worker: {
       runInProcess: raw.RUN_WORKER,

@@ -7,9 +7,11 @@ import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
+import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
 import { createInvoices } from './domain/invoices/invoices.js';
+import { createLeases } from './domain/leases/leases.js';
 import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
@@ -36,7 +38,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const clock = deps.clock ?? systemClock;
   await startBoss(boss, config);
 
-  const catalog = createCatalog({ db, stripe });
+  const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
   const authRoles = createAuthRolesClient({
     authUrl: config.auth.url,
     clientId: config.auth.clientId,
@@ -47,7 +49,15 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const invoices = createInvoices({ db, stripe });
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
-  const checkout = createCheckout({ stripe, catalog, customers, subscriptions, urls: config.urls, clock });
+  const checkout = createCheckout({
+    stripe,
+    catalog,
+    customers,
+    subscriptions,
+    sessions: createCheckoutSessions({ db }),
+    leases: createLeases({ db }),
+    urls: config.urls,
+  });
   const inbox = createInbox({
     db,
     boss,
@@ -55,7 +65,14 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     webhookSecret: config.stripe.webhookSecret,
     toleranceSeconds: config.stripe.webhookToleranceSeconds,
   });
-  const processor = createProcessor({ db, stripe, catalog, invoices, subscriptions: subscriptionSync });
+  const processor = createProcessor({
+    db,
+    stripe,
+    catalog,
+    checkout,
+    invoices,
+    subscriptions: subscriptionSync,
+  });
   const eventRunner = createEventRunner({ db, processor });
   const catchup = createStripeCatchup({
     db,

@@ -1,4 +1,5 @@
 /** Starts billing: migrate, listen, run the queue workers in-process (unless RUN_WORKER=false); closes gracefully. */
+import { GUARDED_PROCESS_EVENTS, installProcessGuard } from '@tollgate/service-kit';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { bootstrapDatabase, seedCatalogIfEmpty } from './bootstrap.js';
@@ -8,6 +9,8 @@ import { startWorkers } from './jobs/workers.js';
 const config = loadConfigOrExit();
 await bootstrapDatabase(config, (message) => console.log(message));
 const app = await buildApp(config);
+// Background work (timers, queue handlers) may fail a job, never the process.
+installProcessGuard(app.log);
 
 try {
   await seedCatalogIfEmpty(app.billing, (message) => app.log.info(message));
@@ -21,7 +24,7 @@ if (config.worker.runInProcess) {
   app.addHook('preClose', async () => workers.stop());
 }
 
-closeWithGrace({ delay: 15_000 }, async ({ signal, err }) => {
+closeWithGrace({ delay: 15_000, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
   else app.log.info({ signal }, 'shutting down');
   await app.close();

@@ -19,6 +19,7 @@ import { type Config, loadConfig } from '../src/config.js';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
 import type { Clock } from '../src/domain/clock.js';
 import { startWorkers, type Workers } from '../src/jobs/workers.js';
+import { type StripeProxy, startStripeProxy } from './support/stripe-proxy.js';
 
 export const SERVICE_SECRET = 'billing-test-secret-0123456789abcd';
 export const CARD_OK = '4242 4242 4242 4242';
@@ -94,6 +95,8 @@ export interface Stack {
   stripe: Stripe;
   clock: TestClock;
   billingUrl: string;
+  /** Between billing and the emulator, when started with `{ stripeProxy: true }`. */
+  proxy?: StripeProxy;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,8 @@ export interface StackOptions {
   workers?: boolean;
   /** Where billing reaches Stripe, given the emulator's URL (e.g. through a proxy a test can cut). */
   stripeVia?: (emulatorUrl: string) => Promise<string>;
+  /** A proxy between billing and the emulator that holds or fails chosen answers (`stack.proxy`). */
+  stripeProxy?: boolean;
 }
 
 export async function startStack(
@@ -122,6 +127,7 @@ export async function startStack(
     webhookRetryBaseMs: 50,
     webhookRetryMaxMs: 500,
   });
+  const proxy = options.stripeProxy ? await startStripeProxy(emu.url) : undefined;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
@@ -133,7 +139,7 @@ export async function startStack(
     AUTH_TIMEOUT_MS: '2000',
     STRIPE_SECRET_KEY: emu.apiKey,
     STRIPE_WEBHOOK_SECRET: emu.webhookSecret,
-    STRIPE_API_URL: options.stripeVia ? await options.stripeVia(emu.url) : emu.url,
+    STRIPE_API_URL: proxy?.url ?? (options.stripeVia ? await options.stripeVia(emu.url) : emu.url),
     PUBLIC_URL: billingUrl,
     WORKER_POLL_SECONDS: '0.5',
     ROLE_SYNC_RETRY_DELAY_SECONDS: '1',
@@ -156,12 +162,14 @@ export async function startStack(
     stripe,
     clock,
     billingUrl,
+    proxy,
     async close() {
       // The emulator's close waits for deliveries in flight, which need billing up.
       await emu.waitForWebhooks();
       await emu.close();
       await workers?.stop();
       await app.close();
+      await proxy?.close();
       await auth.app.close().catch(() => {});
       await database.release();
     },

@@ -13,12 +13,15 @@ export type UpsertTable = 'products' | 'prices' | 'customers' | 'subscriptions' 
 /**
  * @param rows objects keyed by Prisma field names, each with `id`.
  * @param keepExisting columns left as they are when the row exists (e.g. a customer's user mapping).
+ * @param versionColumn an existing row is only overwritten when its value in
+ *   this column is not greater than the incoming row's (never older over newer).
  */
 export async function bulkUpsert(
   tx: Tx,
   table: UpsertTable,
   rows: Record<string, unknown>[],
   keepExisting: string[] = [],
+  versionColumn?: string,
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const now = new Date();
@@ -38,12 +41,14 @@ export async function bulkUpsert(
     .map((c) => `"${c}" = EXCLUDED."${c}"`)
     .concat(keepExisting.map(snake).map((c) => `"${c}" = coalesce("${table}"."${c}", EXCLUDED."${c}")`))
     .join(', ');
+  const version = versionColumn ? snake(versionColumn) : null;
+  const guard = version ? ` WHERE "${table}"."${version}" <= EXCLUDED."${version}"` : '';
   // Table and column names come from this module's constants and the Prisma
   // model's field names, never from input; the data is the one parameter.
   return tx.$executeRawUnsafe(
     `INSERT INTO "${table}" (${list})
      SELECT ${list} FROM json_populate_recordset(NULL::"${table}", $1::json)
-     ON CONFLICT (id) DO UPDATE SET ${updates}`,
+     ON CONFLICT (id) DO UPDATE SET ${updates}${guard}`,
     JSON.stringify(records),
   );
 }

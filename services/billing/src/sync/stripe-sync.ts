@@ -20,7 +20,7 @@ import { customerRow, userIdFromMetadata } from '../domain/customers/customers.j
 import { entitlementChanges, entitlementOf } from '../domain/entitlements/entitlement.js';
 import { invoiceRow } from '../domain/invoices/invoices.js';
 import { enqueueRoleSync, subscriptionSource } from '../domain/role-sync/outbox.js';
-import { subscriptionFields } from '../domain/subscriptions/subscription-sync.js';
+import { nextFetchTicket, subscriptionFields } from '../domain/subscriptions/subscription-sync.js';
 import type { Boss } from '../queue/queue.js';
 import { idOf } from '../stripe/client.js';
 import { bulkUpsert } from './bulk-upsert.js';
@@ -83,15 +83,21 @@ export function createStripeSync(deps: StripeSyncDeps) {
   const { db, stripe } = deps;
   const noProgress: SyncProgress = { page() {}, finished() {} };
 
-  async function syncSubscriptionsPage(tx: Tx, subscriptions: Stripe.Subscription[]): Promise<number> {
-    const ids = subscriptions.map((s) => s.id);
-    const customerIds = [...new Set(subscriptions.map((s) => idOf(s.customer) as string))];
+  /**
+   * @param ticket drawn from stripe_fetch_seq before the listing began: a row a
+   *   later-started re-fetch (webhook) already wrote is left alone, as in
+   *   subscription-sync.
+   */
+  async function syncSubscriptionsPage(tx: Tx, page: Stripe.Subscription[], ticket: number): Promise<number> {
+    const ids = page.map((s) => s.id);
+    const customerIds = [...new Set(page.map((s) => idOf(s.customer) as string))];
     const [existing, customers, products] = await Promise.all([
       tx.subscription.findMany({ where: { id: { in: ids } } }),
       tx.customer.findMany({ where: { id: { in: customerIds } }, select: { id: true, userId: true } }),
       tx.product.findMany({ select: { id: true, role: true } }),
     ]);
     const before = new Map(existing.map((s) => [s.id, s]));
+    const subscriptions = page.filter((s) => (before.get(s.id)?.fetchSeq ?? 0) <= ticket);
     const userOf = new Map(customers.map((c) => [c.id, c.userId]));
     const roleOf = new Map(products.map((p) => [p.id, p.role]));
     const now = deps.clock.now();
@@ -117,6 +123,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
           entitledRole: after.role,
           entitlementExpiresAt: after.expiresAt,
           syncedAt: now,
+          fetchSeq: ticket,
         },
         grantee: userId ?? previous?.userId ?? null,
         changes: entitlementChanges(
@@ -130,6 +137,8 @@ export function createStripeSync(deps: StripeSyncDeps) {
       tx,
       'subscriptions',
       rows.map((r) => r.row),
+      [],
+      'fetchSeq',
     );
     for (const { row, grantee, changes, status } of rows) {
       if (!grantee) continue;
@@ -187,8 +196,9 @@ export function createStripeSync(deps: StripeSyncDeps) {
       (customer) => ({ ...customerRow(customer), userId: userIdFromMetadata(customer.metadata) }),
       ['userId'],
     );
+    const ticket = await nextFetchTicket(db);
     for await (const page of pages(stripe.subscriptions.list({ limit: PAGE, status: 'all' }))) {
-      roleSyncsEnqueued += await db.$transaction((tx) => syncSubscriptionsPage(tx, page), {
+      roleSyncsEnqueued += await db.$transaction((tx) => syncSubscriptionsPage(tx, page, ticket), {
         timeout: 60_000,
       });
       counts.subscriptions += page.length;

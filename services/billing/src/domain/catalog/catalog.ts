@@ -2,6 +2,11 @@
  * The local mirror of Stripe's product catalogue: products (with the role
  * their metadata grants) and prices. Written from webhooks and syncs, read
  * by GET /products and checkout.
+ *
+ * Only *sellable* products can be bought: metadata `tollgate_sellable=true`
+ * at Stripe, or listed in SELLABLE_PRODUCTS. A Stripe account also holds
+ * prices nobody should be able to check out (a $0 staff plan, a legacy
+ * price); before this rule any active recurring price was for sale by id.
  */
 import type Stripe from 'stripe';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
@@ -10,12 +15,16 @@ import { idOf, isResourceMissing } from '../../stripe/client.js';
 type Client = Db | Tx;
 const json = (value: unknown) => value as Prisma.InputJsonValue;
 
+/** The Stripe product metadata key that puts a product on sale. */
+export const SELLABLE_METADATA_KEY = 'tollgate_sellable';
+
 export function productRow(product: Stripe.Product) {
   return {
     name: product.name,
     description: product.description ?? null,
     active: product.active,
     role: product.metadata?.role?.trim() || null,
+    sellable: product.metadata?.[SELLABLE_METADATA_KEY]?.trim().toLowerCase() === 'true',
     raw: json(product),
   };
 }
@@ -44,7 +53,20 @@ export async function upsertPrice(db: Client, price: Stripe.Price) {
   return db.price.upsert({ where: { id: price.id }, create: { id: price.id, ...row }, update: row });
 }
 
-export function createCatalog({ db, stripe }: { db: Db; stripe: Stripe }) {
+export interface CatalogDeps {
+  db: Db;
+  stripe: Stripe;
+  /** Sellable whatever their metadata says (SELLABLE_PRODUCTS). */
+  sellableProductIds: readonly string[];
+}
+
+export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
+  const allowList = [...sellableProductIds];
+  const onSale = {
+    active: true,
+    OR: [{ sellable: true }, { id: { in: allowList } }],
+  } satisfies Prisma.ProductWhereInput;
+
   /** Brings one product to Stripe's state (a deleted product becomes inactive). */
   async function refreshProduct(productId: string) {
     try {
@@ -98,10 +120,10 @@ export function createCatalog({ db, stripe }: { db: Db; stripe: Stripe }) {
     return (await db.product.count()) === 0;
   }
 
-  /** Active products with their active recurring prices, cheapest first. */
-  async function listActive() {
+  /** Sellable active products with their active prices, cheapest first. */
+  async function listSellable() {
     return db.product.findMany({
-      where: { active: true },
+      where: onSale,
       orderBy: { name: 'asc' },
       include: { prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } } },
     });
@@ -111,7 +133,16 @@ export function createCatalog({ db, stripe }: { db: Db; stripe: Stripe }) {
     return db.price.findUnique({ where: { id: priceId }, include: { product: true } });
   }
 
-  return { refreshProduct, refreshPrice, syncAll, isEmpty, listActive, findPrice };
+  /** A price that may be bought: active, of an active sellable product; else null (callers answer 404). */
+  async function findPriceForSale(priceId: string) {
+    const price = await db.price.findFirst({
+      where: { id: priceId, active: true, product: onSale },
+      include: { product: true },
+    });
+    return price ?? null;
+  }
+
+  return { refreshProduct, refreshPrice, syncAll, isEmpty, listSellable, findPrice, findPriceForSale };
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;

@@ -1,83 +1,211 @@
-/** Checkout Sessions (subscription mode) for the user's one customer. */
+/**
+ * Checkout Sessions (subscription mode) for the user's one customer, and at
+ * most one subscription per user however the clicks race.
+ *
+ * Billing's own copy of subscriptions lags the webhooks, so it cannot decide
+ * alone whether a user may start a checkout: a second checkout for another
+ * price in that window used to create a second subscription (two charges,
+ * both roles). So, per customer and under a lease (one holder at a time, in
+ * every billing process, with no transaction open while Stripe is asked):
+ * ask Stripe for the customer's live subscriptions (any: 409) and open
+ * sessions; reuse an open session for the same price, expire every other
+ * one, and only then create a new session. A customer therefore never has
+ * two payable sessions; when one completes, the others are expired as well.
+ *
+ * The idempotency key is per customer and intent ("the session that follows
+ * the customer's newest one"), not per price: two creations racing past the
+ * lease (it expired under a very slow Stripe) share a key, so Stripe makes
+ * one session, or refuses the second when its price differs.
+ */
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
 import { Problems } from '../../errors.js';
 import { isResourceMissing } from '../../stripe/client.js';
 import type { Catalog } from '../catalog/catalog.js';
-import type { Clock } from '../clock.js';
 import type { BillingUser, Customers } from '../customers/customers.js';
+import { LIVE_STATUSES } from '../entitlements/entitlement.js';
+import type { Leases } from '../leases/leases.js';
 import type { SubscriptionsService } from '../subscriptions/subscriptions.service.js';
+import type { CheckoutSessions } from './checkout-sessions.js';
 
 export interface CheckoutDeps {
   stripe: Stripe;
   catalog: Catalog;
   customers: Customers;
-  subscriptions: SubscriptionsService;
+  subscriptions: Pick<SubscriptionsService, 'findLive' | 'find'>;
+  sessions: CheckoutSessions;
+  leases: Leases;
   urls: Config['urls'];
-  clock: Clock;
 }
 
-// Repeated clicks within this window get the same session back from Stripe.
-const IDEMPOTENCY_WINDOW_MS = 10 * 60_000;
+/** Longer than the Stripe calls of one checkout take; a crashed holder blocks the customer this long at most. */
+const LEASE_TTL_MS = 60_000;
+/** How long a second click waits for the first to finish before 409 `checkout_in_progress`. */
+const LEASE_WAIT_MS = 20_000;
+/** An open session this close to expiring is replaced rather than handed out again. */
+const REUSE_MARGIN_MS = 10 * 60_000;
+/** The success page asks Stripe about an unfinished session at most this often. */
+const REFRESH_EVERY_SECONDS = 5;
 
-export function createCheckout({ stripe, catalog, customers, subscriptions, urls, clock }: CheckoutDeps) {
+const isLive = (status: string) => LIVE_STATUSES.includes(status);
+
+export function createCheckout({
+  stripe,
+  catalog,
+  customers,
+  subscriptions,
+  sessions,
+  leases,
+  urls,
+}: CheckoutDeps) {
   async function start(user: BillingUser, priceId: string) {
-    const price = await catalog.findPrice(priceId);
-    if (!price?.active || !price.product.active)
-      throw Problems.priceNotFound(`no active price ${priceId}; see GET /api/v1/products`);
+    // Unknown, inactive and not-for-sale prices all look the same from outside.
+    const price = await catalog.findPriceForSale(priceId);
+    if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
     if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
+    // The mirror answers the common case without asking Stripe.
     const live = await subscriptions.findLive(user.id);
-    if (live)
-      throw Problems.subscriptionExists(
-        `you already have a ${live.status} subscription; change plan with PUT /api/v1/subscription`,
-      );
+    if (live) throw alreadySubscribed(live.status);
     const customer = await customers.ensureCustomer(user);
-    const window = Math.floor(clock.now().getTime() / IDEMPOTENCY_WINDOW_MS);
-    const session = await stripe.checkout.sessions.create(
+    return leases.withLease(
+      `checkout|${customer.id}`,
       {
-        mode: 'subscription',
-        customer: customer.id,
-        client_reference_id: user.id,
-        line_items: [{ price: priceId, quantity: 1 }],
-        metadata: { userId: user.id },
-        subscription_data: { metadata: { userId: user.id } },
-        success_url: urls.success,
-        cancel_url: urls.cancel,
+        ttlMs: LEASE_TTL_MS,
+        waitMs: LEASE_WAIT_MS,
+        busy: () => Problems.checkoutInProgress('another checkout of yours is being started; try again'),
       },
-      { idempotencyKey: `tollgate-checkout-${user.id}-${priceId}-${window}` },
+      () => startLocked(user, customer.id, priceId),
     );
-    return { checkout_session_id: session.id, checkout_session_url: session.url as string };
   }
 
-  /** What the success page shows. */
-  async function describeSession(sessionId: string) {
+  function alreadySubscribed(status: string) {
+    return Problems.subscriptionExists(
+      `you already have a ${status} subscription; change plan with PUT /api/v1/subscription`,
+    );
+  }
+
+  /** Holding the customer's lease: Stripe's view decides, not the (lagging) mirror. */
+  async function startLocked(user: BillingUser, customerId: string, priceId: string) {
+    const [subscriptionList, sessionList] = await Promise.all([
+      stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }),
+      stripe.checkout.sessions.list({ customer: customerId, limit: 100 }),
+    ]);
+    const liveAtStripe = subscriptionList.data.find((s) => isLive(s.status));
+    if (liveAtStripe) throw alreadySubscribed(liveAtStripe.status);
+
+    const open = sessionList.data.filter((s) => s.status === 'open');
+    const recorded = new Map((await sessions.findMany(open.map((s) => s.id))).map((r) => [r.id, r]));
+    const reusable = open.find(
+      (s) =>
+        recorded.get(s.id)?.priceId === priceId &&
+        s.url &&
+        (s.expires_at ?? 0) * 1000 > Date.now() + REUSE_MARGIN_MS,
+    );
+    for (const session of open) if (session !== reusable) await expireOpen(session.id);
+    if (reusable) return view(reusable);
+
+    const newest = sessionList.data[0]?.id ?? 'none';
+    let session: Stripe.Checkout.Session;
     try {
-      const session = await stripe.checkout.sessions.retrieve(sessionId, {
-        expand: ['line_items', 'subscription'],
-      });
-      const priceId = session.line_items?.data?.[0]?.price?.id ?? null;
-      const price = priceId ? await catalog.findPrice(priceId) : null;
-      const subscription =
-        session.subscription && typeof session.subscription === 'object' ? session.subscription : null;
-      return {
-        id: session.id,
-        status: session.status,
-        paymentStatus: session.payment_status,
-        planName: price?.product.name ?? session.line_items?.data?.[0]?.description ?? null,
-        role: price?.product.role ?? null,
-        amount: price?.unitAmount ?? session.amount_total ?? null,
-        currency: price?.currency ?? session.currency ?? null,
-        interval: price?.interval ?? null,
-        subscriptionStatus: subscription?.status ?? null,
-      };
+      session = await stripe.checkout.sessions.create(
+        {
+          mode: 'subscription',
+          customer: customerId,
+          client_reference_id: user.id,
+          line_items: [{ price: priceId, quantity: 1 }],
+          metadata: { userId: user.id },
+          subscription_data: { metadata: { userId: user.id } },
+          success_url: urls.success,
+          cancel_url: urls.cancel,
+        },
+        { idempotencyKey: `tollgate-checkout-${customerId}-after-${newest}` },
+      );
     } catch (error) {
-      if (isResourceMissing(error))
-        throw Problems.checkoutSessionNotFound(`no checkout session ${sessionId}`);
+      if ((error as { type?: string }).type === 'StripeIdempotencyError')
+        throw Problems.checkoutInProgress('another checkout of yours is being started; try again');
       throw error;
+    }
+    await sessions.record(session, user.id, priceId);
+    return view(session);
+  }
+
+  /** Expires an open session; one that completed meanwhile means a subscription is on its way. */
+  async function expireOpen(sessionId: string) {
+    try {
+      await sessions.update(await stripe.checkout.sessions.expire(sessionId));
+    } catch (error) {
+      const now = await stripe.checkout.sessions.retrieve(sessionId).catch(() => null);
+      if (now?.status === 'complete') throw alreadySubscribed('new');
+      if (now?.status !== 'expired') throw error;
+      await sessions.update(now);
     }
   }
 
-  return { start, describeSession };
+  function view(session: Stripe.Checkout.Session) {
+    return { checkout_session_id: session.id, checkout_session_url: session.url as string };
+  }
+
+  /**
+   * A session completed (webhook): record it, and expire every other open
+   * session of the customer so nothing else can be paid.
+   */
+  async function sessionCompleted(sessionId: string): Promise<Stripe.Checkout.Session> {
+    const session = await stripe.checkout.sessions.retrieve(sessionId, { expand: ['subscription'] });
+    await sessions.update(session);
+    const customerId = typeof session.customer === 'string' ? session.customer : session.customer?.id;
+    if (customerId) {
+      const others = await stripe.checkout.sessions.list({
+        customer: customerId,
+        status: 'open',
+        limit: 100,
+      });
+      for (const other of others.data)
+        if (other.id !== session.id) await expireOpen(other.id).catch(() => {});
+    }
+    return session;
+  }
+
+  /** Any other session change (expired, async payment): the mirror follows Stripe. */
+  async function sessionChanged(sessionId: string) {
+    await sessions.update(await stripe.checkout.sessions.retrieve(sessionId, { expand: ['subscription'] }));
+  }
+
+  /**
+   * What the success page shows, from the mirror: unknown ids are 404 with no
+   * Stripe call; an unfinished session is re-read from Stripe at most every
+   * few seconds, by whichever request claims it.
+   */
+  async function describeSession(sessionId: string) {
+    let row = await sessions.find(sessionId);
+    if (!row) throw Problems.checkoutSessionNotFound(`no checkout session ${sessionId}`);
+    if (row.status === 'open' && (await sessions.claimRefresh(sessionId, REFRESH_EVERY_SECONDS))) {
+      try {
+        row =
+          (await sessions.update(
+            await stripe.checkout.sessions.retrieve(sessionId, { expand: ['subscription'] }),
+          )) ?? row;
+      } catch (error) {
+        if (!isResourceMissing(error)) throw error;
+      }
+    }
+    const [price, subscription] = await Promise.all([
+      catalog.findPrice(row.priceId),
+      row.subscriptionId ? subscriptions.find(row.subscriptionId) : null,
+    ]);
+    return {
+      id: row.id,
+      status: row.status,
+      paymentStatus: row.paymentStatus,
+      planName: price?.product.name ?? null,
+      role: price?.product.role ?? null,
+      amount: price?.unitAmount ?? null,
+      currency: price?.currency ?? null,
+      interval: price?.interval ?? null,
+      subscriptionStatus: subscription?.status ?? row.subscriptionStatus ?? null,
+    };
+  }
+
+  return { start, sessionCompleted, sessionChanged, describeSession };
 }
 
 export type Checkout = ReturnType<typeof createCheckout>;

@@ -2,15 +2,23 @@
  * Brings the local copy of one subscription to Stripe's current state and
  * writes the role changes that follow, in one transaction.
  *
- * The subscription is re-fetched from Stripe while a per-subscription lock is
- * held, so whatever order (or how many times) events arrive, and however
- * close in time, the last writer writes the newest truth: event timestamps,
- * which tie within a second, are never compared.
+ * Stripe is asked first, with no transaction open (a slow Stripe must not
+ * hold database connections and locks: under load that emptied the pool).
+ * Before each fetch a ticket is drawn from a Postgres sequence; the fetched
+ * object is applied, under a per-subscription lock, only when its ticket is
+ * newer than the stored row's. A fetch that began later saw Stripe at least
+ * as late, so an older fetch never overwrites a newer one; and whatever order
+ * (or how many times) events arrive, the fetch that began after the last
+ * change wins. Event timestamps, which tie within a second, are never compared.
+ *
+ * A subscription Stripe answers 404 for is never written from an event's
+ * payload: the Stripe error propagates and the processor marks the event
+ * `orphaned`.
  */
 import type Stripe from 'stripe';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
-import { fromUnix, idOf, isResourceMissing } from '../../stripe/client.js';
+import { fromUnix, idOf } from '../../stripe/client.js';
 import { upsertPrice, upsertProduct } from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import { upsertCustomer, userIdFromMetadata } from '../customers/customers.js';
@@ -23,6 +31,8 @@ export interface SyncResult {
   userId: string | null;
   /** Roles whose sync was enqueued. */
   changes: number;
+  /** True when a newer fetch had already been applied, so this one changed nothing. */
+  stale?: boolean;
 }
 
 /** A subscription's one item (tollgate sells one plan per subscription). */
@@ -53,6 +63,15 @@ export function subscriptionFields(subscription: Stripe.Subscription) {
   };
 }
 
+/** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
+export async function nextFetchTicket(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<
+    { ticket: number }[]
+  >`SELECT nextval('stripe_fetch_seq')::float8 AS ticket`;
+  if (!row) throw new Error('stripe_fetch_seq gave no value');
+  return Number(row.ticket);
+}
+
 export interface SubscriptionSyncDeps {
   db: Db;
   stripe: Stripe;
@@ -61,47 +80,79 @@ export interface SubscriptionSyncDeps {
   graceDays: number;
 }
 
+/** What the apply step needs from Stripe besides the subscription, fetched before its transaction. */
+interface Prefetched {
+  customer: Stripe.Customer | Stripe.DeletedCustomer | null;
+  product: Stripe.Product | null;
+}
+
 export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: SubscriptionSyncDeps) {
-  async function ensureCustomerRow(tx: Tx, customerId: string, subscription: Stripe.Subscription) {
+  /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
+  async function prefetch(customerId: string, productId: string | null): Promise<Prefetched> {
+    const [customerRow, productRow] = await Promise.all([
+      db.customer.findUnique({ where: { id: customerId }, select: { id: true } }),
+      productId ? db.product.findUnique({ where: { id: productId }, select: { id: true } }) : null,
+    ]);
+    const [customer, product] = await Promise.all([
+      customerRow ? null : stripe.customers.retrieve(customerId),
+      productId && !productRow ? stripe.products.retrieve(productId) : null,
+    ]);
+    return { customer, product };
+  }
+
+  async function ensureCustomerRow(
+    tx: Tx,
+    customerId: string,
+    subscription: Stripe.Subscription,
+    fetched: Prefetched['customer'],
+  ) {
     const existing = await tx.customer.findUnique({ where: { id: customerId } });
     const hint = userIdFromMetadata(subscription.metadata);
     if (existing && (existing.userId || !hint)) return existing;
-    const customer = existing ? null : await stripe.customers.retrieve(customerId);
-    if (customer) return upsertCustomer(tx, customer, hint);
+    if (!existing && fetched) return upsertCustomer(tx, fetched, hint);
+    if (!existing) throw new Error(`customer ${customerId} appeared in neither the mirror nor Stripe`);
     return tx.customer.update({ where: { id: customerId }, data: { userId: hint } });
   }
 
-  async function roleOfProduct(tx: Tx, productId: string | null, subscription: Stripe.Subscription) {
+  async function roleOfProduct(
+    tx: Tx,
+    productId: string | null,
+    subscription: Stripe.Subscription,
+    fetched: Prefetched['product'],
+  ) {
     if (!productId) return null;
     let product = await tx.product.findUnique({ where: { id: productId } });
-    if (!product) {
-      product = await upsertProduct(tx, await stripe.products.retrieve(productId));
+    if (!product && fetched) {
+      product = await upsertProduct(tx, fetched);
       const price = mainItem(subscription)?.price;
       if (price) await upsertPrice(tx, price);
     }
-    return product.role;
+    return product?.role ?? null;
   }
 
-  /**
-   * @param fallback the subscription as an event carried it, used only when
-   *   Stripe no longer has it (a deleted test object).
-   */
-  async function sync(subscriptionId: string, fallback?: Stripe.Subscription): Promise<SyncResult> {
+  /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
+  async function sync(subscriptionId: string): Promise<SyncResult> {
+    const ticket = await nextFetchTicket(db);
+    // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
+    const subscription = await stripe.subscriptions.retrieve(subscriptionId);
+    const customerId = idOf(subscription.customer) as string;
+    const fields = subscriptionFields(subscription);
+    const fetched = await prefetch(customerId, fields.productId);
+    return apply(subscription, ticket, fetched);
+  }
+
+  async function apply(subscription: Stripe.Subscription, ticket: number, fetched: Prefetched) {
+    const subscriptionId = subscription.id;
     return db.$transaction(
-      async (tx) => {
+      async (tx): Promise<SyncResult> => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`subscription|${subscriptionId}`}))`;
-        let subscription: Stripe.Subscription;
-        try {
-          subscription = await stripe.subscriptions.retrieve(subscriptionId);
-        } catch (error) {
-          if (!isResourceMissing(error) || !fallback) throw error;
-          subscription = fallback;
-        }
-        const customerId = idOf(subscription.customer) as string;
-        const customer = await ensureCustomerRow(tx, customerId, subscription);
-        const fields = subscriptionFields(subscription);
-        const role = await roleOfProduct(tx, fields.productId, subscription);
         const before = await tx.subscription.findUnique({ where: { id: subscriptionId } });
+        if (before && before.fetchSeq > ticket)
+          return { subscriptionId, status: before.status, userId: before.userId, changes: 0, stale: true };
+        const customerId = idOf(subscription.customer) as string;
+        const customer = await ensureCustomerRow(tx, customerId, subscription, fetched.customer);
+        const fields = subscriptionFields(subscription);
+        const role = await roleOfProduct(tx, fields.productId, subscription, fetched.product);
         const now = clock.now();
         const pastDueSince = fields.status === 'past_due' ? (before?.pastDueSince ?? now) : null;
         const userId = customer.userId ?? before?.userId ?? null;
@@ -116,6 +167,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
           entitledRole: after.role,
           entitlementExpiresAt: after.expiresAt,
           syncedAt: now,
+          fetchSeq: ticket,
         };
         await tx.subscription.upsert({
           where: { id: subscriptionId },
@@ -140,7 +192,8 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
         }
         return { subscriptionId, status: fields.status, userId, changes: grantee ? changes.length : 0 };
       },
-      { timeout: 60_000, maxWait: 10_000 },
+      // Only database work inside: it is short, so a long wait means something is wrong.
+      { timeout: 15_000, maxWait: 10_000 },
     );
   }
 

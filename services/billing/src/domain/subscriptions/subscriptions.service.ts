@@ -22,6 +22,10 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     });
   }
 
+  async function find(subscriptionId: string) {
+    return db.subscription.findUnique({ where: { id: subscriptionId } });
+  }
+
   /** The live subscription, else the most recent ended one. */
   async function current(userId: string) {
     const live = await findLive(userId);
@@ -69,8 +73,8 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
 
   async function changePlan(userId: string, priceId: string) {
     const live = await requireLive(userId);
-    const price = await catalog.findPrice(priceId);
-    if (!price?.active || !price.product.active) throw Problems.priceNotFound(`no active price ${priceId}`);
+    const price = await catalog.findPriceForSale(priceId);
+    if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
     if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
     if (live.priceId === priceId) throw Problems.samePrice(`the subscription is already on ${priceId}`);
     const subscription = await stripe.subscriptions.retrieve(live.id);
@@ -84,7 +88,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     return view(live.id);
   }
 
-  return { findLive, current, cancelAtPeriodEnd, resume, changePlan };
+  return { findLive, find, current, cancelAtPeriodEnd, resume, changePlan };
 }
 
 export type SubscriptionsService = ReturnType<typeof createSubscriptionsService>;

@@ -1,6 +1,6 @@
 /**
  * Runs one inbox event through the processor and records the result on its
- * row: processed / ignored / flagged, or failed with the error (pg-boss
+ * row: processed / ignored / flagged / orphaned, or failed with the error (pg-boss
  * retries it with backoff) and finally dead once the attempts are used up.
  */
 import type Stripe from 'stripe';
@@ -19,7 +19,7 @@ export function createEventRunner({ db, processor }: { db: Db; processor: Proces
         data: {
           status: outcome.status,
           attempts: { increment: 1 },
-          lastError: outcome.status === 'flagged' ? outcome.reason : null,
+          lastError: 'reason' in outcome ? outcome.reason : null,
           processedAt: new Date(),
         },
       });

@@ -15,6 +15,7 @@ import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
+import { envelopeProblem } from './envelope.js';
 
 export interface InboxDeps {
   db: Db;
@@ -25,11 +26,14 @@ export interface InboxDeps {
 }
 
 export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds }: InboxDeps) {
-  /** Verifies the signature (raw body, tolerance) and parses the event; throws a 400 problem otherwise. */
+  /**
+   * Verifies the signature (raw body, tolerance both ways) and the event's
+   * envelope; throws a 400 problem otherwise, so nothing malformed is stored.
+   */
   function verify(rawBody: Buffer | string, signature: string | undefined): Stripe.Event {
     if (!signature)
       throw Problems.webhookSignatureMissing('send the Stripe-Signature header Stripe signs the body with');
-    let event: Stripe.Event;
+    let event: unknown;
     try {
       event = stripe.webhooks.constructEvent(rawBody, signature, webhookSecret, toleranceSeconds);
     } catch (error) {
@@ -38,9 +42,13 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
         throw Problems.webhookSignatureInvalid('the signature does not match the body, or is too old');
       throw Problems.webhookPayloadInvalid('the body is not a Stripe event');
     }
-    if (typeof event?.id !== 'string' || typeof event.type !== 'string')
-      throw Problems.webhookPayloadInvalid('the body is not a Stripe event');
-    return event;
+    // The SDK bounds only the age of a signature; one dated ahead would stay replayable until then.
+    const signedAt = signatureTimestamp(signature);
+    if (signedAt === null || signedAt - Math.floor(Date.now() / 1000) > toleranceSeconds)
+      throw Problems.webhookSignatureInvalid('the signature is dated in the future');
+    const problem = envelopeProblem(event);
+    if (problem) throw Problems.webhookPayloadInvalid(problem);
+    return event as Stripe.Event;
   }
 
   const relay = createRelay(db, boss);
@@ -118,10 +126,50 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   return { verify, accept, replay, requeueStranded, redriveDead, stats, flush: relay.flush };
 }
 
+/** The `t=` of a Stripe-Signature header (unix seconds), or null. */
+export function signatureTimestamp(header: string): number | null {
+  for (const part of header.split(',')) {
+    const [key, value] = part.split('=', 2);
+    if (key?.trim() === 't' && value && /^\d{1,12}$/.test(value.trim())) return Number(value.trim());
+  }
+  return null;
+}
+
 interface PendingInsert {
   event: Stripe.Event;
   resolve(inserted: boolean): void;
   reject(error: unknown): void;
+}
+
+type InboxRow = ReturnType<typeof inboxRow>;
+
+/** The inbox row for a verified event (its envelope was checked by `verify`). */
+function inboxRow(event: Stripe.Event) {
+  const object = event.data.object as { id?: unknown };
+  return {
+    id: event.id,
+    type: event.type,
+    created: new Date(event.created * 1000).toISOString(),
+    api_version: event.api_version ?? null,
+    livemode: event.livemode ?? false,
+    object_id: typeof object.id === 'string' ? object.id : null,
+    payload: event,
+  };
+}
+
+/**
+ * A row Postgres refuses for its content (SQLSTATE class 22, data exception:
+ * e.g. a NUL character, which jsonb cannot hold) is the sender's fault: a
+ * 400, so Stripe stops retrying it. Anything else stays a server error.
+ */
+function rowError(error: unknown): unknown {
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } })?.meta
+    ?.driverAdapterError?.cause;
+  if (typeof cause?.originalCode === 'string' && cause.originalCode.startsWith('22'))
+    return Problems.webhookPayloadInvalid(
+      'the event holds a value that cannot be stored (e.g. a NUL character)',
+    );
+  return error;
 }
 
 /**
@@ -133,33 +181,51 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
   let pending: PendingInsert[] = [];
   let timer: NodeJS.Timeout | undefined;
 
+  async function insertRows(rows: InboxRow[]): Promise<Set<string>> {
+    const inserted = await db.$queryRaw<{ id: string }[]>`
+      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
+      SELECT id, type, created, api_version, livemode, object_id, payload, now()
+        FROM json_populate_recordset(NULL::webhook_events, ${JSON.stringify(rows)}::json)
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id`;
+    return new Set(inserted.map((r) => r.id));
+  }
+
+  /** The same id twice in one batch: the first is the insert, the rest duplicates. */
+  function settle(items: PendingInsert[], fresh: Set<string>) {
+    for (const item of items) item.resolve(fresh.delete(item.event.id));
+  }
+
+  /** Never rejects: each delivery gets its own answer, and one bad row fails only itself. */
   async function write(batch: PendingInsert[]) {
-    const rows = batch.map(({ event }) => {
-      const object = event.data?.object as { id?: unknown } | undefined;
-      return {
-        id: event.id,
-        type: event.type,
-        created: new Date(event.created * 1000).toISOString(),
-        api_version: event.api_version ?? null,
-        livemode: event.livemode ?? false,
-        object_id: typeof object?.id === 'string' ? object.id : null,
-        payload: event,
-      };
-    });
-    try {
-      const inserted = await db.$queryRaw<{ id: string }[]>`
-        INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
-        SELECT id, type, created, api_version, livemode, object_id, payload, now()
-          FROM json_populate_recordset(NULL::webhook_events, ${JSON.stringify(rows)}::json)
-        ON CONFLICT (id) DO NOTHING
-        RETURNING id`;
-      const fresh = new Set(inserted.map((r) => r.id));
-      // The same id twice in one batch: the first is the insert, the rest duplicates.
-      for (const item of batch) {
-        item.resolve(fresh.delete(item.event.id));
+    const ready: { item: PendingInsert; row: InboxRow }[] = [];
+    for (const item of batch) {
+      try {
+        ready.push({ item, row: inboxRow(item.event) });
+      } catch (error) {
+        item.reject(error);
       }
+    }
+    if (ready.length === 0) return;
+    try {
+      settle(
+        ready.map((r) => r.item),
+        await insertRows(ready.map((r) => r.row)),
+      );
+      return;
     } catch (error) {
-      for (const item of batch) item.reject(error);
+      if (ready.length === 1) {
+        ready[0]?.item.reject(rowError(error));
+        return;
+      }
+    }
+    // One row Postgres refuses must not fail the good deliveries it shared the INSERT with.
+    for (const { item, row } of ready) {
+      try {
+        settle([item], await insertRows([row]));
+      } catch (error) {
+        item.reject(rowError(error));
+      }
     }
   }
 
@@ -168,7 +234,10 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
     timer = undefined;
     const batch = pending;
     pending = [];
-    if (batch.length > 0) void write(batch);
+    if (batch.length > 0)
+      write(batch).catch((error: unknown) => {
+        for (const item of batch) item.reject(error);
+      });
   }
 
   return {

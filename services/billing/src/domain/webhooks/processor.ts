@@ -1,22 +1,31 @@
 /**
  * Processing of stored events: a handler table keyed by event type. Every
  * handler re-fetches the objects it touches from Stripe, so an event is only
- * a hint about what changed, never the data written.
+ * a hint about what changed, never the data written. When Stripe answers 404
+ * for the object an event names, nothing is written from the event: it is
+ * `orphaned` (a signed event about an object Stripe does not know grants
+ * nothing).
  */
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
 import type { Catalog } from '../catalog/catalog.js';
+import type { Checkout } from '../checkout/checkout.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
 
-export type Outcome = { status: 'processed' } | { status: 'ignored' } | { status: 'flagged'; reason: string };
+export type Outcome =
+  | { status: 'processed' }
+  | { status: 'ignored' }
+  | { status: 'flagged'; reason: string }
+  | { status: 'orphaned'; reason: string };
 
 export interface ProcessorDeps {
   db: Db;
   stripe: Stripe;
   catalog: Catalog;
+  checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
   invoices: Invoices;
   subscriptions: SubscriptionSync;
 }
@@ -34,16 +43,24 @@ function unmapped(result: SyncResult): Outcome {
       };
 }
 
-export function createProcessor({ db, stripe, catalog, invoices, subscriptions }: ProcessorDeps) {
+function orphaned(event: Stripe.Event, error?: unknown): Outcome {
+  const object = event.data.object as { id?: string; object?: string };
+  const what = `${object.object ?? 'object'} ${object.id ?? '(no id)'}`;
+  const detail = error ? ` (${(error as Error).message})` : '';
+  return {
+    status: 'orphaned',
+    reason: `Stripe does not know the ${what} this event is about${detail}; nothing was applied from it`,
+  };
+}
+
+export function createProcessor({ db, stripe, catalog, checkout, invoices, subscriptions }: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
-    const object = event.data.object as Stripe.Subscription;
-    return unmapped(await subscriptions.sync(object.id, object));
+    return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id));
   };
 
   const checkoutCompleted: Handler = async (event) => {
-    const session = await stripe.checkout.sessions.retrieve(
-      (event.data.object as Stripe.Checkout.Session).id,
-    );
+    // Re-fetched, recorded, and the customer's other open sessions expired (one subscription per user).
+    const session = await checkout.sessionCompleted((event.data.object as Stripe.Checkout.Session).id);
     const customerId = idOf(session.customer);
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
@@ -52,22 +69,24 @@ export function createProcessor({ db, stripe, catalog, invoices, subscriptions }
     return PROCESSED;
   };
 
+  const checkoutChanged: Handler = async (event) => {
+    await checkout.sessionChanged((event.data.object as Stripe.Checkout.Session).id);
+    return PROCESSED;
+  };
+
   const invoiceChanged: Handler = async (event) => {
     const object = event.data.object as Stripe.Invoice;
     if (!object.id) return { status: 'ignored' }; // invoice.upcoming has no id
-    const invoice = (await invoices.refresh(object.id)) ?? object;
+    const invoice = await invoices.refresh(object.id);
+    if (!invoice) return orphaned(event);
     const subscriptionId = invoiceSubscriptionId(invoice);
     if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
     return PROCESSED;
   };
 
   const customerChanged: Handler = async (event) => {
-    const object = event.data.object as Stripe.Customer;
-    const customer = await stripe.customers.retrieve(object.id).catch((error: unknown) => {
-      if (isResourceMissing(error)) return object;
-      throw error;
-    });
-    await upsertCustomer(db, customer);
+    // A deleted customer is still retrievable (deleted: true); a 404 means Stripe never had it.
+    await upsertCustomer(db, await stripe.customers.retrieve((event.data.object as Stripe.Customer).id));
     return PROCESSED;
   };
 
@@ -84,6 +103,8 @@ export function createProcessor({ db, stripe, catalog, invoices, subscriptions }
   const handlers: Record<string, Handler> = {
     'checkout.session.completed': checkoutCompleted,
     'checkout.session.async_payment_succeeded': checkoutCompleted,
+    'checkout.session.async_payment_failed': checkoutChanged,
+    'checkout.session.expired': checkoutChanged,
     'customer.subscription.created': syncSubscription,
     'customer.subscription.updated': syncSubscription,
     'customer.subscription.deleted': syncSubscription,
@@ -115,7 +136,13 @@ export function createProcessor({ db, stripe, catalog, invoices, subscriptions }
   async function handle(event: Stripe.Event): Promise<Outcome> {
     const handler = handlers[event.type];
     if (!handler) return { status: 'ignored' };
-    return handler(event);
+    try {
+      return await handler(event);
+    } catch (error) {
+      // Stripe's 404 is an answer, not an outage: retrying will not make the object exist.
+      if (isResourceMissing(error)) return orphaned(event, error);
+      throw error;
+    }
   }
 
   return { handle, handledTypes: Object.keys(handlers) };

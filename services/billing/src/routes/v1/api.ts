@@ -59,7 +59,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       },
     },
     async () => {
-      const products = await catalog.listActive();
+      const products = await catalog.listSellable();
       return {
         data: products.map((p) => ({
           id: p.id,

@@ -93,7 +93,7 @@ ${next}
       },
     },
     async (_request, reply) => {
-      const products = await catalog.listActive();
+      const products = await catalog.listSellable();
       const plans = products
         .flatMap((p) =>
           p.prices
