@@ -28,6 +28,7 @@ export interface GatewayOptions {
   upstreams: Record<Upstream, string>;
   logging?: boolean;
   logLevel?: string;
+  logStream?: { write(line: string): unknown };
 }
 
 /** The same rule as nginx's map and @tollgate/service-kit. */
@@ -61,7 +62,13 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    ...serverOptions({ logLevel: options.logLevel ?? 'info', trustProxy: false, logging: options.logging }),
+    ...serverOptions({
+      service: 'gateway',
+      logLevel: options.logLevel ?? 'info',
+      trustProxy: false,
+      logging: options.logging,
+      logStream: options.logStream,
+    }),
     genReqId(request) {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming)

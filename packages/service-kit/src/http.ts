@@ -140,6 +140,8 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 
 export interface ServerOptionsInput {
   logLevel: string;
+  /** Names the service on every log line ("name": "auth"), so merged logs say whose a line is. */
+  service?: string;
   trustProxy: boolean | string | string[];
   bodyLimit?: number;
   /** false turns logging off (quiet tests); default on. */
@@ -153,6 +155,7 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
   return {
     logger: input.logging !== false && {
       level: input.logLevel,
+      ...(input.service ? { name: input.service } : {}),
       // Asynchronous stdout: lines written while a write is in flight are
       // coalesced into one syscall under load (flushed on exit by pino).
       stream: input.logStream ?? pino.destination({ dest: 1, sync: false }),

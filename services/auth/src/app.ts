@@ -67,6 +67,7 @@ export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(
     serverOptions({
+      service: 'auth',
       logLevel: config.logLevel,
       trustProxy: config.trustProxy,
       logging: deps.logging,

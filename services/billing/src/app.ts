@@ -58,6 +58,7 @@ declare module 'fastify' {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(
     serverOptions({
+      service: 'billing',
       logLevel: config.logLevel,
       trustProxy: config.trustProxy,
       logging: deps.logging,
