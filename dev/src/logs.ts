@@ -49,6 +49,7 @@ export function createLogOutput(options: LogOutputOptions): LogOutput {
   const out = options.out ?? process.stdout;
   mkdirSync(options.dir, { recursive: true });
   const files = new Map<LogTag, WriteStream>();
+  const sinks = new Map<LogTag, LogSink>();
   const prettify = prettyFactory({
     colorize: options.pretty && process.stdout.hasColors?.() === true,
     translateTime: 'SYS:HH:MM:ss',
@@ -58,10 +59,12 @@ export function createLogOutput(options: LogOutputOptions): LogOutput {
   });
 
   const sink = (tag: LogTag): LogSink => {
+    const existing = sinks.get(tag);
+    if (existing) return existing;
     const file = createWriteStream(path.join(options.dir, `${tag}.log`), { flags: 'a' });
     files.set(tag, file);
     const pending = new Map<string, string>();
-    return {
+    const created: LogSink = {
       write(line: string) {
         file.write(line.endsWith('\n') ? line : `${line}\n`);
         if (!options.pretty) {
@@ -89,6 +92,8 @@ export function createLogOutput(options: LogOutputOptions): LogOutput {
         return true;
       },
     };
+    sinks.set(tag, created);
+    return created;
   };
 
   return {

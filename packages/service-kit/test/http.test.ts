@@ -83,3 +83,22 @@ describe('health', () => {
     expect(response.json().checks).toMatchObject({ ok: { status: 'ok' }, slow: { status: 'fail' } });
   });
 });
+
+describe('serverOptions logging', () => {
+  it('names the service on every JSON log line', async () => {
+    const lines: string[] = [];
+    const app = Fastify(
+      serverOptions({
+        service: 'billing',
+        logLevel: 'info',
+        trustProxy: false,
+        logStream: { write: (line: string) => lines.push(line) },
+      }),
+    );
+    app.get('/x', async () => ({ ok: true }));
+    await app.inject({ method: 'GET', url: '/x' });
+    await app.close();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ name: 'billing' });
+  });
+});
