@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import httpProxy from '@fastify/http-proxy';
-import { serverOptions } from '@tollgate/service-kit';
+import { problemType, serverOptions } from '@tollgate/service-kit';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -42,7 +42,7 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
     .send(
       Buffer.from(
         JSON.stringify({
-          type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+          type: problemType(code),
           title,
           status,
           detail,

@@ -11,6 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@tollgate/auth-client';
 import {
   commonProblemResponses,
+  formBodyParser,
   healthRoutes,
   hidePrivateRoutes,
   openApiRefResolver,
@@ -125,7 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(problemHandler, { mapError: tokenErrorProblem });
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(formbody, { bodyLimit: 64 * 1024, parser: formBodyParser });
   await app.register(rateLimit, {
     global: false,
     // Without Redis, @fastify/rate-limit counts in this process.

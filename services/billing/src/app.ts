@@ -15,6 +15,7 @@ import {
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
   commonProblemResponses,
+  formBodyParser,
   healthRoutes,
   hidePrivateRoutes,
   openApiRefResolver,
@@ -32,6 +33,8 @@ import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
 import { createRequireUser } from './plugins/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
+import { siteRoutes } from './routes/site/index.js';
+import { problemPages } from './routes/site/problems.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -110,7 +113,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       },
       tags: [
         { name: 'billing', description: 'Subscriptions and payments' },
-        { name: 'pages', description: 'Pages the browser returns to from Stripe' },
+        { name: 'pages', description: 'HTML pages: home, the returns from Stripe, error codes' },
         { name: 'webhooks', description: 'Stripe to billing' },
       ],
     },
@@ -141,7 +144,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(
     async (api) => {
-      await api.register(formbody, { bodyLimit: 16 * 1024 });
+      await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
       await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -149,6 +152,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { prefix: '/api/v1' },
   );
   await app.register(webhookRoutes, { prefix: '/api/v1', inbox: billing.inbox });
+  // The gateway's / and /problems pages (billing has the catalogue the home page shows).
+  await app.register(siteRoutes, { catalog: billing.catalog });
+  await app.register(problemPages);
   await registerAdmin(app, {
     db: billing.db,
     login: config.admin.login,
