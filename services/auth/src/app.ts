@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createTokenVerifier, tokenErrorProblem, withRevocationCache } from '@tollgate/auth-client';
 import {
+  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
@@ -19,6 +20,7 @@ import {
   problemSchema,
   requestHygiene,
   serverOptions,
+  swaggerUiBranding,
 } from '@tollgate/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -143,7 +145,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       info: {
         title: 'tollgate auth',
         version: '1.0.0',
-        description: 'Registration, login, JWT access and refresh tokens, sessions, roles.',
+        description: `Registration, login, JWT access and refresh tokens, sessions, roles.\n\n${API_INTRO}`,
       },
       components: {
         securitySchemes: {
@@ -162,6 +164,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   await app.register(swaggerUi, {
     routePrefix: '/swagger',
+    ...swaggerUiBranding(),
     uiConfig: {
       urls: [{ name: 'auth', url: '/swagger/json' }, ...config.swaggerDocuments],
       deepLinking: true,

@@ -14,6 +14,7 @@ import {
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
+  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
@@ -105,7 +106,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       info: {
         title: 'tollgate billing',
         version: '1.0.0',
-        description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
+        description: `Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.\n\n${API_INTRO}`,
       },
       servers: [{ url: '/' }],
       components: {

@@ -106,12 +106,24 @@
   function signOut() {
     access = null;
     refresh = null;
+    currentPrice = null;
     $('signed-in').hidden = true;
     $('signed-out').hidden = false;
-    for (const b of document.querySelectorAll('button[data-price]')) b.textContent = 'Subscribe';
+    for (const b of document.querySelectorAll('button[data-price]')) {
+      b.textContent = 'Subscribe';
+      b.disabled = false;
+    }
   }
 
+  /** The live subscription's price, when there is one: plan buttons then change the plan. */
+  let currentPrice = null;
+
   async function subscribe(price) {
+    if (access && currentPrice) {
+      if (price === currentPrice) return;
+      renderSubscription(await call('PUT', '/api/v1/subscription', { price_id: price }));
+      return render();
+    }
     if (!access) {
       pendingPlan = price;
       show(
@@ -184,7 +196,8 @@
       actions.append(
         select,
         button('Change plan', 'secondary', async () => {
-          renderSubscription(await call('PUT', '/api/v1/subscription', { price_id: select.value }));
+          await call('PUT', '/api/v1/subscription', { price_id: select.value });
+          await render();
         }),
       );
     }
@@ -242,8 +255,12 @@
     }
     renderSubscription(subscription);
     renderInvoices((await call('GET', '/api/v1/invoices')).data);
+    const live = subscription && !['canceled', 'incomplete_expired'].includes(subscription.status);
+    currentPrice = live ? (subscription.plan?.price_id ?? null) : null;
     for (const b of document.querySelectorAll('button[data-price]')) {
-      b.textContent = subscription?.plan?.price_id === b.dataset.price ? 'Your plan' : 'Subscribe';
+      const mine = currentPrice === b.dataset.price;
+      b.textContent = mine ? 'Your plan' : currentPrice ? 'Switch to this' : 'Subscribe';
+      b.disabled = mine;
     }
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
@@ -275,7 +292,8 @@
   );
 
   for (const b of document.querySelectorAll('button[data-price]')) {
-    b.addEventListener('click', () => guarded(b, () => subscribe(b.dataset.price)));
+    // Not disabled while busy: render() decides which plan buttons are enabled.
+    b.addEventListener('click', () => guarded(null, () => subscribe(b.dataset.price)));
   }
 
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
