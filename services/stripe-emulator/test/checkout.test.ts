@@ -140,7 +140,10 @@ describe('hosted checkout page', () => {
 
   it('with 4000 0000 0000 0002: shows the decline, keeps the session open, creates nothing', async () => {
     const { customer, session } = await newSession();
-    const res = await payOnHostedPage(session.url ?? '', { cardNumber: CARD_DECLINED, billingName: 'Ada <L>' });
+    const res = await payOnHostedPage(session.url ?? '', {
+      cardNumber: CARD_DECLINED,
+      billingName: 'Ada <L>',
+    });
     expect(res.status).toBe(402);
     const text = await res.text();
     expect(text).toContain('Your card was declined.');

@@ -94,6 +94,8 @@ export async function checkoutPages(app: FastifyInstance, opts: { em: Emulator }
     return reply
       .code(402)
       .type('text/html')
-      .send(renderCheckout(em, record, outcome.message, { email: form.email, billingName: form.billingName }));
+      .send(
+        renderCheckout(em, record, outcome.message, { email: form.email, billingName: form.billingName }),
+      );
   });
 }
