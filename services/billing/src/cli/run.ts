@@ -36,13 +36,13 @@ function redactPassword(url: string): string {
 }
 
 /** Loads the config, migrates, runs `main`, and exits: 0, `main`'s code, or 1 with one line. */
-export async function runCommand(name: string, main: (config: Config) => Promise<number | void>) {
+export async function runCommand(name: string, main: (config: Config) => Promise<number>) {
   let config: Config | undefined;
   try {
     config = loadConfig();
     await bootstrapDatabase(config, (message) => console.error(`${name}: ${message}`));
     const code = await main(config);
-    process.exit(code ?? 0);
+    process.exit(code);
   } catch (error) {
     console.error(`${name}: ${describeFailure(error, config)}`);
     process.exit(1);

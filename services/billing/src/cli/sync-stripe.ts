@@ -60,4 +60,5 @@ await runCommand('sync-stripe', async (config) => {
     bars.stop();
     await billing.close();
   }
+  return 0;
 });
