@@ -8,11 +8,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot, type WatchedContext, watchedContext } from '../src/browser.js';
+import { launchChromium, type WatchedContext, watchedContext } from '../src/browser.js';
 import { freePort, type RunningNginx, startNginx } from '../src/nginx.js';
+import { shot as screenshot } from '../src/readme-shots.js';
 import { type Services, startServices } from '../src/services.js';
 
 const PASSWORD = 'plausible tangerine 42';
+/** A plan change calls Stripe and re-reads the subscription: seconds on a busy machine. */
+const SLOW = { timeout: 20_000 };
 
 let services: Services;
 let nginx: RunningNginx;
@@ -141,12 +144,12 @@ describe('the home page, in Chromium through nginx', () => {
 
   it('cancels at the period end, resumes, and changes plan', async () => {
     await page.click('button:has-text("Cancel at period end")');
-    await expect.poll(summary).toContain('(set to cancel)');
+    await expect.poll(summary, SLOW).toContain('(set to cancel)');
     await page.click('button:has-text("Resume")');
-    await expect.poll(summary).toMatch(/active, renews on/);
+    await expect.poll(summary, SLOW).toMatch(/active, renews on/);
     await page.selectOption('#change-plan', 'price_tollgate_premium_monthly');
     await page.click('button:has-text("Change plan")');
-    await expect.poll(summary).toMatch(/^Premium, \$9\.99 per month/);
+    await expect.poll(summary, SLOW).toMatch(/^Premium, \$9\.99 per month/);
     expect(await page.textContent('button[data-price="price_tollgate_premium_monthly"]')).toBe('Your plan');
     expect(await page.isDisabled('button[data-price="price_tollgate_premium_monthly"]')).toBe(true);
     // A plan button on the home page switches plans once subscribed.
@@ -154,7 +157,7 @@ describe('the home page, in Chromium through nginx', () => {
       'Switch to this',
     );
     await page.click('button[data-price="price_tollgate_basic_monthly"]');
-    await expect.poll(summary).toMatch(/^Basic, \$4\.99 per month/);
+    await expect.poll(summary, SLOW).toMatch(/^Basic, \$4\.99 per month/);
     expect(await page.isHidden('#account-error')).toBe(true);
   });
 
