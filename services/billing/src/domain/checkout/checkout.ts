@@ -27,10 +27,12 @@ export function createCheckout({ stripe, catalog, customers, subscriptions, urls
       throw Problems.priceNotFound(`no active price ${priceId}; see GET /api/v1/products`);
     if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
     const live = await subscriptions.findLive(user.id);
-    if (live)
+    if (live) {
+      const status = live.status.replaceAll('_', ' ');
       throw Problems.subscriptionExists(
-        `you already have a ${live.status} subscription; change plan with PUT /api/v1/subscription`,
+        `you already have ${/^[aeiou]/.test(status) ? 'an' : 'a'} ${status} subscription; change plan with PUT /api/v1/subscription`,
       );
+    }
     const customer = await customers.ensureCustomer(user);
     const window = Math.floor(clock.now().getTime() / IDEMPOTENCY_WINDOW_MS);
     const session = await stripe.checkout.sessions.create(
