@@ -40,6 +40,7 @@ async function run(pretty: boolean, lines: [tag: 'auth' | 'billing', line: strin
 describe('npm start logs', () => {
   it('in a terminal: one readable line per request, tagged with the service', async () => {
     const printed = await run(true, [
+      ['auth', JSON.stringify({ level: 30, msg: 'fetching from remote server', reqId: 'r1' })],
       ['auth', incoming],
       ['auth', completed],
       ['billing', warning],

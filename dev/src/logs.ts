@@ -44,6 +44,7 @@ export interface LogOutputOptions {
 }
 
 const TAG_WIDTH = 8;
+const PROXY_CHATTER = new Set(['fetching from remote server', 'response received']);
 
 export function createLogOutput(options: LogOutputOptions): LogOutput {
   const out = options.out ?? process.stdout;
@@ -78,6 +79,8 @@ export function createLogOutput(options: LogOutputOptions): LogOutput {
           out.write(`${tag.padEnd(TAG_WIDTH)} ${line}`);
           return true;
         }
+        // @fastify/http-proxy's own two lines per proxied request add nothing to the request line.
+        if (PROXY_CHATTER.has(log.msg ?? '') && (log.level ?? 30) <= 30) return true;
         const key = `${log.reqId}`;
         if (log.msg === 'incoming request' && log.req) {
           pending.set(key, `${log.req.method} ${log.req.url}`);

@@ -203,7 +203,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
     PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}
     shared state    ${stack.REDIS_URL ? `Redis at ${stack.REDIS_URL}` : 'in this process (set REDIS_URL to use Redis)'}
-    logs            ${path.relative(root, logs.dir) || logs.dir}/<service>.log
+    logs            ${logs.dir.startsWith(`${root}${path.sep}`) ? path.relative(root, logs.dir) : logs.dir}/<service>.log
 
   Try it: open the gateway, or README.md, "Walk-through".
 `);
