@@ -40,6 +40,8 @@ const say = (message: string) => console.log(`[tollgate] ${message}`);
 export async function runStack(stack: StackConfig, root: string): Promise<void> {
   const closers: { name: string; close: () => Promise<unknown> }[] = [];
   const logFile = path.join(stack.dataDir, 'logs', 'tollgate.log');
+  /** A path as the user will recognise it: relative inside the clone, absolute elsewhere. */
+  const shown = (file: string) => (file.startsWith(`${root}${path.sep}`) ? path.relative(root, file) : file);
 
   async function shutdown(code: number): Promise<never> {
     for (const { name, close } of closers.reverse()) {
@@ -119,7 +121,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
       closers.push({ name: 'postgres', close: () => pg.stop() });
       serverUrl = pg.url;
       say(
-        `PostgreSQL (embedded) on 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}, data in ${path.relative(root, stack.dataDir) || '.'}/postgres`,
+        `PostgreSQL (embedded) on 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}, data in ${shown(path.join(stack.dataDir, 'postgres'))}`,
       );
     }
 
@@ -203,7 +205,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
     PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}
     shared state    ${stack.REDIS_URL ? `Redis at ${stack.REDIS_URL}` : 'in this process (set REDIS_URL to use Redis)'}
-    logs            ${logs.dir.startsWith(`${root}${path.sep}`) ? path.relative(root, logs.dir) : logs.dir}/<service>.log
+    logs            ${shown(logs.dir)}/<service>.log
 
   Try it: open the gateway, or README.md, "Walk-through".
 `);
@@ -213,7 +215,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     } else {
       // One line here; the whole error (stack and all) in the log file.
       console.error(
-        `[tollgate] could not start: ${(error as Error).message?.split('\n')[0] ?? error} (details: ${path.relative(root, logFile)})`,
+        `[tollgate] could not start: ${(error as Error).message?.split('\n')[0] ?? error} (details: ${shown(logFile)})`,
       );
       try {
         await mkdir(path.dirname(logFile), { recursive: true });
