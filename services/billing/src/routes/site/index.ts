@@ -4,7 +4,7 @@
  * subscription with cancel/resume/change, invoices, log out) that
  * /site/account.js builds on the public API. Its tokens live in that
  * script's memory only — never in a URL, a cookie or storage — see
- * architecture/decisions/0009-home-page.md.
+ * architecture/decisions/0013-home-page.md.
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

@@ -3,7 +3,7 @@
  * billing under /api/v1). Tokens are kept in this closure only: never in a
  * URL, a cookie, localStorage or sessionStorage, so nothing outlives the
  * page and nothing a script elsewhere could read is left behind
- * (architecture/decisions/0009-home-page.md).
+ * (architecture/decisions/0013-home-page.md).
  */
 (() => {
   let access = null;
