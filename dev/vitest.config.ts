@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    // Each test runs `npm start` (tsx compiling the stack) once.
-    testTimeout: 30_000,
+    // Each test runs `npm start` (tsx compiling the stack) once: tens of seconds on a busy machine.
+    testTimeout: 90_000,
   },
 });
