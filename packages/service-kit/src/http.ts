@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { parse as parseQueryString } from 'node:querystring';
-import type { Socket } from 'node:net';
 import type {
   FastifyError,
   FastifyInstance,
