@@ -19,6 +19,7 @@ import fp from 'fastify-plugin';
 import pino from 'pino';
 import { findNonFiniteNumber, findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
+import { problemType } from './problem-catalogue.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -123,7 +124,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
         ? [431, 'headers_too_large', 'Request headers too large']
         : [400, 'malformed_request', 'Malformed request'];
   const body = JSON.stringify({
-    type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+    type: problemType(code),
     title,
     status,
     detail: 'the request could not be parsed as HTTP/1.1',
