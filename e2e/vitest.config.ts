@@ -8,6 +8,7 @@ export default defineConfig({
     exclude: [
       'test/browser.test.ts',
       'test/admin-panel.test.ts',
+      'test/pages.test.ts',
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
     ],

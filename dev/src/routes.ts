@@ -25,6 +25,10 @@ export const ROUTES: Route[] = [
   { prefix: '/swagger', upstream: 'auth', bodyLimit: 64 * 1024 },
   { prefix: '/api/v1/', upstream: 'billing', bodyLimit: 1024 * 1024 },
   { prefix: '/admin', upstream: 'billing', bodyLimit: 1024 * 1024 },
+  // The home page, its script, and a page per error code (problem `type`s point there).
+  { prefix: '/', upstream: 'billing', bodyLimit: 64 * 1024, exact: true },
+  { prefix: '/site/', upstream: 'billing', bodyLimit: 64 * 1024 },
+  { prefix: '/problems', upstream: 'billing', bodyLimit: 64 * 1024 },
 ];
 
 /** Never routed: the services' internal API (`/internal` and everything under it). */

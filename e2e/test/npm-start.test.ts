@@ -89,6 +89,23 @@ describe('npm start', () => {
     const products = (await (await fetch(`${g}/api/v1/products`)).json()) as { data: { role: string }[] };
     expect(products.data.map((p) => p.role).sort()).toEqual(['premium', 'subscriber']);
     expect((await fetch(`${g}/internal/v1/grants`)).status).toBe(403);
+    const home = await fetch(`${g}/`);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('tollgate is an open pair of services');
+  });
+
+  it('logs each service to .data/logs/<service>.log, and to its stdout as JSON (not a terminal)', async () => {
+    const g = `http://127.0.0.1:${env.GATEWAY_PORT}`;
+    await fetch(`${g}/v1/auth/me`);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const service of ['auth', 'billing', 'gateway', 'emulator']) {
+      const lines = (await readFile(path.join(dataDir, 'logs', `${service}.log`), 'utf8')).trim().split('\n');
+      expect(lines.length, service).toBeGreaterThan(0);
+      expect(JSON.parse(lines.at(-1)!), service).toMatchObject({ name: service });
+    }
+    const auth = await readFile(path.join(dataDir, 'logs', 'auth.log'), 'utf8');
+    expect(auth).toContain('"url":"/v1/auth/me"');
+    expect(output).toMatch(/^\{.*"name":"gateway".*"request completed"/m);
   });
 
   it('a second start says tollgate is already running, and exits', async () => {
@@ -115,6 +132,8 @@ describe('npm start', () => {
     // npm itself ends by the signal, as it does on Ctrl+C; what matters is what tollgate did:
     const { code, signal } = await exited;
     expect(code === 0 || signal === 'SIGINT').toBe(true);
+    expect(output).toContain('[tollgate] stopping…');
+    await expect.poll(() => output, { timeout: 5000 }).toContain('[tollgate] stopped\n');
     const deadline = Date.now() + 10_000;
     while ((alive(pid) || alive(postmaster)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 100));

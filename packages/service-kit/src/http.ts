@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { parse as parseQueryString } from 'node:querystring';
 import type {
   FastifyError,
   FastifyInstance,
@@ -18,6 +19,7 @@ import fp from 'fastify-plugin';
 import pino from 'pino';
 import { findNonFiniteNumber, findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
+import { problemType } from './problem-catalogue.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -122,7 +124,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
         ? [431, 'headers_too_large', 'Request headers too large']
         : [400, 'malformed_request', 'Malformed request'];
   const body = JSON.stringify({
-    type: `https://tollgate.dev/problems/${code.replaceAll('_', '-')}`,
+    type: problemType(code),
     title,
     status,
     detail: 'the request could not be parsed as HTTP/1.1',
@@ -140,6 +142,8 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 
 export interface ServerOptionsInput {
   logLevel: string;
+  /** Names the service on every log line ("name": "auth"), so merged logs say whose a line is. */
+  service?: string;
   trustProxy: boolean | string | string[];
   bodyLimit?: number;
   /** false turns logging off (quiet tests); default on. */
@@ -153,6 +157,7 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
   return {
     logger: input.logging !== false && {
       level: input.logLevel,
+      ...(input.service ? { name: input.service } : {}),
       // Asynchronous stdout: lines written while a write is in flight are
       // coalesced into one syscall under load (flushed on exit by pino).
       stream: input.logStream ?? pino.destination({ dest: 1, sync: false }),
@@ -305,4 +310,24 @@ export function hidePrivateRoutes({ schema, url }: { schema?: FastifySchema; url
   const hidden = PRIVATE_PATH_PREFIXES.some((prefix) => url.startsWith(prefix));
   // `hide` is the field @fastify/swagger adds to route schemas.
   return { schema: hidden ? ({ ...schema, hide: true } as FastifySchema) : (schema ?? {}), url };
+}
+
+/**
+ * The parser for @fastify/formbody (`{ parser: formBodyParser }`). `curl -d
+ * '{"login":…}'` sends JSON labelled application/x-www-form-urlencoded; parsed
+ * as a form it becomes one odd field and the answer was "body must have
+ * required property 'login'". A form body that is a JSON object or array is
+ * answered 415, naming the header to send.
+ */
+export function formBodyParser(body: string): Record<string, unknown> {
+  const start = body.trimStart()[0];
+  if (start === '{' || start === '[') {
+    throw new ProblemError(
+      415,
+      'unsupported_media_type',
+      'Unsupported media type',
+      'the body is JSON but Content-Type says application/x-www-form-urlencoded (what curl -d sends): send the header "Content-Type: application/json"',
+    );
+  }
+  return { ...parseQueryString(body) };
 }

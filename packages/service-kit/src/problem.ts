@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { problemType } from './problem-catalogue.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -42,7 +43,7 @@ export function defineProblem(status: number, code: string, title: string) {
 
 export function problemBody(error: ProblemError, requestId: string): ProblemBody {
   return {
-    type: `https://tollgate.dev/problems/${error.code.replaceAll('_', '-')}`,
+    type: problemType(error.code),
     title: error.title,
     status: error.status,
     detail: error.message,

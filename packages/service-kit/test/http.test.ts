@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import {
+  formBodyParser,
   healthRoutes,
   ProblemError,
   problemHandler,
@@ -99,5 +100,77 @@ describe('health', () => {
       status: 'degraded',
       checks: { database: { status: 'ok' }, redis: { status: 'fail', error: 'connection refused' } },
     });
+  });
+});
+
+describe('serverOptions logging', () => {
+  it('names the service on every JSON log line', async () => {
+    const lines: string[] = [];
+    const app = Fastify(
+      serverOptions({
+        service: 'billing',
+        logLevel: 'info',
+        trustProxy: false,
+        logStream: { write: (line: string) => lines.push(line) },
+      }),
+    );
+    app.get('/x', async () => ({ ok: true }));
+    await app.inject({ method: 'GET', url: '/x' });
+    await app.close();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ name: 'billing' });
+  });
+});
+
+describe('formBodyParser', () => {
+  async function appWithForm() {
+    const { default: formbody } = await import('@fastify/formbody');
+    const app = Fastify();
+    await app.register(problemHandler);
+    await app.register(formbody, { parser: formBodyParser });
+    app.post(
+      '/login',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            required: ['login'],
+            properties: { login: { type: 'string' } },
+          },
+        },
+      },
+      async (request) => request.body,
+    );
+    return app;
+  }
+
+  it('answers JSON sent as a form (curl -d without a content type) with 415 naming the header', async () => {
+    const app = await appWithForm();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '{"login":"foo","password":"bar"}',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({
+      code: 'unsupported_media_type',
+      type: '/problems/unsupported_media_type',
+    });
+    expect(response.json().detail).toContain('Content-Type: application/json');
+    await app.close();
+  });
+
+  it('still parses real forms', async () => {
+    const app = await appWithForm();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'login=foo',
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ login: 'foo' });
+    await app.close();
   });
 });

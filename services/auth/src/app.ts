@@ -18,7 +18,9 @@ import {
   withRevocationFallback,
 } from '@tollgate/auth-client';
 import {
+  API_INTRO,
   commonProblemResponses,
+  formBodyParser,
   healthRoutes,
   hidePrivateRoutes,
   openApiRefResolver,
@@ -26,6 +28,7 @@ import {
   problemSchema,
   requestHygiene,
   serverOptions,
+  swaggerUiBranding,
 } from '@tollgate/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -84,6 +87,7 @@ export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(
     serverOptions({
+      service: 'auth',
       logLevel: config.logLevel,
       trustProxy: config.trustProxy,
       logging: deps.logging,
@@ -182,7 +186,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
-  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  await app.register(formbody, { bodyLimit: 64 * 1024, parser: formBodyParser });
   await app.register(rateLimit, {
     global: false,
     // Counters in Redis, shared by the replicas; in this process while Redis
@@ -199,7 +203,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       info: {
         title: 'tollgate auth',
         version: '1.0.0',
-        description: 'Registration, login, JWT access and refresh tokens, sessions, roles.',
+        description: `Registration, login, JWT access and refresh tokens, sessions, roles.\n\n${API_INTRO}`,
       },
       components: {
         securitySchemes: {
@@ -219,6 +223,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   await app.register(swaggerUi, {
     routePrefix: '/swagger',
+    ...swaggerUiBranding(),
     uiConfig: {
       urls: [{ name: 'auth', url: '/swagger/json' }, ...config.swaggerDocuments],
       deepLinking: true,

@@ -16,7 +16,9 @@ import {
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
+  API_INTRO,
   commonProblemResponses,
+  formBodyParser,
   healthRoutes,
   hidePrivateRoutes,
   openApiRefResolver,
@@ -34,6 +36,8 @@ import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
 import { createRequireUser } from './plugins/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
+import { siteRoutes } from './routes/site/index.js';
+import { problemPages } from './routes/site/problems.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -60,6 +64,7 @@ declare module 'fastify' {
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(
     serverOptions({
+      service: 'billing',
       logLevel: config.logLevel,
       trustProxy: config.trustProxy,
       logging: deps.logging,
@@ -112,7 +117,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       info: {
         title: 'tollgate billing',
         version: '1.0.0',
-        description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
+        description: `Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.\n\n${API_INTRO}`,
       },
       servers: [{ url: '/' }],
       components: {
@@ -120,7 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       },
       tags: [
         { name: 'billing', description: 'Subscriptions and payments' },
-        { name: 'pages', description: 'Pages the browser returns to from Stripe' },
+        { name: 'pages', description: 'HTML pages: home, the returns from Stripe, error codes' },
         { name: 'webhooks', description: 'Stripe to billing' },
       ],
     },
@@ -153,7 +158,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   await app.register(
     async (api) => {
-      await api.register(formbody, { bodyLimit: 16 * 1024 });
+      await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
       await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -161,6 +166,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     { prefix: '/api/v1' },
   );
   await app.register(webhookRoutes, { prefix: '/api/v1', inbox: billing.inbox });
+  // The gateway's / and /problems pages (billing has the catalogue the home page shows).
+  await app.register(siteRoutes, { catalog: billing.catalog });
+  await app.register(problemPages);
   await registerAdmin(app, {
     db: billing.db,
     login: config.admin.login,

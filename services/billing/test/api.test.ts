@@ -245,6 +245,9 @@ describe('checkout', () => {
       payload: { price_id: PREMIUM_MONTHLY },
     });
     expectProblem(again, 409, 'subscription_exists');
+    expect(again.json().detail).toBe(
+      'you already have an active subscription; change plan with PUT /api/v1/subscription',
+    );
   });
 });
 

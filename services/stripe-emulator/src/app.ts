@@ -27,6 +27,8 @@ declare module 'fastify' {
 export interface AppDeps {
   /** Wall clock in ms (tests of time-dependent code may pass a fake). */
   wallClockMs?: () => number;
+  /** Where log lines go (default stdout); `npm start` passes its log files and terminal. */
+  logStream?: { write(line: string): unknown };
 }
 
 const QS_OPTIONS: qs.IParseOptions = { depth: 10, arrayLimit: 1000, parameterLimit: 10_000 };
@@ -35,6 +37,8 @@ export async function buildApp(config: EmulatorConfig, deps: AppDeps = {}): Prom
   const app = Fastify({
     logger: {
       level: config.logLevel,
+      name: 'emulator',
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
       redact: ['req.headers.authorization', 'req.headers["stripe-signature"]', 'req.headers.cookie'],
     },
     genReqId: () => requestId(),

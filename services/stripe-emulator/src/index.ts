@@ -8,7 +8,7 @@
  *   await emu.close();
  */
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from './app.js';
+import { type AppDeps, buildApp } from './app.js';
 import { type EmulatorConfig, loadConfig } from './config.js';
 import type { Emulator } from './domain/core/emulator.js';
 import { signPayload } from './domain/core/webhooks.js';
@@ -37,7 +37,10 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-export async function startEmulator(options: Partial<EmulatorConfig> = {}): Promise<RunningEmulator> {
+export async function startEmulator(
+  options: Partial<EmulatorConfig> = {},
+  deps: AppDeps = {},
+): Promise<RunningEmulator> {
   // Defaults only: an in-process emulator is configured by its caller, not by the environment.
   const config: EmulatorConfig = {
     ...loadConfig({}),
@@ -46,7 +49,7 @@ export async function startEmulator(options: Partial<EmulatorConfig> = {}): Prom
     logLevel: 'warn',
     ...options,
   };
-  const app = await buildApp(config);
+  const app = await buildApp(config, deps);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

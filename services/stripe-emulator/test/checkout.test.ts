@@ -140,9 +140,16 @@ describe('hosted checkout page', () => {
 
   it('with 4000 0000 0000 0002: shows the decline, keeps the session open, creates nothing', async () => {
     const { customer, session } = await newSession();
-    const res = await payOnHostedPage(session.url ?? '', { cardNumber: CARD_DECLINED });
+    const res = await payOnHostedPage(session.url ?? '', {
+      cardNumber: CARD_DECLINED,
+      billingName: 'Ada <L>',
+    });
     expect(res.status).toBe(402);
-    expect(await res.text()).toContain('Your card was declined.');
+    const text = await res.text();
+    expect(text).toContain('Your card was declined.');
+    // What the buyer typed stays (escaped), except the card.
+    expect(text).toMatch(/<input name="billingName"[^>]* value="Ada &lt;L&gt;">/);
+    expect(text).toMatch(/<input name="cardNumber"(?![^>]*value=)[^>]*>/);
     const still = await stripe.checkout.sessions.retrieve(session.id);
     expect(still.status).toBe('open');
     expect(still.payment_status).toBe('unpaid');

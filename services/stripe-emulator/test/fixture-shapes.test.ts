@@ -1,6 +1,6 @@
 /**
  * Every emulated resource against Stripe's own fixture of it
- * (/work/shared/reference/stripe-fixtures3.json, a copy kept in test/reference):
+ * (stripe-fixtures3.json from stripe/openapi, kept in test/reference):
  * same keys, same JSON value types (null matches any type: the fixtures use
  * null or a sample where a field is nullable), recursively.
  */

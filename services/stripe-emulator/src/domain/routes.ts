@@ -1,4 +1,5 @@
 /** Every emulated `/v1` operation, gathered from the resource folders. */
+import { accountRoutes } from './account/routes.js';
 import { portalRoutes } from './billing-portal/routes.js';
 import { checkoutRoutes } from './checkout/routes.js';
 import type { Operation } from './core/route.js';
@@ -13,6 +14,7 @@ import { subscriptionRoutes } from './subscriptions/routes.js';
 import { testClockRoutes } from './test-clocks/routes.js';
 
 export const OPERATIONS: readonly Operation[] = [
+  ...accountRoutes,
   ...customerRoutes,
   ...catalogueRoutes,
   ...checkoutRoutes,

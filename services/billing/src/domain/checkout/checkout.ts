@@ -78,9 +78,10 @@ export function createCheckout({
     );
   }
 
-  function alreadySubscribed(status: string) {
+  function alreadySubscribed(stripeStatus: string) {
+    const status = stripeStatus.replaceAll('_', ' ');
     return Problems.subscriptionExists(
-      `you already have a ${status} subscription; change plan with PUT /api/v1/subscription`,
+      `you already have ${/^[aeiou]/.test(status) ? 'an' : 'a'} ${status} subscription; change plan with PUT /api/v1/subscription`,
     );
   }
 

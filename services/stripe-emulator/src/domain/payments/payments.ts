@@ -3,7 +3,7 @@
  * (an invoice's, or a payment-mode Checkout Session's). A PaymentIntent is
  * created once per thing paid for and confirmed once per attempt; each
  * attempt makes a Charge, succeeded or failed. Events, in the order
- * /work/shared/reference/stripe-subscription-events.md gives them:
+ * Stripe documents them for subscriptions:
  * `payment_intent.created`, then `payment_intent.succeeded` + `charge.succeeded`
  * or `payment_intent.payment_failed` + `charge.failed`. Since API version
  * 2025-03-31 neither object names the invoice; invoices reach their

@@ -15,7 +15,14 @@ function field(body: unknown, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-function renderCheckout(em: Emulator, record: CheckoutRecord, error: string | null, email = ''): string {
+/** `typed`: what the buyer entered, kept on the page after a decline (not the card details). */
+function renderCheckout(
+  em: Emulator,
+  record: CheckoutRecord,
+  error: string | null,
+  typed: { email?: string; billingName?: string } = {},
+): string {
+  const email = typed.email ?? '';
   const s = record.session;
   const customer = s.customer ? em.store.customers.get(String(s.customer)) : undefined;
   const fixedEmail = customer?.email ?? s.customer_email;
@@ -49,7 +56,7 @@ function renderCheckout(em: Emulator, record: CheckoutRecord, error: string | nu
   <label>Card number <input name="cardNumber" inputmode="numeric" autocomplete="cc-number" placeholder="4242 4242 4242 4242" required></label>
   <label>Expiration (MM / YY) <input name="cardExpiry" autocomplete="cc-exp" placeholder="12 / 34" required></label>
   <label>CVC <input name="cardCvc" inputmode="numeric" autocomplete="cc-csc" placeholder="123" required></label>
-  <label>Name on card <input name="billingName" autocomplete="cc-name"></label>
+  <label>Name on card <input name="billingName" autocomplete="cc-name" value="${escapeHtml(typed.billingName ?? '')}"></label>
   ${s.allow_promotion_codes ? '<label>Promotion code <input name="promotionCode" autocomplete="off"></label>' : ''}
   ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
   <button type="submit">${s.mode === 'subscription' ? 'Subscribe' : 'Pay'}</button>
@@ -87,6 +94,8 @@ export async function checkoutPages(app: FastifyInstance, opts: { em: Emulator }
     return reply
       .code(402)
       .type('text/html')
-      .send(renderCheckout(em, record, outcome.message, form.email));
+      .send(
+        renderCheckout(em, record, outcome.message, { email: form.email, billingName: form.billingName }),
+      );
   });
 }

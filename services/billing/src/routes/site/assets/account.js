@@ -1,0 +1,308 @@
+/*
+ * The home page's account area, on the public API (auth under /v1/auth,
+ * billing under /api/v1). Tokens are kept in this closure only: never in a
+ * URL, a cookie, localStorage or sessionStorage, so nothing outlives the
+ * page and nothing a script elsewhere could read is left behind
+ * (architecture/decisions/0013-home-page.md).
+ */
+(() => {
+  let access = null;
+  let refresh = null;
+  /** A plan picked before logging in (a button, or /?plan=<price id> from the cancel page). */
+  let pendingPlan = null;
+
+  const $ = (id) => document.getElementById(id);
+  const plans = [...document.querySelectorAll('button[data-price]')].map((b) => ({
+    price: b.dataset.price,
+    label: b.dataset.label,
+  }));
+  const labelOf = (price) => plans.find((p) => p.price === price)?.label ?? price;
+
+  function show(el, text) {
+    el.hidden = !text;
+    el.textContent = text || '';
+  }
+
+  /** A problem+json answer as a sentence, with a link to its /problems page. */
+  function showProblem(problem) {
+    const el = $('account-error');
+    el.textContent = '';
+    el.hidden = false;
+    const text = document.createElement('span');
+    text.textContent = `${problem.title || 'Something went wrong'}${problem.detail ? `: ${problem.detail}` : ''} `;
+    el.append(text);
+    if (problem.type) {
+      const link = document.createElement('a');
+      link.href = problem.type;
+      link.textContent = 'What to do';
+      el.append(link);
+    }
+  }
+
+  function clearMessages() {
+    show($('account-error'), '');
+    show($('account-note'), '');
+  }
+
+  async function call(method, path, body, retried = false) {
+    const headers = {};
+    if (access) headers.authorization = `Bearer ${access}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit',
+    });
+    if (response.status === 401 && refresh && !retried && path !== '/v1/auth/refresh-token') {
+      if (await refreshTokens()) return call(method, path, body, true);
+    }
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = new Error(data?.detail || response.statusText);
+      error.problem = data || { title: `HTTP ${response.status}` };
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  async function refreshTokens() {
+    try {
+      const pair = await call('POST', '/v1/auth/refresh-token', { refresh_token: refresh }, true);
+      access = pair.access_token;
+      refresh = pair.refresh_token;
+      return true;
+    } catch {
+      signOut();
+      return false;
+    }
+  }
+
+  async function guarded(button, action) {
+    clearMessages();
+    if (button) button.disabled = true;
+    try {
+      await action();
+    } catch (error) {
+      showProblem(error.problem || { title: 'Something went wrong', detail: String(error.message) });
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  async function logIn(login, password) {
+    const pair = await call('POST', '/v1/auth/login', { login, password });
+    access = pair.access_token;
+    refresh = pair.refresh_token;
+    await render();
+    if (pendingPlan) {
+      const plan = pendingPlan;
+      pendingPlan = null;
+      await subscribe(plan);
+    }
+  }
+
+  function signOut() {
+    access = null;
+    refresh = null;
+    currentPrice = null;
+    $('signed-in').hidden = true;
+    $('signed-out').hidden = false;
+    for (const b of document.querySelectorAll('button[data-price]')) {
+      b.textContent = 'Subscribe';
+      b.disabled = false;
+    }
+  }
+
+  /** The live subscription's price, when there is one: plan buttons then change the plan. */
+  let currentPrice = null;
+
+  async function subscribe(price) {
+    if (access && currentPrice) {
+      if (price === currentPrice) return;
+      renderSubscription(await call('PUT', '/api/v1/subscription', { price_id: price }));
+      return render();
+    }
+    if (!access) {
+      pendingPlan = price;
+      show(
+        $('account-note'),
+        `Log in or sign up to subscribe to ${labelOf(price)}; the checkout opens right after.`,
+      );
+      $('account').scrollIntoView();
+      return;
+    }
+    const session = await call('GET', `/api/v1/checkout?price_id=${encodeURIComponent(price)}`);
+    window.location.assign(session.checkout_session_url);
+  }
+
+  const date = (iso) => (iso ? new Date(iso).toLocaleDateString('en', { dateStyle: 'medium' }) : '—');
+  const money = (amount, currency) =>
+    new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() }).format(amount / 100);
+
+  function button(text, className, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    if (className) b.className = className;
+    b.addEventListener('click', () => guarded(b, onClick));
+    return b;
+  }
+
+  function renderSubscription(s) {
+    const box = $('subscription');
+    box.textContent = '';
+    const h = document.createElement('h3');
+    h.textContent = 'Subscription';
+    box.append(h);
+    const p = document.createElement('p');
+    p.id = 'subscription-summary';
+    const actions = document.createElement('div');
+    actions.className = 'actions';
+    if (!s || s.status === 'canceled' || s.status === 'incomplete_expired') {
+      p.textContent = s
+        ? `Your ${s.plan?.product_name ?? ''} subscription ended on ${date(s.ended_at)}. Pick a plan above to subscribe again.`
+        : 'No subscription yet: pick a plan above.';
+      box.append(p);
+      return;
+    }
+    const plan = s.plan
+      ? `${s.plan.product_name}, ${money(s.plan.unit_amount, s.plan.currency)} per ${s.plan.interval}`
+      : 'unknown plan';
+    p.textContent = s.set_to_cancel
+      ? `${plan}: ${s.status}, ends on ${date(s.current_period_end)} (set to cancel).`
+      : `${plan}: ${s.status}, renews on ${date(s.current_period_end)}.`;
+    box.append(p);
+    if (s.set_to_cancel) {
+      actions.append(
+        button('Resume', '', async () => {
+          renderSubscription(await call('POST', '/api/v1/subscription'));
+        }),
+      );
+    } else {
+      actions.append(
+        button('Cancel at period end', 'danger', async () => {
+          renderSubscription(await call('DELETE', '/api/v1/subscription'));
+        }),
+      );
+    }
+    const others = plans.filter((o) => o.price !== s.plan?.price_id);
+    if (others.length) {
+      const select = document.createElement('select');
+      select.id = 'change-plan';
+      select.setAttribute('aria-label', 'Change plan to');
+      for (const o of others) select.append(new Option(o.label, o.price));
+      actions.append(
+        select,
+        button('Change plan', 'secondary', async () => {
+          await call('PUT', '/api/v1/subscription', { price_id: select.value });
+          await render();
+        }),
+      );
+    }
+    actions.append(
+      button('Billing portal', 'secondary', async () => {
+        const portal = await call('GET', '/api/v1/portal');
+        window.location.assign(portal.url);
+      }),
+    );
+    box.append(actions);
+  }
+
+  function renderInvoices(invoices) {
+    const box = $('invoices');
+    box.textContent = '';
+    if (!invoices.length) {
+      box.textContent = 'No invoices yet.';
+      return;
+    }
+    const table = document.createElement('table');
+    table.innerHTML =
+      '<thead><tr><th>date</th><th>number</th><th>status</th><th>amount</th><th></th></tr></thead>';
+    const body = document.createElement('tbody');
+    for (const i of invoices) {
+      const row = document.createElement('tr');
+      for (const text of [date(i.created), i.number ?? i.id, i.status, money(i.total, i.currency)]) {
+        const cell = document.createElement('td');
+        cell.textContent = text;
+        row.append(cell);
+      }
+      const link = document.createElement('td');
+      if (i.hosted_invoice_url) {
+        const a = document.createElement('a');
+        a.href = i.hosted_invoice_url;
+        a.textContent = 'view';
+        link.append(a);
+      }
+      row.append(link);
+      body.append(row);
+    }
+    table.append(body);
+    box.append(table);
+  }
+
+  async function render() {
+    const me = await call('GET', '/v1/auth/me');
+    $('me-login').textContent = me.login;
+    $('me-email').textContent = me.email ? `(${me.email})` : '';
+    $('me-roles').textContent = me.roles?.length ? `roles: ${me.roles.join(', ')}` : '';
+    let subscription = null;
+    try {
+      subscription = await call('GET', '/api/v1/subscription');
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
+    renderSubscription(subscription);
+    renderInvoices((await call('GET', '/api/v1/invoices')).data);
+    const live = subscription && !['canceled', 'incomplete_expired'].includes(subscription.status);
+    currentPrice = live ? (subscription.plan?.price_id ?? null) : null;
+    for (const b of document.querySelectorAll('button[data-price]')) {
+      const mine = currentPrice === b.dataset.price;
+      b.textContent = mine ? 'Your plan' : currentPrice ? 'Switch to this' : 'Subscribe';
+      b.disabled = mine;
+    }
+    $('signed-out').hidden = true;
+    $('signed-in').hidden = false;
+  }
+
+  $('login-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), () => logIn(form.login.value, form.password.value));
+  });
+
+  $('signup-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      const login = form.login.value;
+      const password = form.password.value;
+      await call('POST', '/v1/auth/register', { login, password, email: form.email.value });
+      await logIn(login, password);
+    });
+  });
+
+  $('logout').addEventListener('click', (event) =>
+    guarded(event.currentTarget, async () => {
+      await call('POST', '/v1/auth/logout').catch(() => {});
+      signOut();
+      show($('account-note'), 'Logged out.');
+    }),
+  );
+
+  for (const b of document.querySelectorAll('button[data-price]')) {
+    // Not disabled while busy: render() decides which plan buttons are enabled.
+    b.addEventListener('click', () => guarded(null, () => subscribe(b.dataset.price)));
+  }
+
+  const planInUrl = new URLSearchParams(window.location.search).get('plan');
+  if (planInUrl && plans.some((p) => p.price === planInUrl)) {
+    pendingPlan = planInUrl;
+    show(
+      $('account-note'),
+      `Log in or sign up to subscribe to ${labelOf(planInUrl)}; the checkout opens right after.`,
+    );
+    $('account').scrollIntoView();
+  }
+})();
