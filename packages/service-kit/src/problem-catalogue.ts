@@ -432,6 +432,49 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     from: 'gateway',
     help: "The service behind this path did not answer (starting, restarting or down). Try again in a few seconds; operators: check the service's health at /health/ready.",
   },
+  // --- added with the security and reliability work (issue 8, 9) ---------------
+  {
+    code: 'account_disabled',
+    status: 403,
+    title: 'Account disabled',
+    from: 'auth',
+    help: 'An administrator disabled this account: it cannot log in or refresh tokens, and its sessions were ended. Ask an administrator to enable it again (POST /v1/users/{id}/enable).',
+  },
+  {
+    code: 'own_account',
+    status: 409,
+    title: 'Not on your own account',
+    from: 'auth',
+    help: 'An administrator cannot disable or delete the account they are logged in with, so that an installation never loses its last administrator by mistake. Use another admin account.',
+  },
+  {
+    code: 'temporarily_unavailable',
+    status: 503,
+    title: 'Temporarily unavailable',
+    from: 'auth',
+    help: 'A store this request needs (Redis, for the login lockout) is not answering. Nothing was changed; try again after the number of seconds in Retry-After.',
+  },
+  {
+    code: 'revocation_unavailable',
+    status: 503,
+    title: 'Token revocation cannot be checked',
+    from: 'auth, billing',
+    help: 'The service cannot tell right now whether your session was ended (its revocation store is unavailable or being rebuilt), so it refuses rather than trust a token that may be revoked. Try again after the seconds in Retry-After.',
+  },
+  {
+    code: 'checkout_in_progress',
+    status: 409,
+    title: 'A checkout is already being started',
+    from: 'billing',
+    help: 'Another checkout of yours is being started at this moment (a double click, a second tab). Wait a second and ask again: you will get the same checkout page back, never a second subscription.',
+  },
+  {
+    code: 'auth_unavailable',
+    status: 502,
+    title: 'The account service did not answer',
+    from: 'billing',
+    help: 'Billing needed your current account details from the auth service and it did not answer. Nothing was created; try again shortly.',
+  },
 ];
 
 const BY_CODE = new Map(PROBLEM_CATALOGUE.map((doc) => [doc.code, doc]));
