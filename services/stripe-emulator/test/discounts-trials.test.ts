@@ -6,7 +6,16 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CARD_OK, DAY, payOnHostedPage, Receiver, setup, type TestEmulator } from './helper.js';
+import {
+  CARD_OK,
+  DAY,
+  eventsDuring as eventsDuringOf,
+  payOnHostedPage,
+  Receiver,
+  setup,
+  stripeError,
+  type TestEmulator,
+} from './helper.js';
 
 let t: TestEmulator;
 let stripe: Stripe;
@@ -22,22 +31,8 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function stripeError(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function eventsDuring(fn: () => Promise<unknown>): Promise<Stripe.Event[]> {
-  await t.emu.waitForWebhooks();
-  const from = receiver.received.length;
-  await fn();
-  await t.emu.waitForWebhooks();
-  return receiver.events().slice(from);
-}
+/** Webhook events delivered while `fn` runs. */
+const eventsDuring = (fn: () => Promise<unknown>) => eventsDuringOf(t, receiver, fn);
 
 async function customerWithCard(extra: Stripe.CustomerCreateParams = {}): Promise<Stripe.Customer> {
   return stripe.customers.create({

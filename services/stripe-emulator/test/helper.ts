@@ -125,3 +125,26 @@ export async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 50
     await sleep(10);
   }
 }
+
+/** The Stripe error a call fails with (the test fails if it succeeds). */
+export async function stripeError(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Stripe.errors.StripeError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** The webhook events `receiver` got while `fn` ran (deliveries before and after it settled). */
+export async function eventsDuring(
+  t: TestEmulator,
+  receiver: Receiver,
+  fn: () => Promise<unknown>,
+): Promise<Stripe.Event[]> {
+  await t.emu.waitForWebhooks();
+  const from = receiver.received.length;
+  await fn();
+  await t.emu.waitForWebhooks();
+  return receiver.events().slice(from);
+}

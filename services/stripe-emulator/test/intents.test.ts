@@ -5,7 +5,7 @@
  */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver, setup, type TestEmulator } from './helper.js';
+import { eventsDuring as eventsDuringOf, Receiver, setup, stripeError, type TestEmulator } from './helper.js';
 
 let t: TestEmulator;
 let stripe: Stripe;
@@ -21,23 +21,9 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function stripeError(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail');
-}
-
 /** Event types delivered while `fn` runs. */
-async function eventsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  await t.emu.waitForWebhooks();
-  const from = receiver.received.length;
-  await fn();
-  await t.emu.waitForWebhooks();
-  return receiver.types().slice(from);
-}
+const eventsDuring = async (fn: () => Promise<unknown>) =>
+  (await eventsDuringOf(t, receiver, fn)).map((e) => e.type);
 
 describe('test payment method ids', () => {
   it('customer create attaches payment_method and sets the same magic id as default', async () => {

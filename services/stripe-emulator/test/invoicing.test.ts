@@ -1,7 +1,7 @@
 /** Invoice items and invoices made through the API, through the official SDK. */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver, setup, type TestEmulator } from './helper.js';
+import { eventsDuring as eventsDuringOf, Receiver, setup, stripeError, type TestEmulator } from './helper.js';
 
 let t: TestEmulator;
 let stripe: Stripe;
@@ -17,22 +17,9 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function stripeError(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function eventsDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  await t.emu.waitForWebhooks();
-  const from = receiver.received.length;
-  await fn();
-  await t.emu.waitForWebhooks();
-  return receiver.types().slice(from);
-}
+/** Event types delivered while `fn` runs. */
+const eventsDuring = async (fn: () => Promise<unknown>) =>
+  (await eventsDuringOf(t, receiver, fn)).map((e) => e.type);
 
 describe('invoice items', () => {
   it('create, retrieve, update, list and delete', async () => {

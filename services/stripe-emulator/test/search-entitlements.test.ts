@@ -5,7 +5,7 @@
  */
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Receiver, setup, type TestEmulator } from './helper.js';
+import { eventsDuring as eventsDuringOf, Receiver, setup, stripeError, type TestEmulator } from './helper.js';
 
 let t: TestEmulator;
 let stripe: Stripe;
@@ -21,22 +21,8 @@ afterAll(async () => {
   await receiver.close();
 });
 
-async function stripeError(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Stripe.errors.StripeError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function eventsDuring(fn: () => Promise<unknown>): Promise<Stripe.Event[]> {
-  await t.emu.waitForWebhooks();
-  const from = receiver.received.length;
-  await fn();
-  await t.emu.waitForWebhooks();
-  return receiver.events().slice(from);
-}
+/** Webhook events delivered while `fn` runs. */
+const eventsDuring = (fn: () => Promise<unknown>) => eventsDuringOf(t, receiver, fn);
 
 async function subscribed(price: string, metadata: Record<string, string> = {}) {
   const customer = await stripe.customers.create({
