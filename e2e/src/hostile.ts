@@ -38,6 +38,7 @@ interface OperationObject {
   parameters?: Parameter[];
   requestBody?: { content?: Record<string, { schema?: Schema }> };
   security?: Record<string, string[]>[];
+  responses?: Record<string, { content?: Record<string, unknown> }>;
 }
 
 export interface Operation {
@@ -52,6 +53,8 @@ export interface Operation {
   bodyTypes: string[];
   /** Whether it takes a Bearer token (then it is also tried as a user and as an admin). */
   bearer: boolean;
+  /** 4xx statuses the document declares as an HTML page for people (e.g. an unknown /problems/{code}). */
+  htmlErrorStatuses: number[];
 }
 
 export interface HostileRequest {
@@ -92,6 +95,9 @@ export function operationsOf(service: string, document: Record<string, unknown>)
         ...(bodySchema ? { body: bodySchema } : {}),
         bodyTypes,
         bearer: (operation.security ?? []).some((s) => 'bearerAuth' in s),
+        htmlErrorStatuses: Object.entries(operation.responses ?? {})
+          .filter(([status, response]) => /^4\d\d$/.test(status) && response.content?.['text/html'])
+          .map(([status]) => Number(status)),
       });
     }
   }
@@ -421,12 +427,22 @@ export interface Verdict {
   reason?: string;
 }
 
-/** The rule: no 5xx, no leaked internals, every 4xx problem+json with a snake_case code. */
-export function checkResponse(status: number, contentType: string | undefined, body: string): Verdict {
+/**
+ * The rule: no 5xx, no leaked internals, every 4xx problem+json with a
+ * snake_case code — or, for a status the operation's document declares as an
+ * HTML page for people (`htmlErrorStatuses`), that page.
+ */
+export function checkResponse(
+  status: number,
+  contentType: string | undefined,
+  body: string,
+  htmlErrorStatuses: readonly number[] = [],
+): Verdict {
   if (status >= 500) return { ok: false, reason: `status ${status}` };
   for (const [name, pattern] of LEAKS) {
     if (pattern.test(body)) return { ok: false, reason: `leaks a ${name}` };
   }
+  if (htmlErrorStatuses.includes(status) && contentType?.startsWith('text/html')) return { ok: true };
   if (status >= 400) {
     if (!contentType?.startsWith('application/problem+json')) {
       return { ok: false, reason: `${status} as ${contentType ?? 'no media type'}, not problem+json` };

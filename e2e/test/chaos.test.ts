@@ -62,8 +62,11 @@ describe('chaos drills', () => {
     await Promise.all(before.map((user) => people.subscribe(user)));
     await people.converge('auth drill setup', performance.now());
     const arriving = await Promise.all(Array.from({ length: 3 }, () => people.newUser()));
+    // Their checkouts start while auth is up (a new Stripe customer takes the
+    // user's current email from auth); they pay, and so activate, while it is down.
+    const sessions = await Promise.all(arriving.map((user) => people.checkout(user)));
     await sys.auth.kill();
-    await Promise.all(arriving.map((user) => people.subscribe(user)));
+    await Promise.all(arriving.map((user, i) => people.pay(user, sessions[i]!)));
     await Promise.all(before.slice(0, 2).map((user) => people.cancel(user)));
     // Long enough for the role syncs' backoff to grow well past the probe interval.
     await sleep(12_000);

@@ -5,7 +5,7 @@
  * npm start -- --help.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
@@ -49,21 +49,38 @@ function commandsIn(file: string, markdown: string): Command[] {
   return found;
 }
 
+/** Every workspace's directory by package name, from the root package.json's `workspaces`. */
+function workspaceDirs(): Record<string, string> {
+  const patterns = (
+    JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] }
+  ).workspaces;
+  const dirs: Record<string, string> = {};
+  for (const pattern of patterns) {
+    const candidates = pattern.endsWith('/*')
+      ? readdirSync(path.join(root, pattern.slice(0, -2)), { withFileTypes: true })
+          .filter((entry) => entry.isDirectory())
+          .map((entry) => path.join(pattern.slice(0, -2), entry.name))
+      : [pattern];
+    for (const dir of candidates) {
+      const manifest = path.join(root, dir, 'package.json');
+      if (existsSync(manifest))
+        dirs[(JSON.parse(readFileSync(manifest, 'utf8')) as { name: string }).name] = dir;
+    }
+  }
+  return dirs;
+}
+const dirs = workspaceDirs();
+
 function scriptsOf(workspace: string | null): Record<string, string> {
-  const dirs: Record<string, string> = {
-    '@tollgate/auth': 'services/auth',
-    '@tollgate/billing': 'services/billing',
-    '@tollgate/stripe-emulator': 'services/stripe-emulator',
-    '@tollgate/e2e': 'e2e',
-    '@tollgate/dev-stack': 'dev',
-  };
   const dir = workspace ? dirs[workspace] : '.';
   if (!dir) throw new Error(`unknown workspace ${workspace}`);
   return (
-    JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8')) as {
-      scripts: Record<string, string>;
-    }
-  ).scripts;
+    (
+      JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8')) as {
+        scripts?: Record<string, string>;
+      }
+    ).scripts ?? {}
+  );
 }
 
 describe('the commands in the READMEs', () => {
