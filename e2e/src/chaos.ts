@@ -318,6 +318,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       KEYS_DIR: keysDir,
       SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
       AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
+      ACCOUNT_RATE_LIMIT_PER_HOUR: '1000000',
       ADMIN_LOGIN: 'root',
       ADMIN_PASSWORD: 'root-password-for-chaos',
     });
