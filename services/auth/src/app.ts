@@ -33,6 +33,9 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditRepository } from './domain/audit/audit.repository.js';
+import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
+import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -54,6 +57,8 @@ import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems } from './errors.js';
 import { createGuards } from './plugins/authenticate.js';
 import { redisWithLocalFallback } from './plugins/rate-limit-store.js';
+import { internalEntitlementsRoutes } from './routes/internal/entitlements.js';
+import { internalHistoryRoutes } from './routes/internal/history.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { internalUserRoutes } from './routes/internal/users.js';
 import { authRoutes } from './routes/v1/auth/index.js';
@@ -100,8 +105,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
   const revocations = createRevocationsRepository(db);
+  const entitlementsRepository = createEntitlementsRepository(db);
   const keeper = createRevocationKeeper({
     revocations,
+    floors: entitlementsRepository,
     cache: state.revocation,
     log: app.log,
     intervalMs: config.revocationRepairIntervalMs,
@@ -124,7 +131,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Postgres is the record of ended sessions; when Redis cannot answer (down,
   // or emptied and not rebuilt yet) auth asks its database instead of refusing.
   const revocation = withRevocationCache(
-    withRevocationFallback(state.revocation, revocations.isSessionEnded),
+    withRevocationFallback(state.revocation, {
+      isSessionEnded: revocations.isSessionEnded,
+      entitlementsFloor: (userId) => entitlementsRepository.floorOf(userId),
+    }),
     config.revocationCacheMs,
   );
   const tokens = createTokenIssuer({
@@ -147,6 +157,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const roles = createRolesService(db, users);
   const auth = createAuthService({
     users,
+    entitlements: entitlementsRepository,
     sessions: createSessionsRepository(db, {
       revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
     }),
@@ -173,6 +184,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const guards = createGuards(verifier, roles);
   const profiles = createProfiles(users);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
+  const entitlements = createEntitlementsService({
+    entitlements: entitlementsRepository,
+    userExists: async (userId) => (await users.findById(userId)) !== null,
+    revocation,
+    onPublishFailed: async (error, userId) => {
+      app.log.warn(
+        { err: error, userId },
+        'entitlements shrank but the floor is not in Redis yet; the revocation keeper will publish it',
+      );
+      // As for revocations: verifiers must not trust a cache without it.
+      await state.revocation.invalidate().catch(() => {});
+    },
+    floorTtlSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
+  });
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, {
@@ -265,6 +290,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     roles,
     guards,
     onRolesChanged: profiles.clear,
+  });
+  await app.register(internalEntitlementsRoutes, { prefix: '/internal/v1', entitlements, guards });
+  await app.register(internalHistoryRoutes, {
+    prefix: '/internal/v1',
+    audit: createAuditRepository(db),
+    guards,
   });
   await app.register(internalGrantListRoutes, {
     prefix: '/internal/v1',
