@@ -60,9 +60,7 @@ export function createEntitlementsRepository(db: Db) {
           data: {
             version: BigInt(push.version),
             features: push.features as Prisma.InputJsonValue,
-            ...(shrank
-              ? { floorVersion: BigInt(push.version), floorUntil, floorPublishedAt: null }
-              : {}),
+            ...(shrank ? { floorVersion: BigInt(push.version), floorUntil, floorPublishedAt: null } : {}),
           },
         });
         await tx.auditEntry.createMany({

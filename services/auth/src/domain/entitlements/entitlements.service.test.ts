@@ -4,7 +4,7 @@
  * failed reaches the store through the revocation keeper.
  */
 import { createMemoryRevocationStore } from '@tollgate/auth-client';
-import { entitlementsShrank, type EntitlementsSyncBody, type FeatureSet } from '@tollgate/contracts';
+import { type EntitlementsSyncBody, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
 import { describe, expect, it } from 'vitest';
 import { createRevocationKeeper } from '../sessions/revocation-keeper.js';
 import type { FloorRow, PushOutcome } from './entitlements.repository.js';
@@ -22,7 +22,12 @@ function fakeRepository() {
       .map(([userId, r]) => ({ userId, version: r.floor, floorUntil: r.until as Date }));
   return {
     rows,
-    async apply(userId: string, push: EntitlementsSyncBody, _actor: string, floorUntil: Date): Promise<PushOutcome> {
+    async apply(
+      userId: string,
+      push: EntitlementsSyncBody,
+      _actor: string,
+      floorUntil: Date,
+    ): Promise<PushOutcome> {
       const held = rows.get(userId) ?? { version: 0, features: {}, floor: 0, until: null, published: true };
       if (push.version <= held.version) return { applied: false, heldVersion: held.version };
       const shrank = entitlementsShrank(held.features, push.features);

@@ -96,7 +96,10 @@ export function createRevocationKeeper(deps: RevocationKeeperDeps) {
     }
     await deps.floors.markFloorsPublished(pendingFloors);
     if (pending.length === 0) {
-      deps.log.info({ floors: pendingFloors.length }, 'published entitlement floors an earlier Redis write had missed');
+      deps.log.info(
+        { floors: pendingFloors.length },
+        'published entitlement floors an earlier Redis write had missed',
+      );
       return { kind: 'published', count: pendingFloors.length };
     }
     // One TTL for the batch: the longest any of them needs (a few minutes' excess is harmless).

@@ -15,10 +15,9 @@ export interface InternalEntitlementsRoutesOptions {
   guards: Guards;
 }
 
-export const internalEntitlementsRoutes: FastifyPluginAsyncTypebox<InternalEntitlementsRoutesOptions> = async (
-  app,
-  { entitlements, guards },
-) => {
+export const internalEntitlementsRoutes: FastifyPluginAsyncTypebox<
+  InternalEntitlementsRoutesOptions
+> = async (app, { entitlements, guards }) => {
   app.put(
     '/users/:userId/entitlements',
     {
@@ -39,7 +38,10 @@ export const internalEntitlementsRoutes: FastifyPluginAsyncTypebox<InternalEntit
         request.body,
         request.serviceClient?.client_id ?? 'unknown',
       );
-      request.log.info({ userId: request.params.userId, version: request.body.version, result }, 'entitlements push');
+      request.log.info(
+        { userId: request.params.userId, version: request.body.version, result },
+        'entitlements push',
+      );
       return reply.code(204).send(null);
     },
   );

@@ -3,7 +3,12 @@
  * billing merges it into GET /api/v1/admin/users/{id}/history.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { AuthHistoryPage, InternalUserParams, SCOPE_ROLES_WRITE, UserHistoryQuery } from '@tollgate/contracts';
+import {
+  AuthHistoryPage,
+  InternalUserParams,
+  SCOPE_ROLES_WRITE,
+  UserHistoryQuery,
+} from '@tollgate/contracts';
 import type { AuditRepository } from '../../domain/audit/audit.repository.js';
 import type { Guards } from '../../plugins/authenticate.js';
 import { problems } from '../schemas.js';
