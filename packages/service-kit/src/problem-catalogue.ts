@@ -224,7 +224,7 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     code: 'forbidden',
     status: 403,
     title: 'Forbidden',
-    from: 'auth',
+    from: 'auth, billing',
     help: "Your account may not do this (an admin role is needed, or it is another user's resource).",
   },
   {

@@ -13,6 +13,8 @@ export function createAdminActions(billing: Billing): AdminActions {
   const { db, stripe } = billing;
 
   return {
+    userHistory: (userId) => billing.auditLog.historyOf(userId, 100),
+
     async cancelSubscriptionNow(subscriptionId) {
       await stripe.subscriptions.cancel(
         subscriptionId,
