@@ -37,7 +37,9 @@ export interface FeatureFigures {
 }
 
 export async function measureFeatureChecks(iterations = ITERATIONS): Promise<FeatureFigures> {
-  const features = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`feature_${i}`, i % 2 ? true : i]));
+  const features = Object.fromEntries(
+    Array.from({ length: 20 }, (_, i) => [`feature_${i}`, i % 2 ? true : i]),
+  );
   const claims = { ent: { v: 7, f: { ...features, hd: true as const, projects: 10 } } };
   const request = { user: claims };
   const check = requireFeature('hd');

@@ -27,11 +27,18 @@ import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
 import { createPrismaClient as createAuthDb } from '@tollgate/auth/src/db/prisma.js';
 import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
+import {
+  createFailFastRedis,
+  createRedisRevocationStore,
+  createTokenVerifier,
+  withRevocationCache,
+} from '@tollgate/auth-client';
 import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
 import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
 import { createBilling } from '@tollgate/billing/src/context.js';
 import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
+import { createRequireUser } from '@tollgate/billing/src/plugins/authenticate.js';
 import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
@@ -114,6 +121,23 @@ try {
   };
   const billing = await buildBilling(loadBillingConfig(billingEnv), { logging: false });
   billing.get('/bench/hello', async () => ({ hello: 'world' }));
+  // The token path alone (what every Bearer route pays before its handler), verified as billing does.
+  const benchRedis = createFailFastRedis(redis.url, { keyPrefix: redis.keyPrefix });
+  cleanups.push(async () => benchRedis.disconnect());
+  billing.get(
+    '/bench/whoami',
+    {
+      preHandler: createRequireUser(
+        createTokenVerifier({
+          jwksUrl: `${authUrl}/.well-known/jwks.json`,
+          issuer: authConfig.jwt.issuer,
+          audience: authConfig.jwt.audience,
+          revocation: withRevocationCache(createRedisRevocationStore(benchRedis), 500),
+        }),
+      ),
+    },
+    async (request) => ({ sub: request.user?.sub }),
+  );
   cleanups.push(() => billing.close());
   await billing.billing.catalog.syncAll();
   const billingUrl = await billing.listen({ host: '127.0.0.1', port: billingPort });
@@ -230,6 +254,7 @@ try {
   const entitlementsPath = probe.statusCode === 200 ? '/api/v1/entitlements' : '/api/v1/subscription';
   log(`GET ${entitlementsPath} against hello-world, ${SECONDS} s each...`);
   const helloBeside = await cannon({ url: `${billingUrl}/bench/hello` });
+  const whoami = await cannon({ url: `${billingUrl}/bench/whoami`, headers: { authorization } });
   const entitlements = await cannon({ url: `${billingUrl}${entitlementsPath}`, headers: { authorization } });
 
   // 4. Local feature checks.
@@ -295,6 +320,11 @@ try {
       `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
     ],
     ['GET /bench/hello (baseline, again)', `${helloBeside.rps.toFixed(0)}/s`, `p99 ${helloBeside.p99} ms`],
+    [
+      'GET /bench/whoami (Bearer check only)',
+      `${whoami.rps.toFixed(0)}/s`,
+      `p99 ${whoami.p99} ms, ${((whoami.rps / helloBeside.rps) * 100).toFixed(1)}% of hello`,
+    ],
     [
       `GET ${entitlementsPath} (Bearer)`,
       `${entitlements.rps.toFixed(0)}/s`,

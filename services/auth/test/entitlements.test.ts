@@ -3,10 +3,16 @@
  * shrink: by auth itself and by a resource service's verifier reading the
  * same Redis (as billing does), until the client refreshes.
  */
-import { createRedisRevocationStore, createTokenVerifier, withRevocationCache } from '@tollgate/auth-client';
+import { randomBytes } from 'node:crypto';
+import {
+  createRedisRevocationStore,
+  createTokenVerifier,
+  REVOCATIONS_COMPLETE_KEY,
+  withRevocationCache,
+} from '@tollgate/auth-client';
 import type { AuthHistoryEntry } from '@tollgate/contracts';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   adminTokens,
   bearer,
@@ -198,5 +204,65 @@ describe('auth’s side of a user’s history', () => {
 
     const anonymous = await ctx.app.inject({ method: 'GET', url: `/internal/v1/users/${user.id}/history` });
     expectProblem(anonymous, 401, 'authentication_required');
+  });
+});
+
+describe('entitlement floors when Redis loses its data', () => {
+  it('fail closed elsewhere, fall back to the database in auth, and come back with the rebuild', async () => {
+    // A key prefix of its own: this test empties "its" Redis.
+    const prefix = `${inject('redisKeyPrefix')}floors-${randomBytes(3).toString('hex')}:`;
+    const own = await startApp({ REDIS_KEY_PREFIX: prefix, REVOCATION_REPAIR_INTERVAL_MS: '100' });
+    const ownRedis = new Redis(own.config.redisUrl, { keyPrefix: prefix });
+    try {
+      const ownUrl = await own.app.listen({ host: '127.0.0.1', port: 0 });
+      const ownService = await serviceToken(own.app);
+      const { user, tokens } = await registerAndLogin(own.app);
+      const cause = { type: 'dunning', detail: 'restricted' };
+      const put = (version: number, features: object) =>
+        own.app.inject({
+          method: 'PUT',
+          url: `/internal/v1/users/${user.id}/entitlements`,
+          headers: bearer(ownService),
+          payload: { version, features, cause },
+        });
+      expect((await put(1, { hd: true })).statusCode).toBe(204);
+      const before = (
+        await own.app.inject({
+          method: 'POST',
+          url: '/v1/auth/refresh-token',
+          payload: { refresh_token: tokens.refresh_token },
+        })
+      ).json() as { access_token: string };
+      expect((await put(2, {})).statusCode).toBe(204);
+      expect(await ownRedis.get(`entitlements-floor:${user.id}`)).toBe('2');
+
+      // Redis restarted empty.
+      await ownRedis.del(`entitlements-floor:${user.id}`, REVOCATIONS_COMPLETE_KEY);
+      const resource = createTokenVerifier({
+        jwksUrl: `${ownUrl}/.well-known/jwks.json`,
+        issuer: own.config.jwt.issuer,
+        audience: own.config.jwt.audience,
+        revocation: createRedisRevocationStore(ownRedis),
+      });
+      const meanwhile = await resource.verifyAccessToken(before.access_token).catch((e: unknown) => e);
+      // Before the keeper's next round: "cannot tell" (never an acceptance); after it: refused again.
+      expect(['revocation_unavailable', 'entitlements_changed']).toContain(
+        (meanwhile as { code: string }).code,
+      );
+      expectProblem(
+        await own.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(before.access_token) }),
+        401,
+        'entitlements_changed',
+      );
+      for (let i = 0; i < 50 && (await ownRedis.get(REVOCATIONS_COMPLETE_KEY)) === null; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await ownRedis.get(`entitlements-floor:${user.id}`)).toBe('2');
+      await expect(resource.verifyAccessToken(before.access_token)).rejects.toMatchObject({
+        code: 'entitlements_changed',
+      });
+    } finally {
+      ownRedis.disconnect();
+      await own.close();
+    }
   });
 });

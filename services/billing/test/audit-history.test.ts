@@ -30,7 +30,7 @@ interface Entry {
   subscription_id: string | null;
   source: string | null;
   actor: string | null;
-  cause: { type: string; subscription_id?: string } | null;
+  cause: { type: string; subscription_id?: string; event_id?: string; event_type?: string } | null;
   details: Record<string, unknown> | null;
 }
 
@@ -77,24 +77,31 @@ beforeAll(async () => {
 afterAll(async () => stack.close());
 
 describe('GET /api/v1/admin/users/{id}/history', () => {
-  it("shows billing's decision and auth's grant, each with the subscription that caused it", async () => {
+  it("shows billing's decision and auth's grant, each with the event and subscription that caused it", async () => {
     const response = await history(admin);
     expect(response.statusCode).toBe(200);
     const body = response.json() as { data: Entry[]; auth_included: boolean };
     expect(body.auth_included).toBe(true);
     const decided = body.data.find((e) => e.service === 'billing' && e.action === 'role_grant');
     const applied = body.data.find((e) => e.service === 'auth' && e.action === 'role_granted');
-    expect(decided).toMatchObject({
-      role: 'subscriber',
+    // The webhook event that caused it, by id and type.
+    const cause = {
+      type: 'stripe_event',
+      event_id: expect.stringMatching(/^evt_/),
+      event_type: expect.stringMatching(/^(checkout\.session|customer\.subscription|invoice)\./),
       subscription_id: subscriptionId,
-      cause: { type: 'subscription_change', subscription_id: subscriptionId },
-    });
+    };
+    expect(decided).toMatchObject({ role: 'subscriber', subscription_id: subscriptionId, cause });
     expect(applied).toMatchObject({
       role: 'subscriber',
       source: `subscription:${subscriptionId}`,
       actor: 'billing',
-      cause: { type: 'subscription_change', subscription_id: subscriptionId },
+      cause,
     });
+    const event = await stack.app.billing.db.webhookEvent.findUnique({
+      where: { id: decided?.cause?.event_id ?? '' },
+    });
+    expect(event?.type).toBe(decided?.cause?.event_type);
     // Written in the outbox's transaction: the entry names the role_syncs row that carried it.
     const outbox = await stack.app.billing.db.roleSync.findFirstOrThrow({
       where: { userId: user.id, role: 'subscriber', action: 'grant' },
@@ -135,6 +142,33 @@ describe('GET /api/v1/admin/users/{id}/history', () => {
       .filter(([key]) => /^history\.data\.\d+\.action$/.test(key))
       .map(([, value]) => value);
     expect(actions).toEqual(expect.arrayContaining(['role_grant', 'role_granted']));
+  });
+
+  it('records an admin action as the cause of what it changed', async () => {
+    const response = await stack.app.inject({
+      method: 'GET',
+      url: `/api/v1/admin/users/${user.id}/history`,
+      headers: bearer(admin),
+    });
+    const before = (response.json() as { data: Entry[] }).data.length;
+    await stack.stripe.subscriptions.cancel(subscriptionId);
+    await stack.app.billing.subscriptionSync.sync(subscriptionId, {
+      type: 'admin',
+      detail: 'admin panel: cancel now',
+    });
+    await eventually(async () => !(await rolesInAuth(stack, user)).includes('subscriber'));
+    await stack.emu.waitForWebhooks();
+    const after = ((await history(admin)).json() as { data: Entry[] }).data;
+    expect(after.length).toBeGreaterThan(before);
+    const revokes = after.filter((e) => e.action === 'role_revoke' || e.action === 'role_revoked');
+    expect(revokes.map((e) => e.service).sort()).toEqual(['auth', 'billing']);
+    // Whichever wrote the revoke first (the admin's sync or the webhook), its cause is on both sides.
+    const [billingRevoke, authRevoke] = [
+      revokes.find((e) => e.service === 'billing'),
+      revokes.find((e) => e.service === 'auth'),
+    ];
+    expect(['admin', 'stripe_event']).toContain(billingRevoke?.cause?.type);
+    expect(authRevoke?.cause).toEqual(billingRevoke?.cause);
   });
 
   it("still answers with billing's side while auth is down, and says so", async () => {
