@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { EntitlementsSyncBody, EntitlementsSyncParams, SCOPE_ROLES_WRITE } from '@tollgate/contracts';
 import type { EntitlementsService } from '../../domain/entitlements/entitlements.service.js';
-import type { Guards } from '../../plugins/authenticate.js';
+import type { Guards } from '../../http-guards/authenticate.js';
 import { problems } from '../schemas.js';
 
 export interface InternalEntitlementsRoutesOptions {

@@ -10,7 +10,7 @@ import {
   UserHistoryQuery,
 } from '@tollgate/contracts';
 import type { AuditRepository } from '../../domain/audit/audit.repository.js';
-import type { Guards } from '../../plugins/authenticate.js';
+import type { Guards } from '../../http-guards/authenticate.js';
 import { problems } from '../schemas.js';
 
 export interface InternalHistoryRoutesOptions {

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { ChangeCause } from '@tollgate/contracts';
 import type { AuditLog } from '../../domain/audit/audit-log.js';
 import { Problems } from '../../errors.js';
-import type { PreHandler } from '../../plugins/authenticate.js';
+import type { PreHandler } from '../../http-guards/authenticate.js';
 import { bearerSecurity, problems } from '../schemas.js';
 
 const ADMIN_ROLE = 'admin';
