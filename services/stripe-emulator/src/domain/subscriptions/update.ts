@@ -134,9 +134,11 @@ export function updateSubscription(
   applyDescriptive(sub, params);
   applyPaymentMethod(em, sub, params, req);
   applyCancellationParams(sub, params, at);
-  applyTrialEndParam(sub, params, at);
+  const trialEndedNow = applyTrialEndParam(sub, params, at);
   applyDiscountParams(em, sub, params, at, req);
   const change = applyItems(em, sub, params, at);
+  // A trial ended now starts the first paid period: it is billed at once, like a new cycle.
+  if (trialEndedNow) change.resetCycle = true;
   if (JSON.stringify(before) === JSON.stringify(sub)) return sub;
   billChange(em, sub, before, change, req, at);
   return sub;
