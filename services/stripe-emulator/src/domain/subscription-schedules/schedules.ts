@@ -20,6 +20,18 @@ import { buildPhase, buildSchedule } from './objects.js';
 
 const PRORATION = ['create_prorations', 'none', 'always_invoice'] as const;
 
+/** `at` plus `count` intervals, by the calendar (a month from Jan 31 is the end of February, as Stripe bills). */
+function addInterval(at: number, interval: 'day' | 'week' | 'month' | 'year', count: number): number {
+  if (interval === 'day' || interval === 'week') return at + count * (interval === 'day' ? 1 : 7) * 86400;
+  const d = new Date(at * 1000);
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + (interval === 'year' ? 12 * count : count));
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, last));
+  return Math.floor(d.getTime() / 1000);
+}
+
 function subscriptionIdOf(s: Stripe.SubscriptionSchedule): string | null {
   const sub = s.subscription;
   return sub ? (typeof sub === 'string' ? sub : sub.id) : null;
@@ -99,7 +111,7 @@ function readPhases(
     const name = `phases[${i}]`;
     const pp = new Params(
       value,
-      ['items', 'start_date', 'end_date', 'iterations', 'proration_behavior', 'metadata'],
+      ['items', 'start_date', 'end_date', 'iterations', 'duration', 'proration_behavior', 'metadata'],
       name,
     );
     const itemsRaw = pp.array('items');
@@ -119,7 +131,14 @@ function readPhases(
     }
     let end = pp.integer('end_date');
     const iterations = pp.integer('iterations');
-    if (end === undefined) {
+    const duration = pp.object('duration', ['interval', 'interval_count']);
+    if (end === undefined && duration) {
+      const interval = duration.oneOf('interval', ['day', 'week', 'month', 'year'] as const);
+      if (!interval) throw missingParam(`${name}[duration][interval]`);
+      const count = duration.integer('interval_count') ?? 1;
+      end = addInterval(start, interval, count);
+    } else if (end === undefined) {
+      // `iterations` (older API versions): whole billing periods of the phase's first price.
       const price = items[0]?.price as Stripe.Price;
       end = start;
       for (let n = 0; n < (iterations ?? 1); n++) end = nextBoundary(start, price, end);
