@@ -103,12 +103,8 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
     const priceId = target.id;
     const scheduleId =
       idOf(subscription.schedule) ??
-      (
-        await stripe.subscriptionSchedules.create(
-          { from_subscription: subscription.id },
-          { idempotencyKey: `tollgate-schedule-${subscription.id}-${item.current_period_end}` },
-        )
-      ).id;
+      // No idempotency key of ours: a schedule released earlier would be handed back for the same key.
+      (await stripe.subscriptionSchedules.create({ from_subscription: subscription.id })).id;
     const schedule = await stripe.subscriptionSchedules.retrieve(scheduleId);
     const start = schedule.current_phase?.start_date ?? item.current_period_start;
     const effective = item.current_period_end;
