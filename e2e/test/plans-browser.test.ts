@@ -98,7 +98,9 @@ describe('a trial with a promotion code, then a downgrade, in Chromium', () => {
           await page.reload();
           await logInOnHome();
           await page.locator('#signed-in').waitFor();
-          return (await page.locator('#subscription-discount').count()) > 0 ? text('#subscription-summary') : '';
+          return (await page.locator('#subscription-discount').count()) > 0
+            ? text('#subscription-summary')
+            : '';
         },
         { timeout: 20_000, interval: 1000 },
       )
@@ -112,7 +114,9 @@ describe('a trial with a promotion code, then a downgrade, in Chromium', () => {
   it('picks Basic yearly: the change waits for the period end and the page says when', async () => {
     await page.selectOption('#change-plan', 'price_tollgate_basic_yearly');
     await page.click('button:has-text("Change plan")');
-    await expect.poll(() => text('#pending-change'), SLOW).toMatch(/^Changes to Basic on \w{3} \d{1,2}, \d{4}\.$/);
+    await expect
+      .poll(() => text('#pending-change'), SLOW)
+      .toMatch(/^Changes to Basic on \w{3} \d{1,2}, \d{4}\.$/);
     // Still Premium (and its role) until then.
     expect(await text('#subscription-summary')).toMatch(/^Premium, \$99\.90 per year: trialing/);
     expect(await text('#me-roles')).toContain('premium');

@@ -99,7 +99,10 @@ const hasRoles = (user: TestUser, expected: string[]) =>
 
 /** GET /checkout with a price (and a code), then pays on the hosted page with `card`. */
 async function checkoutAndPay(user: TestUser, priceId: string, card = CARD_OK, promotionCode?: string) {
-  const query = new URLSearchParams({ price_id: priceId, ...(promotionCode ? { promotion_code: promotionCode } : {}) });
+  const query = new URLSearchParams({
+    price_id: priceId,
+    ...(promotionCode ? { promotion_code: promotionCode } : {}),
+  });
   const started = await api(user, 'GET', `/checkout?${query}`);
   expect(started.statusCode, started.body).toBe(200);
   const body = started.json() as {
@@ -206,7 +209,7 @@ describe('promotion codes', () => {
     expect(response.json()).toMatchObject({ code: 'promotion_code_not_found' });
   });
 
-  it('a code on a plan without trial: the first invoice is discounted; without a code Stripe\'s page takes one', async () => {
+  it("a code on a plan without trial: the first invoice is discounted; without a code Stripe's page takes one", async () => {
     const user = await newUser(stack);
     const plain = await api(user, 'GET', `/checkout?price_id=${BASIC_MONTHLY}`);
     const plainSession = await stack.stripe.checkout.sessions.retrieve(
@@ -259,7 +262,11 @@ describe('plan changes', () => {
     expect(scheduled).toMatchObject({
       plan: { price_id: PREMIUM_MONTHLY },
       entitled_role: 'premium',
-      pending_change: { price_id: BASIC_MONTHLY, product_name: 'Basic', effective_at: before.current_period_end },
+      pending_change: {
+        price_id: BASIC_MONTHLY,
+        product_name: 'Basic',
+        effective_at: before.current_period_end,
+      },
     });
     const atStripe = await stack.stripe.subscriptions.retrieve(before.id);
     expect(atStripe.schedule).toMatch(/^sub_sched_/);
@@ -304,7 +311,9 @@ describe('add-ons', () => {
     const both = await subscriptionWhen(user, (s) => s.addons.length === 1);
     expect(both).toMatchObject({
       plan: { price_id: BASIC_MONTHLY, role: 'subscriber' },
-      addons: [{ status: 'active', plan: { price_id: DOWNLOADS, role: 'downloads' }, entitled_role: 'downloads' }],
+      addons: [
+        { status: 'active', plan: { price_id: DOWNLOADS, role: 'downloads' }, entitled_role: 'downloads' },
+      ],
     });
     expect((await api(user, 'GET', `/checkout?price_id=${DOWNLOADS}`)).json()).toMatchObject({
       code: 'subscription_exists',

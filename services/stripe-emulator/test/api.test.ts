@@ -177,7 +177,10 @@ describe('catalogue', () => {
     const byName = Object.fromEntries(products.data.map((p) => [p.name, p]));
     expect(byName.Basic?.metadata.role).toBe('subscriber');
     expect(byName.Premium?.metadata.role).toBe('premium');
-    expect(byName['Offline downloads']?.metadata).toMatchObject({ role: 'downloads', tollgate_addon: 'true' });
+    expect(byName['Offline downloads']?.metadata).toMatchObject({
+      role: 'downloads',
+      tollgate_addon: 'true',
+    });
     const prices = await stripe.prices.list({ limit: 100, active: true });
     const seeded = prices.data.filter((p) => String(p.product).startsWith('prod_tollgate_'));
     expect(seeded).toHaveLength(5);

@@ -5,7 +5,14 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DAY, eventsDuring as eventsDuringOf, Receiver, setup, stripeError, type TestEmulator } from './helper.js';
+import {
+  DAY,
+  eventsDuring as eventsDuringOf,
+  Receiver,
+  setup,
+  stripeError,
+  type TestEmulator,
+} from './helper.js';
 
 let t: TestEmulator;
 let stripe: Stripe;
@@ -58,7 +65,10 @@ describe('subscription schedules', () => {
             start_date: schedule.phases[0]?.start_date,
             end_date: periodEnd,
           },
-          { items: [{ price: 'price_tollgate_basic_monthly' }], duration: { interval: 'month', interval_count: 1 } },
+          {
+            items: [{ price: 'price_tollgate_basic_monthly' }],
+            duration: { interval: 'month', interval_count: 1 },
+          },
         ],
       });
       expect(updated.phases.map((p) => [p.items[0]?.price, p.start_date])).toEqual([
@@ -73,16 +83,18 @@ describe('subscription schedules', () => {
     ]);
     expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBe(scheduleId);
     // A second schedule for the same subscription is refused, as at Stripe.
-    expect((await stripeError(stripe.subscriptionSchedules.create({ from_subscription: sub.id }))).message).toMatch(
-      /already attached to a schedule/,
-    );
+    expect(
+      (await stripeError(stripe.subscriptionSchedules.create({ from_subscription: sub.id }))).message,
+    ).toMatch(/already attached to a schedule/);
 
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: periodEnd + 2 * 3600 });
     const renewed = await stripe.subscriptions.retrieve(sub.id);
     expect(renewed.items.data[0]?.price.id).toBe('price_tollgate_basic_monthly');
     const invoices = await stripe.invoices.list({ subscription: sub.id });
     expect(invoices.data[0]).toMatchObject({ billing_reason: 'subscription_cycle', amount_paid: 499 });
-    expect((await stripe.subscriptionSchedules.retrieve(scheduleId)).current_phase?.start_date).toBe(periodEnd);
+    expect((await stripe.subscriptionSchedules.retrieve(scheduleId)).current_phase?.start_date).toBe(
+      periodEnd,
+    );
 
     // After the last phase the schedule lets go; the subscription goes on at the new price.
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: start + 64 * DAY });
@@ -97,7 +109,10 @@ describe('subscription schedules', () => {
     const { sub } = await subscribedOnClock('price_tollgate_premium_monthly');
     const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
     const events = await eventsDuring(() => stripe.subscriptionSchedules.release(schedule.id));
-    expect(events.map((e) => e.type)).toEqual(['subscription_schedule.released', 'customer.subscription.updated']);
+    expect(events.map((e) => e.type)).toEqual([
+      'subscription_schedule.released',
+      'customer.subscription.updated',
+    ]);
     expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBeNull();
     expect((await stripeError(stripe.subscriptionSchedules.release(schedule.id))).message).toMatch(
       /`released` status/,

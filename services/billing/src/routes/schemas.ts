@@ -51,9 +51,7 @@ export const CheckoutView = Type.Object({
   trial_period_days: Nullable(
     Type.Integer({ description: 'The free trial this checkout gives (null: none)' }),
   ),
-  trial_note: Nullable(
-    Type.String({ description: 'Why a price that offers a trial gives this user none' }),
-  ),
+  trial_note: Nullable(Type.String({ description: 'Why a price that offers a trial gives this user none' })),
   amount_discount: Type.Integer({
     description: 'The discount on the first payment from the promotion code given (cents)',
   }),

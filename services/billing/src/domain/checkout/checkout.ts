@@ -30,7 +30,6 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { BillingUser, Customers } from '../customers/customers.js';
 import { LIVE_STATUSES } from '../entitlements/entitlement.js';
 import type { Leases } from '../leases/leases.js';
-import { addonProductIds } from '../plans/addons.js';
 import type { CheckoutOffer, Plans } from '../plans/plans.js';
 import type { SubscriptionsService } from '../subscriptions/subscriptions.service.js';
 import type { CheckoutSessions } from './checkout-sessions.js';
@@ -126,7 +125,10 @@ export function createCheckout({
     };
     const liveAtStripe = subscriptionList.data.find((s) => isLive(s.status) && sameKind(s));
     if (liveAtStripe) throw alreadySubscribed(liveAtStripe.status, offer.addon ? price.productId : undefined);
-    if (offer.addon && !subscriptionList.data.some((s) => isLive(s.status) && !addonIds.includes(productOf(s) ?? '')))
+    if (
+      offer.addon &&
+      !subscriptionList.data.some((s) => isLive(s.status) && !addonIds.includes(productOf(s) ?? ''))
+    )
       throw Problems.basePlanRequired('subscribe to a plan before adding an add-on');
 
     const open = sessionList.data.filter((s) => s.status === 'open');

@@ -46,8 +46,7 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
   /** Releases a schedule unless it is finished already (a retry, or released elsewhere). */
   async function release(scheduleId: string) {
     const schedule = await stripe.subscriptionSchedules.retrieve(scheduleId);
-    if (!FINISHED_SCHEDULE.includes(schedule.status))
-      await stripe.subscriptionSchedules.release(scheduleId);
+    if (!FINISHED_SCHEDULE.includes(schedule.status)) await stripe.subscriptionSchedules.release(scheduleId);
   }
 
   async function cancelPending(change: { id: string; scheduleId: string }) {
@@ -120,7 +119,8 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
           items: [{ price: priceId, quantity: 1 }],
           // One billing period of the new price; then the schedule releases the subscription.
           duration: {
-            interval: (target.interval ?? 'month') as Stripe.SubscriptionScheduleUpdateParams.Phase.Duration.Interval,
+            interval: (target.interval ??
+              'month') as Stripe.SubscriptionScheduleUpdateParams.Phase.Duration.Interval,
             interval_count: target.intervalCount ?? 1,
           },
         },

@@ -46,7 +46,9 @@ export function createPlans({ trials, promotions, planChanges, subscriptions, ca
    */
   async function checkoutOffer(userId: string, price: PriceForSale, code?: string): Promise<CheckoutOffer> {
     const addon = isAddonProduct(price.product);
-    const trial = addon ? { days: null, note: null } : await trials.offer(userId, trialDaysOf(price, price.product));
+    const trial = addon
+      ? { days: null, note: null }
+      : await trials.offer(userId, trialDaysOf(price, price.product));
     const promo = code ? await promotions.resolve(code) : null;
     return {
       addon,
@@ -92,4 +94,3 @@ export function createPlans({ trials, promotions, planChanges, subscriptions, ca
 }
 
 export type Plans = ReturnType<typeof createPlans>;
-

@@ -101,7 +101,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',
         description:
-          'A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe\'s page takes a code.',
+          "A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe's page takes a code.",
         querystring: Type.Object(
           { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
           { additionalProperties: false },

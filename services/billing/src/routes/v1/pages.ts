@@ -22,7 +22,10 @@ function trialLines(trial: Awaited<ReturnType<Trials['forSubscription']>>): { ro
       row: `<dt>Free trial</dt><dd>${trial.trialDays} days${trial.trialEnd ? `, until ${html(trial.trialEnd.toISOString().slice(0, 10))}` : ''}</dd>`,
       note: '',
     };
-  return { row: '<dt>Free trial</dt><dd>none</dd>', note: `<p class="note" id="trial-note">${html(trial.reason ?? '')}</p>` };
+  return {
+    row: '<dt>Free trial</dt><dd>none</dd>',
+    note: `<p class="note" id="trial-note">${html(trial.reason ?? '')}</p>`,
+  };
 }
 
 export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (

@@ -1,6 +1,7 @@
 /** Database rows -> API shapes (snake_case, ISO dates). */
-import { isSetToCancel } from '../../domain/subscriptions/subscription-sync.js';
+
 import type { Plans } from '../../domain/plans/plans.js';
+import { isSetToCancel } from '../../domain/subscriptions/subscription-sync.js';
 import type { SubscriptionsService } from '../../domain/subscriptions/subscriptions.service.js';
 
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
@@ -92,23 +93,26 @@ export function invoiceDiscount(i: InvoiceDiscountSource, codes: Map<string, str
   };
 }
 
-export function invoiceView(i: {
-  id: string;
-  number: string | null;
-  status: string | null;
-  subscriptionId: string | null;
-  currency: string;
-  amountDue: number;
-  amountPaid: number;
-  total: number;
-  billingReason: string | null;
-  hostedInvoiceUrl: string | null;
-  invoicePdf: string | null;
-  periodStart: Date | null;
-  periodEnd: Date | null;
-  stripeCreatedAt: Date;
-  raw: unknown;
-}, codes: Map<string, string | null> = new Map()) {
+export function invoiceView(
+  i: {
+    id: string;
+    number: string | null;
+    status: string | null;
+    subscriptionId: string | null;
+    currency: string;
+    amountDue: number;
+    amountPaid: number;
+    total: number;
+    billingReason: string | null;
+    hostedInvoiceUrl: string | null;
+    invoicePdf: string | null;
+    periodStart: Date | null;
+    periodEnd: Date | null;
+    stripeCreatedAt: Date;
+    raw: unknown;
+  },
+  codes: Map<string, string | null> = new Map(),
+) {
   return {
     ...invoiceDiscount(i, codes),
     id: i.id,

@@ -100,11 +100,7 @@ function requireActive(em: Emulator, id: string): Stripe.SubscriptionSchedule {
 }
 
 /** `phases[i]`: items with prices, `start_date` (the first must stay the current phase's), `end_date` or `iterations`. */
-function readPhases(
-  em: Emulator,
-  raw: unknown[],
-  currentStart: number,
-): Stripe.SubscriptionSchedule.Phase[] {
+function readPhases(em: Emulator, raw: unknown[], currentStart: number): Stripe.SubscriptionSchedule.Phase[] {
   const phases: Stripe.SubscriptionSchedule.Phase[] = [];
   let previousEnd: number | null = null;
   raw.forEach((value, i) => {
@@ -120,14 +116,14 @@ function readPhases(
       const ip = new Params(item, ['price', 'quantity', 'metadata'], `${name}[items][${j}]`);
       const priceId = ip.string('price');
       if (!priceId) throw missingParam(`${name}[items][${j}][price]`);
-      return { price: requirePrice(em, priceId, `${name}[items][${j}][price]`), quantity: ip.integer('quantity') ?? 1 };
+      return {
+        price: requirePrice(em, priceId, `${name}[items][${j}][price]`),
+        quantity: ip.integer('quantity') ?? 1,
+      };
     });
     const start = i === 0 ? (pp.integer('start_date') ?? currentStart) : (previousEnd ?? currentStart);
     if (i === 0 && start !== currentStart) {
-      throw invalidParam(
-        `${name}[start_date]`,
-        'You can not modify the start date of the current phase.',
-      );
+      throw invalidParam(`${name}[start_date]`, 'You can not modify the start date of the current phase.');
     }
     let end = pp.integer('end_date');
     const iterations = pp.integer('iterations');
@@ -184,11 +180,7 @@ export function updateSchedule(
 }
 
 /** Detaches the schedule: the subscription goes on as it is, with no more phases. */
-export function releaseSchedule(
-  em: Emulator,
-  id: string,
-  req: RequestInfo,
-): Stripe.SubscriptionSchedule {
+export function releaseSchedule(em: Emulator, id: string, req: RequestInfo): Stripe.SubscriptionSchedule {
   const schedule = requireActive(em, id);
   const subId = subscriptionIdOf(schedule);
   const sub = subId ? em.store.subscriptions.get(subId) : undefined;
@@ -237,7 +229,7 @@ export function listSchedules(em: Emulator, p: Params): Stripe.ApiList<Stripe.Su
 export function applySchedulePhase(em: Emulator, sub: Stripe.Subscription, boundary: number): boolean {
   if (!sub.schedule) return false;
   const schedule = em.store.subscriptionSchedules.get(String(sub.schedule));
-  if (!schedule || schedule.status !== 'active') return false;
+  if (schedule?.status !== 'active') return false;
   const next = schedule.phases.find((ph) => ph.start_date === boundary);
   if (next) {
     const before = structuredClone(schedule);

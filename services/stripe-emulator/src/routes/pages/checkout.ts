@@ -40,9 +40,7 @@ function renderCheckout(
   const promo = s.discounts?.[0]?.promotion_code;
   const code = promo ? em.store.promotionCodes.get(String(promo))?.code : undefined;
   const extras = `${
-    record.trialDays
-      ? `<tr id="trial"><td>Free trial</td><td>${record.trialDays} days</td></tr>`
-      : ''
+    record.trialDays ? `<tr id="trial"><td>Free trial</td><td>${record.trialDays} days</td></tr>` : ''
   }${
     discount > 0
       ? `<tr id="discount"><td>Discount${code ? ` (${escapeHtml(code)})` : ''}</td><td>−${escapeHtml(

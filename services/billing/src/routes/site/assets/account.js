@@ -249,10 +249,19 @@
     else if (t?.outcome === 'refused') lines.push(['subscription-trial', t.note]);
     const d = s.discount;
     if (d) {
-      const off = d.percent_off ? `${d.percent_off}% off` : `${money(d.amount_off ?? 0, d.currency ?? 'usd')} off`;
+      const off = d.percent_off
+        ? `${d.percent_off}% off`
+        : `${money(d.amount_off ?? 0, d.currency ?? 'usd')} off`;
       const how =
-        d.duration === 'repeating' ? ` for ${d.duration_in_months} months` : d.duration === 'once' ? ' once' : '';
-      lines.push(['subscription-discount', `Promotion ${d.promotion_code ?? d.coupon_name ?? ''}: ${off}${how}.`]);
+        d.duration === 'repeating'
+          ? ` for ${d.duration_in_months} months`
+          : d.duration === 'once'
+            ? ' once'
+            : '';
+      lines.push([
+        'subscription-discount',
+        `Promotion ${d.promotion_code ?? d.coupon_name ?? ''}: ${off}${how}.`,
+      ]);
     }
     if (s.pending_change)
       lines.push([
@@ -278,7 +287,13 @@
       const discount = i.discount_amount
         ? `−${money(i.discount_amount, i.currency)}${i.promotion_code ? ` (${i.promotion_code})` : ''}`
         : '';
-      for (const text of [date(i.created), i.number ?? i.id, i.status, money(i.total, i.currency), discount]) {
+      for (const text of [
+        date(i.created),
+        i.number ?? i.id,
+        i.status,
+        money(i.total, i.currency),
+        discount,
+      ]) {
         const cell = document.createElement('td');
         cell.textContent = text;
         row.append(cell);
