@@ -277,6 +277,12 @@ describe('plan changes', () => {
     const nothing = await api(user, 'DELETE', '/subscription/change');
     expect(nothing.json()).toMatchObject({ status: 404, code: 'plan_change_not_found' });
 
+    // Cancelling the plan drops a waiting change (Stripe refuses to cancel under a schedule); resuming keeps the plan.
+    await api(user, 'POST', '/subscription/change', { price_id: BASIC_MONTHLY });
+    const canceling = await api(user, 'DELETE', '/subscription');
+    expect(canceling.json()).toMatchObject({ set_to_cancel: true, pending_change: null });
+    expect((await api(user, 'POST', '/subscription')).json()).toMatchObject({ set_to_cancel: false });
+
     await api(user, 'POST', '/subscription/change', { price_id: BASIC_MONTHLY });
     await settled();
     stack.emu.advanceTime(32 * DAY);
@@ -292,7 +298,7 @@ describe('plan changes', () => {
     );
     expect(renewal.amount_paid).toBe(499);
     const change = await stack.app.billing.db.planChange.findMany({ where: { subscriptionId: before.id } });
-    expect(change.map((c) => c.status).sort()).toEqual(['applied', 'canceled']);
+    expect(change.map((c) => c.status).sort()).toEqual(['applied', 'canceled', 'canceled']);
   });
 });
 

@@ -82,6 +82,10 @@ describe('subscription schedules', () => {
       'subscription_schedule.updated',
     ]);
     expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBe(scheduleId);
+    // Cancellation goes through the schedule while one manages the subscription, as at Stripe.
+    expect(
+      (await stripeError(stripe.subscriptions.update(sub.id, { cancel_at_period_end: true }))).message,
+    ).toMatch(/managed by the subscription schedule/);
     // A second schedule for the same subscription is refused, as at Stripe.
     expect(
       (await stripeError(stripe.subscriptionSchedules.create({ from_subscription: sub.id }))).message,

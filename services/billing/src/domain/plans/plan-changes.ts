@@ -148,6 +148,21 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
   }
 
   /**
+   * Before a cancel at period end: Stripe refuses to change the cancellation
+   * of a subscription a schedule manages, and a cancelled plan has nothing to
+   * change to. Drops the pending change and lets go of any schedule still
+   * attached (one stays attached for the period after its change applied).
+   */
+  async function detachSchedule(userId: string) {
+    const live = await subscriptions.findLive(userId);
+    if (!live) return;
+    const open = await pendingFor(live.id);
+    if (open) return cancelPending(open);
+    const attached = (live.raw as { schedule?: string | { id: string } | null } | null)?.schedule;
+    if (attached) await release(idOf(attached) as string);
+  }
+
+  /**
    * A schedule changed at Stripe (webhook): its next phase started (the change
    * is applied), or it was released or canceled before (dropped, e.g. in the portal).
    */
@@ -164,7 +179,7 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
     if (status) await db.planChange.update({ where: { id: open.id }, data: { status } });
   }
 
-  return { change, cancel, pendingFor, scheduleChanged };
+  return { change, cancel, pendingFor, scheduleChanged, detachSchedule };
 }
 
 export type PlanChanges = ReturnType<typeof createPlanChanges>;

@@ -156,6 +156,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       schema: subscriptionSchema('Cancel at the end of the paid period (idempotent)', [401, 404, 502]),
     },
     async (request) => {
+      await planChanges.detachSchedule(userOf(request).id);
       await subscriptions.cancelAtPeriodEnd(userOf(request).id);
       return described(userOf(request).id);
     },
