@@ -87,23 +87,19 @@ export function createTrials({ db, stripe }: TrialsDeps) {
           select: { subscriptionId: true },
         })
       : null;
-    if (!earlier && !(await hadTrial(userId))) {
+    let reason = earlier ? CARD_HAD_TRIAL_NOTE : (await hadTrial(userId)) ? TRIAL_USED_NOTE : null;
+    if (!reason) {
       try {
         await db.planTrial.create({ data: { ...base, outcome: 'granted' } });
         return;
       } catch (error) {
-        // Another account won the race for this card's one trial.
+        // Another account won the race for this card's one trial (a retry of this
+        // webhook fails here too, on the primary key, and finds the row next time).
         if (!isUniqueViolation(error)) throw error;
+        reason = CARD_HAD_TRIAL_NOTE;
       }
     }
-    await db.planTrial.create({
-      data: {
-        ...base,
-        outcome: 'refused',
-        reason: earlier || fingerprint ? CARD_HAD_TRIAL_NOTE : TRIAL_USED_NOTE,
-        trialEnd: null,
-      },
-    });
+    await db.planTrial.create({ data: { ...base, outcome: 'refused', reason, trialEnd: null } });
     await endTrialNow(subscription.id);
   }
 
