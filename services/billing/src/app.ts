@@ -30,7 +30,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createAdminActions } from './admin/actions.js';
-import { registerAdmin } from './admin/index.js';
+import { mountAdmin } from './admin/mount.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
@@ -169,7 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // The gateway's / and /problems pages (billing has the catalogue the home page shows).
   await app.register(siteRoutes, { catalog: billing.catalog });
   await app.register(problemPages);
-  await registerAdmin(app, {
+  await mountAdmin(app, {
     db: billing.db,
     login: config.admin.login,
     password: config.admin.password,
