@@ -62,15 +62,14 @@ declare module 'fastify' {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = Fastify(
-    serverOptions({
-      service: 'billing',
-      logLevel: config.logLevel,
-      trustProxy: config.trustProxy,
-      logging: deps.logging,
-      logStream: deps.logStream,
-    }),
-  ).withTypeProvider<TypeBoxTypeProvider>();
+  const serverConfig = serverOptions({
+    service: 'billing',
+    logLevel: config.logLevel,
+    trustProxy: config.trustProxy,
+    logging: deps.logging,
+    logStream: deps.logStream,
+  });
+  const app = Fastify(serverConfig).withTypeProvider<TypeBoxTypeProvider>();
 
   const billing = await createBilling(config, deps);
   billing.boss.on('error', (error: Error) => app.log.error({ err: error }, 'job queue error'));
@@ -170,19 +169,29 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(siteRoutes, { catalog: billing.catalog });
   await app.register(problemPages);
   await mountAdmin(app, {
-    db: billing.db,
-    login: config.admin.login,
-    password: config.admin.password,
-    cookieSecret: config.admin.cookieSecret,
-    production: config.env === 'production',
-    sessionTtlSeconds: config.admin.sessionTtlSeconds,
-    loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
-    // Counted in Redis, under its own namespace, so every replica shares one count per account.
-    lockout: redis
-      ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
-      : createMemoryLoginLockout(config.admin.lockout),
-    redis,
-    actions: createAdminActions(billing),
+    // The panel's own instance, made at the first /admin request: billing's errors and hygiene.
+    createHost: async () => {
+      const host = Fastify(serverConfig);
+      host.addSchema(problemSchema);
+      await host.register(problemHandler, { mapError });
+      await host.register(requestHygiene);
+      return host;
+    },
+    admin: {
+      db: billing.db,
+      login: config.admin.login,
+      password: config.admin.password,
+      cookieSecret: config.admin.cookieSecret,
+      production: config.env === 'production',
+      sessionTtlSeconds: config.admin.sessionTtlSeconds,
+      loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
+      // Counted in Redis, under its own namespace, so every replica shares one count per account.
+      lockout: redis
+        ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
+        : createMemoryLoginLockout(config.admin.lockout),
+      redis,
+      actions: createAdminActions(billing),
+    },
   });
 
   return app;
