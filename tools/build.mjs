@@ -10,7 +10,7 @@
  *   npm run build                 every target
  *   npm run build -- auth         one (auth, billing, stripe-emulator, dev)
  */
-import { readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -47,6 +47,30 @@ export const TARGETS = {
   dev: { dir: 'dev', entries: { start: 'src/start.ts' } },
 };
 
+/**
+ * Prisma's generated client (engineType "client") loads its query compiler,
+ * 1.9 MB of WebAssembly, from a JavaScript module holding it as a 2.6 MB
+ * base64 string, which V8 then keeps twice (the module's source and the
+ * string) for the life of the process: about 10 MB of RSS per process. The
+ * build writes the decoded module beside the output once, and the client
+ * compiles it from that file instead.
+ */
+const WASM_FILE = 'query_compiler_bg.postgresql.wasm';
+const WASM_FROM_BASE64 = `const { wasm } = await import("@prisma/client/runtime/query_compiler_bg.postgresql.wasm-base64.mjs")
+    return await decodeBase64AsWasm(wasm)`;
+const WASM_FROM_FILE = `const { readFile } = await import('node:fs/promises')
+    return new WebAssembly.Module(await readFile(new URL('./${WASM_FILE}', import.meta.url)))`;
+
+async function writeQueryCompilerWasm(dir, outdir) {
+  const { createRequire } = await import('node:module');
+  const resolved = createRequire(path.join(dir, 'package.json')).resolve(
+    '@prisma/client/runtime/query_compiler_bg.postgresql.wasm-base64.mjs',
+  );
+  const { wasm } = await import(resolved);
+  await mkdir(outdir, { recursive: true });
+  await writeFile(path.join(outdir, WASM_FILE), Buffer.from(wasm, 'base64'));
+}
+
 /** Bare imports other than the workspace's own packages stay imports of node_modules. */
 const externalDependencies = {
   name: 'external-dependencies',
@@ -72,10 +96,17 @@ function sourceRelativePaths(outdir) {
         if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
         let contents = await readFile(args.path, 'utf8');
         const loader = args.path.endsWith('x') ? 'tsx' : 'ts';
-        if (!contents.includes('import.meta.')) return { contents, loader };
         const posix = (p) => p.split(path.sep).join('/');
         const dir = posix(path.relative(outdir, path.dirname(args.path))) || '.';
         const file = posix(path.relative(outdir, args.path));
+        if (/generated[/\\]prisma[/\\]internal[/\\]class\.ts$/.test(args.path)) {
+          // A Prisma upgrade that changes this code must not silently bring the base64 back.
+          if (!contents.includes(WASM_FROM_BASE64))
+            throw new Error(`${args.path}: Prisma's query compiler loading changed; update tools/build.mjs`);
+          contents = contents.replace(WASM_FROM_BASE64, WASM_FROM_FILE);
+          return { contents, loader };
+        }
+        if (!contents.includes('import.meta.')) return { contents, loader };
         contents = contents
           .replaceAll('import.meta.dirname', `__sourceDir(import.meta.dirname, ${JSON.stringify(dir)})`)
           .replace(/import\.meta\.url\b/g, `new URL(${JSON.stringify(file)}, import.meta.url).href`);
@@ -111,6 +142,8 @@ async function buildTarget(name) {
     tsconfig: path.join(dir, 'tsconfig.json'),
     plugins: [externalDependencies, sourceRelativePaths(outdir)],
   });
+  if (Object.keys(result.metafile.inputs).some((file) => file.includes('generated/prisma/')))
+    await writeQueryCompilerWasm(dir, outdir);
   await target.after?.(dir, outdir);
   const outputs = Object.entries(result.metafile.outputs);
   const js = outputs.filter(([file]) => file.endsWith('.js')).reduce((sum, [, o]) => sum + o.bytes, 0);

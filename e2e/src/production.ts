@@ -129,7 +129,7 @@ export async function startBuilt(
   if (!existsSync(entry))
     throw new Error(`${path.relative(ROOT, entry)} is missing: run npm run build first`);
   const started = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--enable-source-maps', entry], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? ['--enable-source-maps']), entry], {
     cwd: path.dirname(path.dirname(entry)),
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
