@@ -16,6 +16,4 @@ if stale; then
   echo "[tollgate] building (npm run build)…"
   node tools/build.mjs >/dev/null
 fi
-UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}
-export UV_THREADPOOL_SIZE
-exec node --enable-source-maps "$entry" "$@"
+exec tools/run-node.sh "$entry" "$@"

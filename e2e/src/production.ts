@@ -16,6 +16,9 @@ export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export type BuiltService = 'auth' | 'billing' | 'stripe-emulator';
 type Env = Record<string, string>;
 
+/** The launcher every production start goes through (runtime settings in one place). */
+export const RUN_NODE = path.join(ROOT, 'tools', 'run-node.sh');
+
 /** `node dist/server.js` of a service, as its `npm start` and its image run it. */
 export function builtEntry(service: BuiltService): string {
   return path.join(ROOT, 'services', service, 'dist', 'server.js');
@@ -117,8 +120,9 @@ export interface RunningService {
 }
 
 /**
- * Starts `node --enable-source-maps services/<service>/dist/server.js` with only
- * `env` (and PATH), and waits until /health/ready answers 200.
+ * Starts `tools/run-node.sh services/<service>/dist/server.js` (as its `npm start`
+ * does) with only `env` (and PATH), and waits until /health/ready answers 200.
+ * `nodeArgs` go to node before the entry point.
  */
 export async function startBuilt(
   service: BuiltService,
@@ -129,9 +133,11 @@ export async function startBuilt(
   if (!existsSync(entry))
     throw new Error(`${path.relative(ROOT, entry)} is missing: run npm run build first`);
   const started = performance.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? ['--enable-source-maps']), entry], {
+  // tools/run-node.sh execs node: the child's pid is node's.
+  const child = spawn(RUN_NODE, [...(options.nodeArgs ?? []), entry], {
     cwd: path.dirname(path.dirname(entry)),
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // This node first on the PATH (the one the tests run on).
+    env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

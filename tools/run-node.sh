@@ -1,0 +1,17 @@
+#!/bin/sh
+# How tollgate's built services run, everywhere they do: `npm start` (root and each service),
+# the image's CMD, and the tests and benches that start the build (e2e/src/production.ts).
+#   tools/run-node.sh services/auth/dist/server.js
+# exec: the shell is replaced, node is the only process left. Every setting can be overridden
+# from the environment. Why each: architecture/decisions/0020-production-build.md.
+#  - libuv's thread pool (argon2's hashes) as wide as the machine's cores.
+#  - glibc: allocations over 128 KiB always mmap'd, so memory freed goes back to the system.
+#    Otherwise glibc raises that threshold after the first free of a large block, and every
+#    later 19 MiB argon2 buffer comes from an arena that is never given back (~65 MB of RSS).
+#  - V8's young generation capped at 8 MiB semi-spaces: a start-up allocation burst otherwise
+#    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS).
+#  - source maps: stack traces name the TypeScript sources (~4 MB of heap).
+UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}"
+MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
+export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_
+exec node --enable-source-maps --max-semi-space-size="${NODE_SEMI_SPACE_MB:-8}" "$@"
