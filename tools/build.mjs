@@ -139,6 +139,8 @@ async function buildTarget(name) {
     metafile: true,
     logLevel: 'warning',
     legalComments: 'none',
+    // Code that must know it runs from the build (billing's prebuilt AdminJS bundle) reads this.
+    define: { 'process.env.TOLLGATE_BUILD': '"dist"' },
     tsconfig: path.join(dir, 'tsconfig.json'),
     plugins: [externalDependencies, sourceRelativePaths(outdir)],
   });

@@ -25,10 +25,12 @@ export interface MountAdminOptions {
 }
 
 async function loadPanel(createHost: () => Promise<FastifyInstance>, admin: AdminOptions) {
-  if (admin.production && existsSync(path.join(PREBUILT_BUNDLE_DIR, 'bundle.js'))) {
+  // `npm run build` replaces TOLLGATE_BUILD with "dist" in its output: running from the build
+  // (production, the image, `npm start`), the panel serves the bundle made at build time.
+  // From the sources (tsx), AdminJS bundles the components itself, so edits show.
+  if (process.env.TOLLGATE_BUILD === 'dist' && existsSync(path.join(PREBUILT_BUNDLE_DIR, 'bundle.js'))) {
     // AdminJS reads both from the environment only: the directory when its modules load,
-    // the skip at initialize(); hence set before the import below. Production from the build
-    // then serves the bundle made at build time instead of running Rollup at start.
+    // the skip at initialize(); hence set before the import below.
     process.env.ADMIN_JS_TMP_DIR ??= PREBUILT_BUNDLE_DIR;
     process.env.ADMIN_JS_SKIP_BUNDLE ??= 'true';
   }
