@@ -41,7 +41,10 @@ async function loadPanel(createHost: () => Promise<FastifyInstance>, admin: Admi
   return host;
 }
 
-export async function mountAdmin(app: FastifyInstance, { admin, createHost }: MountAdminOptions): Promise<void> {
+export async function mountAdmin(
+  app: FastifyInstance,
+  { admin, createHost }: MountAdminOptions,
+): Promise<void> {
   const rootPath = admin.rootPath ?? '/admin';
   let panel: Promise<FastifyInstance> | undefined;
   const load = () => {
