@@ -8,10 +8,10 @@
 #  - glibc: allocations over 128 KiB always mmap'd, so memory freed goes back to the system.
 #    Otherwise glibc raises that threshold after the first free of a large block, and every
 #    later 19 MiB argon2 buffer comes from an arena that is never given back (~65 MB of RSS).
-#  - V8's young generation capped at 8 MiB semi-spaces: a start-up allocation burst otherwise
-#    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS).
+#  - V8's young generation capped at 4 MiB semi-spaces: a start-up allocation burst otherwise
+#    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS; 8 MiB still kept 16).
 #  - source maps: stack traces name the TypeScript sources (~4 MB of heap).
 UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}"
 MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
 export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_
-exec node --enable-source-maps --max-semi-space-size="${NODE_SEMI_SPACE_MB:-8}" "$@"
+exec node --enable-source-maps --max-semi-space-size="${NODE_SEMI_SPACE_MB:-4}" "$@"
