@@ -16,12 +16,10 @@ import {
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
-  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
-  hidePrivateRoutes,
-  openApiRefResolver,
+  openApiOptions,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -110,28 +108,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tollgate billing',
-        version: '1.0.0',
-        description: `Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.\n\n${API_INTRO}`,
-      },
+  await app.register(
+    swagger,
+    openApiOptions({
+      title: 'tollgate billing',
+      description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
       servers: [{ url: '/' }],
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
       tags: [
         { name: 'billing', description: 'Subscriptions and payments' },
         { name: 'pages', description: 'HTML pages: home, the returns from Stripe, error codes' },
         { name: 'webhooks', description: 'Stripe to billing' },
       ],
-    },
-    // The internal API and the probes are not reachable through the gateway.
-    transform: hidePrivateRoutes,
-    refResolver: openApiRefResolver,
-  });
+    }),
+  );
 
   await app.register(healthRoutes, {
     checks: {
