@@ -22,24 +22,28 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
-import { createPrismaClient as createAuthDb } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
+import {
+  buildApp as buildAuth,
+  createPrismaClient as createAuthDb,
+  createRolesService,
+  loadConfig as loadAuthConfig,
+  migrateAuthDatabase,
+} from '@tollgate/auth';
 import {
   createFailFastRedis,
   createRedisRevocationStore,
   createTokenVerifier,
   withRevocationCache,
 } from '@tollgate/auth-client';
-import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { createBilling } from '@tollgate/billing/src/context.js';
-import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
-import { createRequireUser } from '@tollgate/billing/src/http-guards/authenticate.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
+import {
+  buildApp as buildBilling,
+  createBilling,
+  createRequireUser,
+  loadConfig as loadBillingConfig,
+  migrateBillingDatabase,
+  startWorkers,
+  stripeSyncFor,
+} from '@tollgate/billing';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';

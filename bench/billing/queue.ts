@@ -20,8 +20,7 @@
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL. About 1-2 minutes.
  */
 import { availableParallelism } from 'node:os';
-import { loadConfig } from '@tollgate/billing/src/config.js';
-import { createBilling } from '@tollgate/billing/src/context.js';
+import { createBilling, loadConfig } from '@tollgate/billing';
 import { chaosUsers, startChaosSystem } from '@tollgate/e2e/chaos';
 import type Stripe from 'stripe';
 

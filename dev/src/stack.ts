@@ -14,19 +14,22 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
-import { bootstrapDatabase as bootstrapAuth } from '@tollgate/auth/src/bootstrap.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { memoryState, redisState } from '@tollgate/auth/src/shared-state.js';
-import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
+import {
+  bootstrapDatabase as bootstrapAuth,
+  buildApp as buildAuth,
+  createPrismaClient as createAuthPrisma,
+  loadConfig as loadAuthConfig,
+  memoryState,
+  redisState,
+} from '@tollgate/auth';
 import {
   bootstrapDatabase as bootstrapBilling,
+  buildApp as buildBilling,
+  createStripeClient,
+  loadConfig as loadBillingConfig,
   seedCatalogIfEmpty,
-} from '@tollgate/billing/src/bootstrap.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { createStripeClient } from '@tollgate/billing/src/stripe/client.js';
+  startWorkers,
+} from '@tollgate/billing';
 import { installProcessGuard } from '@tollgate/service-kit';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { type StackConfig, StartError, withDatabase } from './config.js';

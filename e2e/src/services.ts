@@ -8,17 +8,22 @@
  * tests point it at the gateway, as the Stripe CLI is pointed at nginx) and
  * billing's workers run, so payments turn into roles.
  */
-import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
-import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
-import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
-import { buildApp as buildBillingApp } from '@tollgate/billing/src/app.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
+import {
+  buildApp as buildAuthApp,
+  createPrismaClient as createAuthPrisma,
+  createRolesService,
+  ensureSuperuser,
+  generatePrivateJwk,
+  keySetFromJwks,
+  loadConfig as loadAuthConfig,
+  migrateAuthDatabase,
+} from '@tollgate/auth';
+import {
+  buildApp as buildBillingApp,
+  loadConfig as loadBillingConfig,
+  migrateBillingDatabase,
+  startWorkers,
+} from '@tollgate/billing';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';

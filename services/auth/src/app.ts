@@ -10,12 +10,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createRedisBreaker, isRedisUnavailableError, tokenErrorProblem } from '@tollgate/auth-client';
 import {
-  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
-  hidePrivateRoutes,
-  openApiRefResolver,
+  openApiOptions,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -93,30 +91,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     errorResponseBuilder: (_request, context) => Problems.rateLimited(Math.ceil(context.ttl / 1000)),
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tollgate auth',
-        version: '1.0.0',
-        description: `Registration, login, JWT access and refresh tokens, sessions, roles.\n\n${API_INTRO}`,
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          clientBasic: { type: 'http', scheme: 'basic' },
-        },
-      },
+  await app.register(
+    swagger,
+    openApiOptions({
+      title: 'tollgate auth',
+      description: 'Registration, login, JWT access and refresh tokens, sessions, roles.',
+      securitySchemes: { clientBasic: { type: 'http', scheme: 'basic' } },
       tags: [
         { name: 'auth', description: 'Accounts, login and tokens' },
         { name: 'roles', description: 'Roles and grants' },
         { name: 'users', description: 'Disabling, enabling and deleting accounts (admin)' },
       ],
-    },
-    // The internal API and the probes are not reachable through the gateway.
-    transform: hidePrivateRoutes,
-    refResolver: openApiRefResolver,
-  });
+    }),
+  );
   await app.register(swaggerUi, {
     routePrefix: '/swagger',
     ...swaggerUiBranding(),

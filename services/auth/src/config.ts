@@ -3,8 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { parseTrustProxy } from '@tollgate/service-kit';
-import { envSchema } from 'env-schema';
+import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
 
 export const DEV_ADMIN_PASSWORD = 'admin';
 export const DEV_SERVICE_CLIENTS = 'billing:billing-dev-secret:roles:write';
@@ -105,9 +104,7 @@ export interface Config {
   swaggerDocuments: { name: string; url: string }[];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function parseServiceClients(value: string): ServiceClient[] {
   return value
@@ -135,9 +132,8 @@ function parseSwaggerDocuments(value: string): { name: string; url: string }[] {
     });
 }
 
-/** Refuses, in production, everything that only makes sense on a developer's machine. */
-function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
-  if (raw.NODE_ENV !== 'production') return;
+/** Everything that only makes sense on a developer's machine: in production, any refuses the start. */
+function productionProblems(raw: RawConfig, env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
   if (!raw.JWT_SIGNING_KEYS) problems.push('JWT_SIGNING_KEYS must be set (keys on disk are for development)');
@@ -152,14 +148,11 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     if (client.secret.length < 24)
       problems.push(`SERVICE_CLIENTS secret of "${client.id}" must be at least 24 characters`);
   }
-  if (problems.length > 0) {
-    throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
-  }
+  return problems;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
-  assertProductionSafe(raw, env);
+  const raw = loadEnv(ConfigSchema, env, productionProblems);
   return {
     env: raw.NODE_ENV,
     host: raw.HOST,

@@ -16,12 +16,10 @@ import {
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
-  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
-  hidePrivateRoutes,
-  openApiRefResolver,
+  openApiOptions,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -30,7 +28,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createAdminActions } from './admin/actions.js';
-import { registerAdmin } from './admin/index.js';
+import { mountAdmin } from './admin/mount.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
@@ -63,15 +61,14 @@ declare module 'fastify' {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = Fastify(
-    serverOptions({
-      service: 'billing',
-      logLevel: config.logLevel,
-      trustProxy: config.trustProxy,
-      logging: deps.logging,
-      logStream: deps.logStream,
-    }),
-  ).withTypeProvider<TypeBoxTypeProvider>();
+  const serverConfig = serverOptions({
+    service: 'billing',
+    logLevel: config.logLevel,
+    trustProxy: config.trustProxy,
+    logging: deps.logging,
+    logStream: deps.logStream,
+  });
+  const app = Fastify(serverConfig).withTypeProvider<TypeBoxTypeProvider>();
 
   const billing = await createBilling(config, deps);
   billing.boss.on('error', (error: Error) => app.log.error({ err: error }, 'job queue error'));
@@ -112,28 +109,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(requestHygiene);
   await app.register(commonProblemResponses);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tollgate billing',
-        version: '1.0.0',
-        description: `Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.\n\n${API_INTRO}`,
-      },
+  await app.register(
+    swagger,
+    openApiOptions({
+      title: 'tollgate billing',
+      description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
       servers: [{ url: '/' }],
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
       tags: [
         { name: 'billing', description: 'Subscriptions and payments' },
         { name: 'pages', description: 'HTML pages: home, the returns from Stripe, error codes' },
         { name: 'webhooks', description: 'Stripe to billing' },
       ],
-    },
-    // The internal API and the probes are not reachable through the gateway.
-    transform: hidePrivateRoutes,
-    refResolver: openApiRefResolver,
-  });
+    }),
+  );
 
   await app.register(healthRoutes, {
     checks: {
@@ -175,20 +163,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // The gateway's / and /problems pages (billing has the catalogue the home page shows).
   await app.register(siteRoutes, { catalog: billing.catalog });
   await app.register(problemPages);
-  await registerAdmin(app, {
-    db: billing.db,
-    login: config.admin.login,
-    password: config.admin.password,
-    cookieSecret: config.admin.cookieSecret,
-    production: config.env === 'production',
-    sessionTtlSeconds: config.admin.sessionTtlSeconds,
-    loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
-    // Counted in Redis, under its own namespace, so every replica shares one count per account.
-    lockout: redis
-      ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
-      : createMemoryLoginLockout(config.admin.lockout),
-    redis,
-    actions: createAdminActions(billing),
+  await mountAdmin(app, {
+    // The panel's own instance, made at the first /admin request: billing's errors and hygiene.
+    createHost: async () => {
+      const host = Fastify(serverConfig);
+      host.addSchema(problemSchema);
+      await host.register(problemHandler, { mapError });
+      await host.register(requestHygiene);
+      return host;
+    },
+    admin: {
+      db: billing.db,
+      login: config.admin.login,
+      password: config.admin.password,
+      cookieSecret: config.admin.cookieSecret,
+      production: config.env === 'production',
+      sessionTtlSeconds: config.admin.sessionTtlSeconds,
+      loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
+      // Counted in Redis, under its own namespace, so every replica shares one count per account.
+      lockout: redis
+        ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
+        : createMemoryLoginLockout(config.admin.lockout),
+      redis,
+      actions: createAdminActions(billing),
+    },
   });
 
   return app;

@@ -3,8 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { parseTrustProxy } from '@tollgate/service-kit';
-import { envSchema } from 'env-schema';
+import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
 
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
 export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_tollgate_dev';
@@ -184,9 +183,7 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'host' | 'port' | 'protocol'> {
   if (!value) return {};
@@ -206,8 +203,7 @@ function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'h
   };
 }
 
-function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
-  if (raw.NODE_ENV !== 'production') return;
+function productionProblems(raw: RawConfig, env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
   if (raw.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY)
@@ -226,12 +222,11 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     );
   if (raw.ADMIN_COOKIE_SECRET === DEV_ADMIN_COOKIE_SECRET)
     problems.push('ADMIN_COOKIE_SECRET must not be the development secret');
-  if (problems.length > 0) throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
+  return problems;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
-  assertProductionSafe(raw, env);
+  const raw = loadEnv(ConfigSchema, env, productionProblems);
   const publicUrl = raw.PUBLIC_URL.replace(/\/+$/, '');
   return {
     env: raw.NODE_ENV,

@@ -1,5 +1,4 @@
-import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
+import { createPrismaClient as createAuthPrisma, ensureSuperuser } from '@tollgate/auth';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   BASIC_MONTHLY,

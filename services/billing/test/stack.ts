@@ -4,11 +4,14 @@
  * deliver webhooks to it) on a fresh database of its own, with its workers.
  */
 import { randomBytes } from 'node:crypto';
-import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
-import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
+import {
+  buildApp as buildAuthApp,
+  createPrismaClient as createAuthPrisma,
+  createRolesService,
+  generatePrivateJwk,
+  keySetFromJwks,
+  loadConfig as loadAuthConfig,
+} from '@tollgate/auth';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
+import { migrateAuthDatabase } from '@tollgate/auth';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase } from '@tollgate/test-kit';
 import pino from 'pino';
