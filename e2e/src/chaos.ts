@@ -15,9 +15,10 @@ import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import {
   freePort,
   provisionDatabase,
-  provisionRedis,
   startTcpProxy,
+  startThrowawayRedis,
   type TcpProxy,
+  type ThrowawayRedis,
 } from '@tollgate/test-kit';
 import pg from 'pg';
 import Stripe from 'stripe';
@@ -25,7 +26,7 @@ import Stripe from 'stripe';
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const SERVICE_SECRET = 'chaos-billing-secret-0123456789abcdef';
 export const PREMIUM = 'price_tollgate_premium_monthly';
-const PASSWORD = 'chaos drill passphrase 7';
+export const PASSWORD = 'chaos drill passphrase 7';
 
 export interface ServiceProcess {
   name: string;
@@ -112,6 +113,8 @@ export interface ChaosSystem {
   emulator: RunningEmulator;
   /** Billing -> Stripe. */
   stripeLink: TcpProxy;
+  /** Auth's and billing's Redis, this system's alone. */
+  redis: ThrowawayRedis;
   billingDb: pg.Pool;
   authDb: pg.Pool;
   billingDatabaseUrl: string;
@@ -125,6 +128,7 @@ export interface ChaosUser {
   id: string;
   login: string;
   token: string;
+  refreshToken: string;
   /** The role auth should show once everything settled. */
   expect: 'premium' | null;
   subscriptionId?: string;
@@ -160,8 +164,8 @@ export function chaosUsers(sys: ChaosSystem) {
       password: PASSWORD,
       email: `${login}@example.com`,
     });
-    const { access_token } = await post('/v1/auth/login', { login, password: PASSWORD });
-    const user: ChaosUser = { id, login, token: access_token, expect: null };
+    const { access_token, refresh_token } = await post('/v1/auth/login', { login, password: PASSWORD });
+    const user: ChaosUser = { id, login, token: access_token, refreshToken: refresh_token, expect: null };
     users.push(user);
     return user;
   }
@@ -287,12 +291,13 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
     const [authDbInfo, billingDbInfo, redis] = await Promise.all([
       provisionDatabase('chaos_auth'),
       provisionDatabase('chaos_billing'),
-      provisionRedis('chaos'),
+      startThrowawayRedis(),
     ]);
+    const redisKeyPrefix = `chaos:${randomBytes(4).toString('hex')}:`;
     cleanups.push(
       () => authDbInfo.release(),
       () => billingDbInfo.release(),
-      () => redis.release(),
+      () => redis.stop(),
     );
     const keysDir = await mkdtemp(path.join(tmpdir(), 'tollgate-chaos-keys-'));
     cleanups.push(() => rm(keysDir, { recursive: true, force: true }));
@@ -314,7 +319,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: authDbInfo.url,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
       KEYS_DIR: keysDir,
       SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
       AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -327,7 +332,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: billingDbInfo.url,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
       AUTH_URL: auth.url,
       AUTH_CLIENT_SECRET: SERVICE_SECRET,
       AUTH_TIMEOUT_MS: '2000',
@@ -369,6 +374,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       billing,
       emulator,
       stripeLink,
+      redis,
       billingDb,
       authDb,
       billingDatabaseUrl: billingDbInfo.url,
