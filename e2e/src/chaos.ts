@@ -153,12 +153,19 @@ export function chaosUsers(sys: ChaosSystem) {
 
   async function newUser(): Promise<ChaosUser> {
     const login = `c${randomBytes(5).toString('hex')}`;
-    const post = (path: string, body: object) =>
-      fetch(`${sys.auth.url}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      }).then(json);
+    // As a client should: a 503 (auth's lockout store slow on a loaded machine) is retried after Retry-After.
+    const post = async (path: string, body: object) => {
+      for (let attempt = 1; ; attempt++) {
+        const response = await fetch(`${sys.auth.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        if (response.status !== 503 || attempt === 5) return json(response);
+        await response.text();
+        await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+      }
+    };
     const { id } = await post('/v1/auth/register', {
       login,
       password: PASSWORD,

@@ -23,6 +23,7 @@ import {
   formBodyParser,
   healthRoutes,
   hidePrivateRoutes,
+  metricsPlugin,
   openApiRefResolver,
   problemHandler,
   problemSchema,
@@ -52,6 +53,7 @@ import { createProfiles } from './domain/users/profiles.js';
 import { createUserAdmin } from './domain/users/user-admin.service.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
 import { Problems } from './errors.js';
+import { type AuthMetrics, createAuthMetrics } from './metrics.js';
 import { createGuards } from './plugins/authenticate.js';
 import { redisWithLocalFallback } from './plugins/rate-limit-store.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
@@ -72,6 +74,8 @@ export interface AppDeps {
   logging?: boolean;
   /** Where log lines go instead of stdout (redaction still applies). */
   logStream?: { write(line: string): unknown };
+  /** The app's metrics (default: a registry of its own, served at /metrics). */
+  metrics?: AuthMetrics;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -96,6 +100,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   ).withTypeProvider<TypeBoxTypeProvider>();
 
   const db = deps.db ?? createPrismaClient(config.databaseUrl, config.databasePoolMax);
+  const metrics = deps.metrics ?? createAuthMetrics();
   const state = deps.state ?? redisState(config);
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
@@ -135,40 +140,44 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     serviceTtlSeconds: config.jwt.serviceTtlSeconds,
   });
-  const verifier = createTokenVerifier({
-    keys: keys.resolver,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    serviceAudience: config.jwt.serviceAudience,
-    revocation,
-  });
+  const verifier = metrics.instrumentVerifier(
+    createTokenVerifier({
+      keys: keys.resolver,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      serviceAudience: config.jwt.serviceAudience,
+      revocation,
+    }),
+  );
   const users = createUsersRepository(db);
   const loginHistory = createLoginHistoryRepository(db);
   const roles = createRolesService(db, users);
-  const auth = createAuthService({
-    users,
-    sessions: createSessionsRepository(db, {
-      revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
+  const auth = metrics.instrumentAuth(
+    createAuthService({
+      users,
+      sessions: createSessionsRepository(db, {
+        revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
+      }),
+      revocations,
+      onPublishFailed: async (error, sessionIds) => {
+        app.log.warn(
+          { err: error, sessions: sessionIds.length },
+          'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
+        );
+        // Until it is published, verifiers must not trust a cache without it:
+        // they fall back to the database (auth) or refuse (others).
+        await state.revocation.invalidate().catch(() => {});
+      },
+      loginHistory,
+      hasher,
+      lockout: metrics.instrumentLockout(state.lockout),
+      tokens,
+      revocation,
+      accessTtlSeconds: config.jwt.accessTtlSeconds,
+      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+      revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
     }),
-    revocations,
-    onPublishFailed: async (error, sessionIds) => {
-      app.log.warn(
-        { err: error, sessions: sessionIds.length },
-        'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
-      );
-      // Until it is published, verifiers must not trust a cache without it:
-      // they fall back to the database (auth) or refuse (others).
-      await state.revocation.invalidate().catch(() => {});
-    },
-    loginHistory,
-    hasher,
-    lockout: state.lockout,
-    tokens,
-    revocation,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
-  });
+  );
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const guards = createGuards(verifier, roles);
   const profiles = createProfiles(users);
@@ -185,6 +194,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : undefined),
   });
   await app.register(requestHygiene);
+  await app.register(metricsPlugin, { registry: metrics.registry, token: config.metricsToken });
   await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024, parser: formBodyParser });
   await app.register(rateLimit, {

@@ -23,6 +23,8 @@ const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
   TRUST_PROXY: Type.String({ default: 'loopback' }),
+  /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /**
    * Connection budget per replica (README, "Connection budget"): the Prisma pool,
@@ -128,6 +130,8 @@ export interface Config {
   port: number;
   logLevel: string;
   trustProxy: boolean | string[];
+  /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
+  metricsToken?: string;
   databaseUrl: string;
   /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN connection). */
   pools: { database: number; queue: number };
@@ -239,6 +243,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     databaseUrl: raw.DATABASE_URL,
     pools: { database: raw.DATABASE_POOL_MAX, queue: raw.QUEUE_POOL_MAX },
     redisUrl: raw.REDIS_URL,

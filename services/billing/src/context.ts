@@ -21,6 +21,7 @@ import { createStripeCatchup } from './domain/webhooks/catchup.js';
 import { createEventRunner } from './domain/webhooks/event-runner.js';
 import { createInbox } from './domain/webhooks/inbox.js';
 import { createProcessor } from './domain/webhooks/processor.js';
+import { type BillingMetrics, createBillingMetrics } from './metrics.js';
 import { type Boss, createBoss, startBoss } from './queue/queue.js';
 import { createStripeClient } from './stripe/client.js';
 
@@ -29,6 +30,8 @@ export interface BillingDeps {
   stripe?: Stripe;
   boss?: Boss;
   clock?: Clock;
+  /** Default: a registry of this context's own (served at /metrics by the app). */
+  metrics?: BillingMetrics;
 }
 
 export async function createBilling(config: Config, deps: BillingDeps = {}) {
@@ -36,6 +39,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const stripe = deps.stripe ?? createStripeClient(config.stripe);
   const boss = deps.boss ?? createBoss(config);
   const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createBillingMetrics(db);
+  metrics.observeStripe(stripe);
   await startBoss(boss, config);
 
   const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
@@ -73,7 +78,11 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     invoices,
     subscriptions: subscriptionSync,
   });
-  const eventRunner = createEventRunner({ db, processor });
+  const eventRunner = createEventRunner({
+    db,
+    processor,
+    onRan: (outcome, createdAt) => metrics.eventRan(outcome, createdAt),
+  });
   const catchup = createStripeCatchup({
     db,
     stripe,
@@ -88,6 +97,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   return {
     config,
     db,
+    metrics,
     stripe,
     boss,
     clock,

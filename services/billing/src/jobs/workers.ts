@@ -96,11 +96,15 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     { ...polling, localConcurrency: w.roleSyncConcurrency },
     (jobs) =>
       settleEach(jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
         try {
           const outcome = await roleSync.run(job.data.roleSyncId);
+          billing.metrics.roleSyncRan(outcome, seconds());
           log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
           return { outcome };
         } catch (error) {
+          billing.metrics.roleSyncRan('failed', seconds());
           log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
           throw error;
         }
