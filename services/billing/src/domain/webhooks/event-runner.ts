@@ -22,7 +22,7 @@ export function createEventRunner({ db, processor, onRan }: EventRunnerDeps) {
   async function record(eventId: string, status: string, lastError: string | null, processed: boolean) {
     await db.$executeRaw`
       UPDATE webhook_events
-         SET status = ${status}::"WebhookEventStatus", attempts = attempts + 1, last_error = ${lastError},
+         SET status = ${status}::webhook_event_status, attempts = attempts + 1, last_error = ${lastError},
              processed_at = CASE WHEN ${processed} THEN now() ELSE processed_at END, updated_at = now()
        WHERE id = ${eventId}`;
   }
