@@ -110,6 +110,12 @@ const ConfigSchema = Type.Object({
   QUEUE_HEARTBEAT_SECONDS: Type.Integer({ default: 10, minimum: 10 }),
   /** How often pg-boss looks for jobs with a lost heartbeat (and expired ones). */
   QUEUE_SUPERVISE_SECONDS: Type.Integer({ default: 2, minimum: 1 }),
+  /**
+   * How often each worker process looks for workers that died (their liveness lock
+   * is free) and fails their jobs into a retry: a kill -9 costs about this long
+   * plus the retry delay, instead of the heartbeat's 10 s+ (ADR 0015).
+   */
+  QUEUE_REAP_SECONDS: Type.Number({ default: 1, minimum: 0.2 }),
   /** How often Stripe and auth are probed; a dependency coming back re-drives the work it held up. */
   DEPENDENCY_PROBE_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
   /** Automatic re-drives of a dead webhook event before it stays dead for an admin (with a warning). */
@@ -181,6 +187,7 @@ export interface Config {
     batchSize: number;
     heartbeatSeconds: number;
     superviseSeconds: number;
+    reapSeconds: number;
     probeSeconds: number;
     webhookRedriveLimit: number;
     catchupSeconds: number;
@@ -298,6 +305,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: raw.WORKER_BATCH_SIZE,
       heartbeatSeconds: raw.QUEUE_HEARTBEAT_SECONDS,
       superviseSeconds: raw.QUEUE_SUPERVISE_SECONDS,
+      reapSeconds: raw.QUEUE_REAP_SECONDS,
       probeSeconds: raw.DEPENDENCY_PROBE_SECONDS,
       webhookRedriveLimit: raw.WEBHOOK_REDRIVE_LIMIT,
       catchupSeconds: raw.STRIPE_CATCHUP_SECONDS,
