@@ -60,7 +60,10 @@ function serviceProcess(
     name,
     url,
     async start() {
-      proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      // CHAOS_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+      // (a profile is written on stop(), the graceful way; kill -9 writes none).
+      const extra = process.env.CHAOS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      proc = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/server.ts'], {
         cwd,
         env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -28,7 +28,8 @@ const ConfigSchema = Type.Object({
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /**
    * Connection budget per replica (README, "Connection budget"): the Prisma pool,
-   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool.
+   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool and
+   * (with workers) the liveness connection holding the workers' advisory lock.
    */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   QUEUE_POOL_MAX: Type.Integer({ default: 4, minimum: 2 }),
@@ -139,7 +140,7 @@ export interface Config {
   /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
   metricsToken?: string;
   databaseUrl: string;
-  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN connection). */
+  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN, +1 liveness connection). */
   pools: { database: number; queue: number };
   redisUrl: string;
   redisKeyPrefix: string;
