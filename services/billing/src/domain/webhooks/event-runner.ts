@@ -42,9 +42,9 @@ interface Result {
 /** Collects items for `lingerMs` (0: until the end of this tick) and hands them to `flush` together. */
 export function microBatch<T, R>(flush: (items: T[]) => Promise<Map<T, R> | undefined>, lingerMs: number) {
   let pending: { item: T; resolve(r: R | undefined): void; reject(e: unknown): void }[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let scheduled = false;
   const run = () => {
-    timer = undefined;
+    scheduled = false;
     const batch = pending;
     pending = [];
     flush(batch.map((p) => p.item)).then(
@@ -59,7 +59,10 @@ export function microBatch<T, R>(flush: (items: T[]) => Promise<Map<T, R> | unde
   return (item: T) =>
     new Promise<R | undefined>((resolve, reject) => {
       pending.push({ item, resolve, reject });
-      timer ??= setTimeout(run, lingerMs);
+      if (!scheduled) {
+        scheduled = true;
+        setTimeout(run, lingerMs);
+      }
     });
 }
 
