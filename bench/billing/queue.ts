@@ -123,7 +123,7 @@ try {
   const paidAt = new Map<string, number>();
   const roleAt = new Map<string, number>();
   let paid = false;
-  const payments = Promise.all(
+  const payments = Promise.allSettled(
     burst.map(async (user) => {
       await people.subscribe(user);
       paidAt.set(user.id, performance.now());
@@ -134,7 +134,8 @@ try {
   // One query for every user still waiting, every 20 ms: the bench's own polling
   // (20 users x 100 queries/s before) must not load the machine it measures.
   const burstStarted = performance.now();
-  while ((roleAt.size < BURST || !paid) && performance.now() - burstStarted < 90_000) {
+  const waitingForRoles = () => !paid || [...paidAt.keys()].some((id) => !roleAt.has(id));
+  while (waitingForRoles() && performance.now() - burstStarted < 90_000) {
     const waiting = burst.filter((u) => !roleAt.has(u.id)).map((u) => u.id);
     const { rows: granted } = await sys.authDb.query<{ user_id: string }>(
       `SELECT DISTINCT ur.user_id::text AS user_id FROM user_roles ur JOIN roles r ON r.id = ur.role_id
@@ -145,17 +146,21 @@ try {
     for (const row of granted) roleAt.set(row.user_id, now);
     await sleep(20);
   }
-  await payments;
+  // A payment that failed (checkout refused on a loaded machine) is not waited for.
+  const failedPayments = (await payments).filter((r) => r.status === 'rejected').length;
+  for (const user of burst) if (!paidAt.has(user.id)) user.expect = null;
   // Reported as missing rather than thrown: the sections after it still run. A role seen
   // before subscribe() returned (it reads the session back after paying) counts as 0.
-  const latencies = burst.map((user) => {
-    const at = roleAt.get(user.id);
-    return at === undefined ? Number.POSITIVE_INFINITY : Math.max(0, at - (paidAt.get(user.id) ?? at));
-  });
+  const latencies = burst
+    .filter((user) => paidAt.has(user.id))
+    .map((user) => {
+      const at = roleAt.get(user.id);
+      return at === undefined ? Number.POSITIVE_INFINITY : Math.max(0, at - (paidAt.get(user.id) ?? at));
+    });
   rows.push([
     `burst of ${BURST} payments -> role`,
     `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
-    `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms); ${latencies.filter((l) => l === Number.POSITIVE_INFINITY).length} not within 60 s`,
+    `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms); ${latencies.filter((l) => l === Number.POSITIVE_INFINITY).length} not within 90 s; ${failedPayments} payments failed`,
   ]);
 
   // 3. Auth outage while users subscribe and cancel (they registered before it).

@@ -139,6 +139,19 @@ export interface ChaosUser {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * As a client should: a 503 (a store slow on a loaded machine: auth's lockout,
+ * billing's revocation check) is retried after its Retry-After, a few times.
+ */
+async function fetchRetrying503(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, init);
+    if (response.status !== 503 || attempt === 5) return response;
+    await response.text();
+    await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
+
 async function json(response: Response) {
   const text = await response.text();
   if (!response.ok) throw new Error(`${response.status} ${text}`);
@@ -156,19 +169,12 @@ export function chaosUsers(sys: ChaosSystem) {
 
   async function newUser(): Promise<ChaosUser> {
     const login = `c${randomBytes(5).toString('hex')}`;
-    // As a client should: a 503 (auth's lockout store slow on a loaded machine) is retried after Retry-After.
-    const post = async (path: string, body: object) => {
-      for (let attempt = 1; ; attempt++) {
-        const response = await fetch(`${sys.auth.url}${path}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        if (response.status !== 503 || attempt === 5) return json(response);
-        await response.text();
-        await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
-      }
-    };
+    const post = (path: string, body: object) =>
+      fetchRetrying503(`${sys.auth.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(json);
     const { id } = await post('/v1/auth/register', {
       login,
       password: PASSWORD,
@@ -184,7 +190,7 @@ export function chaosUsers(sys: ChaosSystem) {
   async function checkout(
     user: ChaosUser,
   ): Promise<{ checkout_session_id: string; checkout_session_url: string }> {
-    return fetch(`${sys.billing.url}/api/v1/checkout`, {
+    return fetchRetrying503(`${sys.billing.url}/api/v1/checkout`, {
       method: 'POST',
       headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ price_id: PREMIUM }),

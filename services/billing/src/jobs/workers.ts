@@ -8,8 +8,10 @@
  * Throughput: each worker takes WORKER_BATCH_SIZE jobs per fetch and, while
  * fetches come back full, fetches again at once (pg-boss waits its polling
  * interval after a short fetch only), so a backlog drains at processing
- * speed. Every job in hand sends a heartbeat; a job whose worker died stops
- * sending it and is retried QUEUE_HEARTBEAT_SECONDS later.
+ * speed; the jobs of a batch run at once. A process's jobs in hand are
+ * recorded under its liveness lock: when the process dies, the others retry
+ * them within QUEUE_REAP_SECONDS (ADR 0015); pg-boss's job heartbeat
+ * (QUEUE_HEARTBEAT_SECONDS) is the backstop.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobResult, JobWithMetadata } from 'pg-boss';

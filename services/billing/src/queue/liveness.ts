@@ -62,6 +62,9 @@ export async function startLiveness(
       const client = new pg.Client({
         connectionString: databaseUrl,
         application_name: 'tollgate-billing-liveness',
+        // A batch waits for its in-hand write: with Postgres unreachable, give up fast and run it anyway.
+        connectionTimeoutMillis: 2000,
+        query_timeout: 2000,
       });
       client.on('error', (error) => {
         onError(error, 'liveness connection');
