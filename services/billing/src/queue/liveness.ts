@@ -72,12 +72,13 @@ export async function startLiveness(
       });
       try {
         await client.connect();
+        // The lock before the row: a row is never visible without its lock held.
+        await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`, [id]);
         await client.query(
           `INSERT INTO queue_workers (id, host, pid, jobs) VALUES ($1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET jobs = EXCLUDED.jobs, seen_at = now()`,
           [id, hostname(), process.pid, JSON.stringify([...inHand.values()])],
         );
-        await client.query(`SELECT pg_advisory_lock(${LOCK_KEY})`, [id]);
       } catch (error) {
         await client.end().catch(() => {});
         throw error;
