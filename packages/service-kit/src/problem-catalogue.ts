@@ -192,6 +192,20 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     help: 'This service was started with METRICS_TOKEN: /metrics answers only to `Authorization: Bearer <that token>`. Give your Prometheus scrape job the same token (`authorization: { credentials: ... }`).',
   },
   {
+    code: 'entitlements_changed',
+    status: 401,
+    title: 'Entitlements changed',
+    from: 'auth, billing',
+    help: 'Your plan lost a feature or a limit went down (a downgrade, a cancellation, a failed payment) after this access token was issued, so the token no longer describes what you may use. Get a new one with `POST /v1/auth/refresh-token` and send the request again.',
+  },
+  {
+    code: 'feature_required',
+    status: 403,
+    title: 'Feature required',
+    from: 'auth, billing',
+    help: 'Your plan does not include the feature this request needs (`feature` names it). Upgrade on the plans page; if you just did, refresh your access token so it carries the new features.',
+  },
+  {
     code: 'insufficient_scope',
     status: 403,
     title: 'Insufficient scope',
@@ -217,7 +231,7 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     code: 'forbidden',
     status: 403,
     title: 'Forbidden',
-    from: 'auth',
+    from: 'auth, billing',
     help: "Your account may not do this (an admin role is needed, or it is another user's resource).",
   },
   {

@@ -35,10 +35,11 @@ import { registerAdmin } from './admin/index.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
-import { createRequireUser } from './plugins/authenticate.js';
+import { createRequireUser } from './http-guards/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
 import { siteRoutes } from './routes/site/index.js';
 import { problemPages } from './routes/site/problems.js';
+import { adminHistoryRoutes } from './routes/v1/admin-history.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -162,6 +163,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     async (api) => {
       await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
+      await api.register(adminHistoryRoutes, { auditLog: billing.auditLog, requireUser });
       await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

@@ -5,6 +5,7 @@
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditLog } from './domain/audit/audit-log.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
 import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
@@ -12,7 +13,7 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
-import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
+import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
 import { createSubscriptionSync } from './domain/subscriptions/subscription-sync.js';
@@ -49,6 +50,16 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     clientId: config.auth.clientId,
     clientSecret: config.auth.clientSecret,
     timeoutMs: config.auth.timeoutMs,
+  });
+  const authEntitlements = createEntitlementsSyncClient({
+    authUrl: config.auth.url,
+    clientId: config.auth.clientId,
+    clientSecret: config.auth.clientSecret,
+    timeoutMs: config.auth.timeoutMs,
+  });
+  const auditLog = createAuditLog({
+    db,
+    authHistory: (userId, limit) => authEntitlements.history(userId, limit),
   });
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
@@ -112,6 +123,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     eventRunner,
     catchup,
     authRoles,
+    authEntitlements,
+    auditLog,
     roleSync,
     roleSyncAdmin,
     /** Stops the queue and closes what this context opened. */

@@ -37,6 +37,7 @@ export const Problems = {
     ),
   authUnavailable: problem(502, 'auth_unavailable', 'The account service did not answer'),
   userNotFound: problem(404, 'user_not_found', 'User not found'),
+  forbidden: problem(403, 'forbidden', 'Forbidden'),
 };
 
 /** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */

@@ -52,7 +52,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     const live = await requireLive(userId);
     // Idempotent: asking again for a subscription already set to cancel changes nothing.
     if (!isSetToCancel(live)) await stripe.subscriptions.update(live.id, { cancel_at_period_end: true });
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: 'cancel at period end' });
     return view(live.id);
   }
 
@@ -67,7 +67,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
       live.id,
       live.cancelAtPeriodEnd ? { cancel_at_period_end: false } : { cancel_at: '' },
     );
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: 'resume' });
     return view(live.id);
   }
 
@@ -84,7 +84,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
       items: [{ id: item.id, price: priceId }],
       proration_behavior: 'create_prorations',
     });
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: `change plan to ${priceId}` });
     return view(live.id);
   }
 

@@ -32,6 +32,13 @@ export interface ProcessorDeps {
 
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
 
+/** The event as the cause of what its processing changes (audit log, auth's history). */
+const eventCause = (event: Stripe.Event) => ({
+  type: 'stripe_event',
+  event_id: event.id,
+  event_type: event.type,
+});
+
 const PROCESSED: Outcome = { status: 'processed' };
 
 function unmapped(result: SyncResult): Outcome {
@@ -55,7 +62,9 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
 
 export function createProcessor({ db, stripe, catalog, checkout, invoices, subscriptions }: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
-    return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id));
+    return unmapped(
+      await subscriptions.sync((event.data.object as Stripe.Subscription).id, eventCause(event)),
+    );
   };
 
   const checkoutCompleted: Handler = async (event) => {
@@ -65,7 +74,7 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, eventCause(event)));
     return PROCESSED;
   };
 
@@ -80,7 +89,7 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     const invoice = await invoices.refresh(object.id);
     if (!invoice) return orphaned(event);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, eventCause(event)));
     return PROCESSED;
   };
 
