@@ -218,3 +218,32 @@ export function tokenErrorProblem(error: unknown): ProblemError | undefined {
     { 'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"` },
   );
 }
+
+/** What one verification ended with: `valid`, or the TokenError code (`token_expired`, ...), or `error`. */
+export type VerificationOutcome = 'valid' | string;
+
+/**
+ * The verifier, reporting each verification's kind and outcome to
+ * `observe` (the services count them as a metric). Answers are unchanged.
+ */
+export function withVerificationObserver(
+  verifier: TokenVerifier,
+  observe: (kind: 'access' | 'service', outcome: VerificationOutcome) => void,
+): TokenVerifier {
+  function counted<T>(kind: 'access' | 'service', result: Promise<T>): Promise<T> {
+    return result.then(
+      (value) => {
+        observe(kind, 'valid');
+        return value;
+      },
+      (error: unknown) => {
+        observe(kind, error instanceof TokenError ? error.code : 'error');
+        throw error;
+      },
+    );
+  }
+  return {
+    verifyAccessToken: (token) => counted('access', verifier.verifyAccessToken(token)),
+    verifyServiceToken: (token, scope) => counted('service', verifier.verifyServiceToken(token, scope)),
+  };
+}

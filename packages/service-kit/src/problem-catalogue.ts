@@ -185,6 +185,13 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     help: 'The session this token belongs to was logged out (or all sessions were). Log in again.',
   },
   {
+    code: 'metrics_token_invalid',
+    status: 401,
+    title: 'Metrics token not accepted',
+    from: 'auth, billing',
+    help: 'This service was started with METRICS_TOKEN: /metrics answers only to `Authorization: Bearer <that token>`. Give your Prometheus scrape job the same token (`authorization: { credentials: ... }`).',
+  },
+  {
     code: 'entitlements_changed',
     status: 401,
     title: 'Entitlements changed',

@@ -13,6 +13,7 @@ import {
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
+  metricsPlugin,
   openApiOptions,
   problemHandler,
   problemSchema,
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : undefined),
   });
   await app.register(requestHygiene);
+  await app.register(metricsPlugin, { registry: context.metrics.registry, token: config.metricsToken });
   await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024, parser: formBodyParser });
   await app.register(rateLimit, {

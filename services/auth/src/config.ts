@@ -28,6 +28,8 @@ const ConfigSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
   /** Trust X-Forwarded-* from these proxies: true, false, or comma-separated addresses, CIDRs or names (loopback, uniquelocal). */
   TRUST_PROXY: Type.String({ default: 'loopback' }),
+  /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 
   JWT_ISSUER: Type.String({ default: 'tollgate-auth' }),
   JWT_AUDIENCE: Type.String({ default: 'tollgate' }),
@@ -84,6 +86,8 @@ export interface Config {
   redisCommandTimeoutMs: number;
   revocationRepairIntervalMs: number;
   trustProxy: boolean | string[];
+  /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
+  metricsToken?: string;
   jwt: {
     issuer: string;
     audience: string;
@@ -165,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisCommandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
     revocationRepairIntervalMs: raw.REVOCATION_REPAIR_INTERVAL_MS,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     jwt: {
       issuer: raw.JWT_ISSUER,
       audience: raw.JWT_AUDIENCE,

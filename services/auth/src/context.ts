@@ -32,6 +32,7 @@ import { createLoginHistoryRepository } from './domain/users/login-history.repos
 import { createProfiles } from './domain/users/profiles.js';
 import { createUserAdmin } from './domain/users/user-admin.service.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
+import { type AuthMetrics, createAuthMetrics } from './metrics.js';
 import { redisState, type SharedState } from './shared-state.js';
 
 export interface AuthContextDeps {
@@ -40,6 +41,8 @@ export interface AuthContextDeps {
   state?: SharedState;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
+  /** The metrics (default: a registry of this context's own, served at /metrics by the app). */
+  metrics?: AuthMetrics;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -86,42 +89,48 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     serviceTtlSeconds: config.jwt.serviceTtlSeconds,
   });
-  const verifier: TokenVerifier = createTokenVerifier({
-    keys: keys.resolver,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    serviceAudience: config.jwt.serviceAudience,
-    revocation,
-  });
+  // The domain is not changed to count: the verifier, the service and the lockout are wrapped.
+  const metrics = deps.metrics ?? createAuthMetrics();
+  const verifier: TokenVerifier = metrics.instrumentVerifier(
+    createTokenVerifier({
+      keys: keys.resolver,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      serviceAudience: config.jwt.serviceAudience,
+      revocation,
+    }),
+  );
   const users = createUsersRepository(db);
   const loginHistory = createLoginHistoryRepository(db);
   const roles = createRolesService(db, users);
   const sessions = createSessionsRepository(db, {
     revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
-  const auth = createAuthService({
-    users,
-    entitlements: entitlementsRepository,
-    sessions,
-    revocations,
-    onPublishFailed: async (error, sessionIds) => {
-      log.warn(
-        { err: error, sessions: sessionIds.length },
-        'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
-      );
-      // Until it is published, verifiers must not trust a cache without it:
-      // they fall back to the database (auth) or refuse (others).
-      await state.revocation.invalidate().catch(() => {});
-    },
-    loginHistory,
-    hasher,
-    lockout: state.lockout,
-    tokens,
-    revocation,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
-  });
+  const auth = metrics.instrumentAuth(
+    createAuthService({
+      users,
+      entitlements: entitlementsRepository,
+      sessions,
+      revocations,
+      onPublishFailed: async (error, sessionIds) => {
+        log.warn(
+          { err: error, sessions: sessionIds.length },
+          'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
+        );
+        // Until it is published, verifiers must not trust a cache without it:
+        // they fall back to the database (auth) or refuse (others).
+        await state.revocation.invalidate().catch(() => {});
+      },
+      loginHistory,
+      hasher,
+      lockout: metrics.instrumentLockout(state.lockout),
+      tokens,
+      revocation,
+      accessTtlSeconds: config.jwt.accessTtlSeconds,
+      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+      revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
+    }),
+  );
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const profiles = createProfiles(users);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
@@ -144,6 +153,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   return {
     config,
     db,
+    metrics,
     state,
     keys,
     hasher,

@@ -19,6 +19,7 @@ import {
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
+  metricsPlugin,
   openApiOptions,
   problemHandler,
   problemSchema,
@@ -107,6 +108,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addSchema(problemSchema);
   await app.register(problemHandler, { mapError });
   await app.register(requestHygiene);
+  await app.register(metricsPlugin, { registry: billing.metrics.registry, token: config.metricsToken });
   await app.register(commonProblemResponses);
 
   await app.register(
@@ -159,7 +161,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     { prefix: '/api/v1' },
   );
-  await app.register(webhookRoutes, { prefix: '/api/v1', inbox: billing.inbox });
+  await app.register(webhookRoutes, {
+    prefix: '/api/v1',
+    inbox: {
+      ...billing.inbox,
+      async accept(event) {
+        const stored = await billing.inbox.accept(event);
+        billing.metrics.webhookAccepted(event.type, stored);
+        return stored;
+      },
+    },
+  });
   // The gateway's / and /problems pages (billing has the catalogue the home page shows).
   await app.register(siteRoutes, { catalog: billing.catalog });
   await app.register(problemPages);

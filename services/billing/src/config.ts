@@ -22,10 +22,13 @@ const ConfigSchema = Type.Object({
   PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
   TRUST_PROXY: Type.String({ default: 'loopback' }),
+  /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /**
    * Connection budget per replica (README, "Connection budget"): the Prisma pool,
-   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool.
+   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool and
+   * (with workers) the liveness connection holding the workers' advisory lock.
    */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   QUEUE_POOL_MAX: Type.Integer({ default: 4, minimum: 2 }),
@@ -107,6 +110,12 @@ const ConfigSchema = Type.Object({
   QUEUE_HEARTBEAT_SECONDS: Type.Integer({ default: 10, minimum: 10 }),
   /** How often pg-boss looks for jobs with a lost heartbeat (and expired ones). */
   QUEUE_SUPERVISE_SECONDS: Type.Integer({ default: 2, minimum: 1 }),
+  /**
+   * How often each worker process looks for workers that died (their liveness lock
+   * is free) and fails their jobs into a retry: a kill -9 costs about this long
+   * plus the retry delay, instead of the heartbeat's 10 s+ (ADR 0015).
+   */
+  QUEUE_REAP_SECONDS: Type.Number({ default: 1, minimum: 0.2 }),
   /** How often Stripe and auth are probed; a dependency coming back re-drives the work it held up. */
   DEPENDENCY_PROBE_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
   /** Automatic re-drives of a dead webhook event before it stays dead for an admin (with a warning). */
@@ -127,8 +136,10 @@ export interface Config {
   port: number;
   logLevel: string;
   trustProxy: boolean | string[];
+  /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
+  metricsToken?: string;
   databaseUrl: string;
-  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN connection). */
+  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN, +1 liveness connection). */
   pools: { database: number; queue: number };
   redisUrl: string;
   redisKeyPrefix: string;
@@ -176,6 +187,7 @@ export interface Config {
     batchSize: number;
     heartbeatSeconds: number;
     superviseSeconds: number;
+    reapSeconds: number;
     probeSeconds: number;
     webhookRedriveLimit: number;
     catchupSeconds: number;
@@ -234,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     databaseUrl: raw.DATABASE_URL,
     pools: { database: raw.DATABASE_POOL_MAX, queue: raw.QUEUE_POOL_MAX },
     redisUrl: raw.REDIS_URL,
@@ -288,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: raw.WORKER_BATCH_SIZE,
       heartbeatSeconds: raw.QUEUE_HEARTBEAT_SECONDS,
       superviseSeconds: raw.QUEUE_SUPERVISE_SECONDS,
+      reapSeconds: raw.QUEUE_REAP_SECONDS,
       probeSeconds: raw.DEPENDENCY_PROBE_SECONDS,
       webhookRedriveLimit: raw.WEBHOOK_REDRIVE_LIMIT,
       catchupSeconds: raw.STRIPE_CATCHUP_SECONDS,

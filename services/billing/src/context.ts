@@ -27,6 +27,7 @@ import { createStripeCatchup } from './domain/webhooks/catchup.js';
 import { createEventRunner } from './domain/webhooks/event-runner.js';
 import { createInbox } from './domain/webhooks/inbox.js';
 import { createProcessor } from './domain/webhooks/processor.js';
+import { type BillingMetrics, createBillingMetrics } from './metrics.js';
 import { type Boss, createBoss, startBoss } from './queue/queue.js';
 import { createStripeClient } from './stripe/client.js';
 
@@ -35,6 +36,8 @@ export interface BillingDeps {
   stripe?: Stripe;
   boss?: Boss;
   clock?: Clock;
+  /** Default: a registry of this context's own (served at /metrics by the app). */
+  metrics?: BillingMetrics;
 }
 
 export async function createBilling(config: Config, deps: BillingDeps = {}) {
@@ -42,6 +45,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const stripe = deps.stripe ?? createStripeClient(config.stripe);
   const boss = deps.boss ?? createBoss(config);
   const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createBillingMetrics(db);
+  metrics.observeStripe(stripe);
   await startBoss(boss, config);
 
   const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
@@ -101,7 +106,11 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     plans,
     planChanges,
   });
-  const eventRunner = createEventRunner({ db, processor });
+  const eventRunner = createEventRunner({
+    db,
+    processor,
+    onRan: (outcome, createdAt) => metrics.eventRan(outcome, createdAt),
+  });
   const catchup = createStripeCatchup({
     db,
     stripe,
@@ -116,6 +125,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   return {
     config,
     db,
+    metrics,
     stripe,
     boss,
     clock,
