@@ -228,6 +228,27 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     help: 'An account with this email exists. Log in with it, or use another address.',
   },
   {
+    code: 'email_token_invalid',
+    status: 400,
+    title: 'Link not valid',
+    from: 'auth',
+    help: 'The link from the mail (email verification, password reset or email change) is unknown, was used already, has expired, or a newer mail replaced it. Ask for a new mail: POST /v1/auth/email/resend or /v1/auth/password/forgot, or change the email again.',
+  },
+  {
+    code: 'email_already_verified',
+    status: 409,
+    title: 'Email already verified',
+    from: 'auth',
+    help: "This account's email address is verified already; there is nothing to resend.",
+  },
+  {
+    code: 'email_not_verified',
+    status: 403,
+    title: 'Email not verified',
+    from: 'billing',
+    help: 'This deployment takes payments only from verified email addresses. Follow the link in the verification mail (or ask for a new one with POST /v1/auth/email/resend), then log in again or refresh your token so it carries email_verified.',
+  },
+  {
     code: 'weak_password',
     status: 400,
     title: 'Password not accepted',

@@ -11,6 +11,9 @@ import {
 } from '@tollgate/auth-client';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAccountEmails } from './domain/email/account-emails.service.js';
+import { createEmailTokensRepository } from './domain/email/email-tokens.repository.js';
+import { createMailer, type Mailer } from './domain/email/mailer.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -37,6 +40,8 @@ export interface AuthContextDeps {
   state?: SharedState;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
+  /** Where account mail goes (default: SMTP at SMTP_URL, or nowhere). */
+  mailer?: Mailer;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -91,6 +96,20 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   const sessions = createSessionsRepository(db, {
     revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
+  const mailer = deps.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, log });
+  const profiles = createProfiles(users);
+  // Built before the auth service and handed endSessions lazily: a reset ends
+  // sessions, and registration sends the verification mail.
+  const accountEmails = createAccountEmails({
+    users,
+    tokens: createEmailTokensRepository(db),
+    mailer,
+    hasher,
+    endSessions: (userId, filter, reason) => auth.endSessions(userId, filter, reason),
+    onUserChanged: (userId) => profiles.invalidate(userId),
+    publicUrl: config.mail.publicUrl,
+    log,
+  });
   const auth = createAuthService({
     users,
     sessions,
@@ -112,9 +131,10 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
     revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
+    onRegistered: accountEmails.sendVerification,
+    requestEmailChange: accountEmails.requestEmailChange,
   });
   const serviceClients = createServiceClients(config.serviceClients, tokens);
-  const profiles = createProfiles(users);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
 
   return {
@@ -135,6 +155,8 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     serviceClients,
     profiles,
     userAdmin,
+    mailer,
+    accountEmails,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only
@@ -147,6 +169,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       await keeper.stop();
       if (!deps.db) await db.$disconnect();
       if (!deps.state) await state.close();
+      if (!deps.mailer) mailer.close();
     },
   };
 }

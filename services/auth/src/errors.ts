@@ -24,6 +24,8 @@ export const Problems = {
   forbidden: problem(403, 'forbidden', 'Forbidden'),
   loginTaken: problem(409, 'login_taken', 'Login already registered'),
   emailTaken: problem(409, 'email_taken', 'Email already registered'),
+  emailTokenInvalid: problem(400, 'email_token_invalid', 'Link not valid'),
+  emailAlreadyVerified: problem(409, 'email_already_verified', 'Email already verified'),
   weakPassword: problem(400, 'weak_password', 'Password not accepted'),
   currentPasswordRequired: problem(400, 'current_password_required', 'Current password required'),
   currentPasswordInvalid: problem(403, 'current_password_invalid', 'Current password is wrong'),

@@ -17,6 +17,7 @@ export const Problems = {
   subscriptionNotCanceling: problem(409, 'subscription_not_canceling', 'Subscription is not set to cancel'),
   subscriptionEnded: problem(409, 'subscription_ended', 'Subscription has ended'),
   samePrice: problem(409, 'same_price', 'Already on this plan'),
+  emailNotVerified: problem(403, 'email_not_verified', 'Email not verified'),
   checkoutInProgress: problem(409, 'checkout_in_progress', 'A checkout is already being started'),
   checkoutSessionNotFound: problem(404, 'checkout_session_not_found', 'Checkout session not found'),
   webhookSignatureMissing: problem(400, 'webhook_signature_missing', 'Stripe-Signature header missing'),

@@ -43,6 +43,14 @@ export interface AuthServiceDeps {
   refreshTtlSeconds: number;
   /** Extra seconds a revocation outlives the last access token (verifiers allow clock skew). */
   revocationSlackSeconds?: number;
+  /** Told of each new account (the verification mail goes out from here). */
+  onRegistered?: (user: UserRecord) => Promise<void>;
+  /**
+   * Asked to change a user's email (after their password was checked). The
+   * address changes only once the new one is confirmed; without this hook it
+   * changes at once.
+   */
+  requestEmailChange?: (user: UserRecord, newEmail: string) => Promise<void>;
 }
 
 export function assertAcceptablePassword(password: string): void {
@@ -66,6 +74,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       email: user.email,
       login: user.login,
       roles,
+      emailVerified: user.emailVerifiedAt !== null,
     });
     return {
       access_token: access.token,
@@ -127,13 +136,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (await deps.users.findByEmail(input.email))
         throw Problems.emailTaken('this email is already registered');
       const passwordHash = await deps.hasher.hash(input.password);
+      let user: UserRecord;
       try {
-        return await deps.users.create({ login: input.login, email: input.email, passwordHash });
+        user = await deps.users.create({ login: input.login, email: input.email, passwordHash });
       } catch (error) {
         if (isUniqueViolation(error, 'login')) throw Problems.loginTaken(`login "${input.login}" is taken`);
         if (isUniqueViolation(error, 'email')) throw Problems.emailTaken('this email is already registered');
         throw error;
       }
+      await deps.onRegistered?.(user);
+      return user;
     },
 
     async login(input: { login: string; password: string }, client: ClientInfo): Promise<TokenPair> {
@@ -274,6 +286,13 @@ export function createAuthService(deps: AuthServiceDeps) {
         assertAcceptablePassword(changes.password);
         update.passwordHash = await deps.hasher.hash(changes.password);
       }
+      const newEmail = update.email;
+      if (newEmail !== undefined && deps.requestEmailChange) {
+        // Refused before anything else changes.
+        if (await deps.users.findByEmail(newEmail))
+          throw Problems.emailTaken('this email is already registered');
+        delete update.email;
+      }
       let updated = user;
       if (Object.keys(update).length > 0) {
         try {
@@ -287,6 +306,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         }
       }
       if (update.passwordHash) await endSessions(userId, { except: currentSessionId }, 'password_changed');
+      if (newEmail !== undefined && deps.requestEmailChange) await deps.requestEmailChange(updated, newEmail);
       return updated;
     },
   };

@@ -25,6 +25,8 @@ export interface AccessTokenSubject {
   email: string;
   login: string;
   roles: string[];
+  /** Whether the owner proved they read mail at `email` (billing may require it). */
+  emailVerified: boolean;
 }
 
 export function createTokenIssuer(options: TokenIssuerOptions) {
@@ -48,7 +50,13 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
   return {
     issueAccessToken(subject: AccessTokenSubject): Promise<IssuedToken> {
       return sign(
-        { sid: subject.sessionId, email: subject.email, login: subject.login, roles: subject.roles },
+        {
+          sid: subject.sessionId,
+          email: subject.email,
+          email_verified: subject.emailVerified,
+          login: subject.login,
+          roles: subject.roles,
+        },
         subject.userId,
         options.audience,
         options.accessTtlSeconds,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
 import { Problems } from '../../errors.js';
-import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
+import { createRequireVerifiedEmail, type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
   bearerSecurity,
   CheckoutView,
@@ -26,6 +26,9 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
 ) => {
   const { catalog, customers, checkout, subscriptions, invoices, stripe, config } = billing;
   const authed = { preHandler: requireUser };
+  const verifiedBuyer = {
+    preHandler: [requireUser, createRequireVerifiedEmail(config.requireVerifiedEmail)],
+  };
 
   app.post(
     '/customer',
@@ -85,12 +88,14 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   const checkoutSchema = {
     tags: ['billing'],
     security: bearerSecurity,
-    response: { 200: CheckoutView, ...problems(400, 401, 404, 409, 502) },
+    description:
+      'With REQUIRE_VERIFIED_EMAIL on, answers 403 email_not_verified unless the access token carries email_verified: true.',
+    response: { 200: CheckoutView, ...problems(400, 401, 403, 404, 409, 502) },
   };
   app.get(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',
@@ -102,7 +107,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   app.post(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',

@@ -3,11 +3,13 @@
  * they share.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AccountEmails } from '../../../domain/email/account-emails.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
 import type { Profiles } from '../../../domain/users/profiles.js';
 import type { Guards } from '../../../http-guards/authenticate.js';
+import { emailRoutes } from './email.js';
 import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
 import { registerLoginRoutes } from './register-login.js';
@@ -20,6 +22,7 @@ export interface AuthRoutesOptions {
   guards: Guards;
   profiles: Profiles;
   loginHistory: LoginHistoryRepository;
+  accountEmails: AccountEmails;
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
@@ -37,5 +40,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
   await app.register(sessionRoutes, { auth: options.auth, guards: options.guards });
   await app.register(loginHistoryRoutes, { guards: options.guards, loginHistory: options.loginHistory });
+  await app.register(emailRoutes, {
+    accountEmails: options.accountEmails,
+    guards: options.guards,
+    rateLimit,
+    accountRateLimit,
+  });
   await app.register(tokenRoutes, { serviceClients: options.serviceClients, rateLimit });
 };
