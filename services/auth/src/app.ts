@@ -144,6 +144,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     profiles,
     loginHistory: context.loginHistory,
     accountEmails: context.accountEmails,
+    totp: context.totp,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
   });

@@ -14,6 +14,7 @@ import { createPrismaClient, type Db } from './db/prisma.js';
 import { createAccountEmails } from './domain/email/account-emails.service.js';
 import { createEmailTokensRepository } from './domain/email/email-tokens.repository.js';
 import { createMailer, type Mailer } from './domain/email/mailer.js';
+import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -110,6 +111,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     publicUrl: config.mail.publicUrl,
     log,
   });
+  const totp = createTotpService(db);
   const auth = createAuthService({
     users,
     sessions,
@@ -133,6 +135,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
     onRegistered: accountEmails.sendVerification,
     requestEmailChange: accountEmails.requestEmailChange,
+    mfa: { totp, tickets: createMfaTickets(db) },
   });
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
@@ -157,6 +160,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     userAdmin,
     mailer,
     accountEmails,
+    totp,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only

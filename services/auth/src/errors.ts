@@ -26,6 +26,18 @@ export const Problems = {
   emailTaken: problem(409, 'email_taken', 'Email already registered'),
   emailTokenInvalid: problem(400, 'email_token_invalid', 'Link not valid'),
   emailAlreadyVerified: problem(409, 'email_already_verified', 'Email already verified'),
+  mfaRequired: (ticket: string, expiresInSeconds: number) =>
+    new ProblemError(
+      401,
+      'mfa_required',
+      'Second factor required',
+      'The password is right; send a code from the authenticator app (or a recovery code) with this ticket to POST /v1/auth/login/mfa.',
+      { mfa_ticket: ticket, expires_in: expiresInSeconds },
+    ),
+  mfaTicketInvalid: problem(401, 'mfa_ticket_invalid', 'MFA ticket not valid'),
+  mfaCodeInvalid: problem(401, 'mfa_code_invalid', 'Authentication code not valid'),
+  mfaAlreadyEnabled: problem(409, 'mfa_already_enabled', 'TOTP already on'),
+  mfaNotSetUp: problem(409, 'mfa_not_set_up', 'TOTP not set up'),
   weakPassword: problem(400, 'weak_password', 'Password not accepted'),
   currentPasswordRequired: problem(400, 'current_password_required', 'Current password required'),
   currentPasswordInvalid: problem(403, 'current_password_invalid', 'Current password is wrong'),

@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AccountEmails } from '../../../domain/email/account-emails.service.js';
+import type { TotpService } from '../../../domain/mfa/totp.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
@@ -12,6 +13,7 @@ import type { Guards } from '../../../http-guards/authenticate.js';
 import { emailRoutes } from './email.js';
 import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
+import { mfaRoutes } from './mfa.js';
 import { registerLoginRoutes } from './register-login.js';
 import { sessionRoutes } from './sessions.js';
 import { tokenRoutes } from './token.js';
@@ -23,6 +25,7 @@ export interface AuthRoutesOptions {
   profiles: Profiles;
   loginHistory: LoginHistoryRepository;
   accountEmails: AccountEmails;
+  totp: TotpService;
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
@@ -45,6 +48,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     guards: options.guards,
     rateLimit,
     accountRateLimit,
+  });
+  await app.register(mfaRoutes, {
+    auth: options.auth,
+    totp: options.totp,
+    profiles: options.profiles,
+    guards: options.guards,
+    rateLimit,
   });
   await app.register(tokenRoutes, { serviceClients: options.serviceClients, rateLimit });
 };
