@@ -3,6 +3,7 @@
  * mails through real SMTP (smtp-server), the tests follow the links.
  */
 import { Writable } from 'node:stream';
+import { linkIn, type MailCatcher, startMailCatcher } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -17,7 +18,6 @@ import {
   testConfig,
   uniqueLogin,
 } from './helpers.js';
-import { linkIn, type MailCatcher, startMailCatcher } from './mail-catcher.js';
 
 const PUBLIC_URL = 'https://tollgate.test';
 const VERIFY = /confirm your email/i;

@@ -315,27 +315,34 @@
   // Links in account mail carry their token after "#": a fragment never
   // reaches a server (logs, Referer). It is taken out of the address bar and
   // history at once, then posted to the API.
-  const mailLink = /^#(verify-email|confirm-email|reset-password)=([A-Za-z0-9_-]+)$/.exec(
-    window.location.hash,
-  );
-  if (mailLink) {
+  let resetToken = null;
+  $('reset-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      await call('POST', '/v1/auth/password/reset', { token: resetToken, password: form.password.value });
+      resetToken = null;
+      form.hidden = true;
+      show(
+        $('account-note'),
+        'Password changed, and every session logged out. Log in with the new password.',
+      );
+    });
+  });
+
+  function takeMailLink() {
+    const mailLink = /^#(verify-email|confirm-email|reset-password)=([A-Za-z0-9_-]+)$/.exec(
+      window.location.hash,
+    );
+    if (!mailLink) return;
     const [, action, token] = mailLink;
     history.replaceState(null, '', window.location.pathname + window.location.search);
     $('account').scrollIntoView();
     if (action === 'reset-password') {
+      resetToken = token;
+      clearMessages();
       $('reset-form').hidden = false;
-      $('reset-form').addEventListener('submit', (event) => {
-        event.preventDefault();
-        const form = event.currentTarget;
-        guarded(form.querySelector('button'), async () => {
-          await call('POST', '/v1/auth/password/reset', { token, password: form.password.value });
-          form.hidden = true;
-          show(
-            $('account-note'),
-            'Password changed, and every session logged out. Log in with the new password.',
-          );
-        });
-      });
+      $('reset-form').password.focus();
     } else {
       guarded(null, async () => {
         const { email } = await call('POST', '/v1/auth/email/verify', { token });
@@ -343,6 +350,9 @@
       });
     }
   }
+  takeMailLink();
+  // A link opened in a tab that already shows the page only changes the fragment.
+  window.addEventListener('hashchange', takeMailLink);
 
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
   if (planInUrl && plans.some((p) => p.price === planInUrl)) {
