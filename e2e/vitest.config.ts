@@ -10,6 +10,7 @@ export default defineConfig({
       'test/admin-panel.test.ts',
       'test/pages.test.ts',
       'test/plans-browser.test.ts',
+      'test/account-mail.test.ts',
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
     ],

@@ -76,6 +76,8 @@ export interface ServicesOptions {
   webhookUrl?: string;
   /** Variables over billing's test configuration (e.g. NODE_ENV=production and its secrets). */
   billingEnv?: Record<string, string>;
+  /** Variables over auth's test configuration (e.g. SMTP_URL and PUBLIC_URL for account mail). */
+  authEnv?: Record<string, string>;
   /** The emulator's key and webhook secret (production billing refuses the dev ones). */
   stripeKeys?: { apiKey: string; webhookSecret: string };
   /** Create auth's superuser (ADMIN_LOGIN / ADMIN_PASSWORD below), as the server does at start. */
@@ -121,6 +123,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       ADMIN_LOGIN: SUPERUSER.login,
       ADMIN_PASSWORD: SUPERUSER.password,
       LOG_LEVEL: 'warn',
+      ...options.authEnv,
     });
     const seedDb = createAuthPrisma(authConfig.databaseUrl);
     try {

@@ -18,6 +18,8 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   email: string;
+  /** Whether the user proved they read mail at `email`; absent in tokens issued before auth knew (treat as false). */
+  email_verified?: boolean;
   login: string;
   roles: string[];
   /**

@@ -134,6 +134,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     profiles,
     loginHistory: context.loginHistory,
+    accountEmails: context.accountEmails,
+    totp: context.totp,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
   });

@@ -62,6 +62,16 @@ const ConfigSchema = Type.Object({
   LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 
+  /**
+   * Where account mail (email verification, password reset, email change)
+   * goes: an SMTP URL such as smtp://user:pass@mail:587 or smtps://... .
+   * Unset: no mail is sent (each would-be mail is logged without its link).
+   */
+  SMTP_URL: Type.Optional(Type.String()),
+  MAIL_FROM: Type.String({ default: 'tollgate <no-reply@tollgate.localhost>' }),
+  /** The public address of tollgate's pages; links in mail point there (e.g. https://tollgate.example). */
+  PUBLIC_URL: Type.String({ default: 'http://localhost:8080' }),
+
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
 });
@@ -106,6 +116,7 @@ export interface Config {
   revocationCacheMs: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
+  mail: { smtpUrl?: string; from: string; publicUrl: string };
 }
 
 export { ConfigError };
@@ -196,5 +207,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSeconds: raw.LOCKOUT_MAX_SECONDS,
     },
     swaggerDocuments: parseSwaggerDocuments(raw.SWAGGER_DOCUMENTS),
+    mail: {
+      smtpUrl: raw.SMTP_URL || undefined,
+      from: raw.MAIL_FROM,
+      publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
+    },
   };
 }

@@ -12,8 +12,12 @@ import {
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
 import { createAuditRepository } from './domain/audit/audit.repository.js';
+import { createAccountEmails } from './domain/email/account-emails.service.js';
+import { createEmailTokensRepository } from './domain/email/email-tokens.repository.js';
+import { createMailer, type Mailer } from './domain/email/mailer.js';
 import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
 import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
+import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -43,6 +47,8 @@ export interface AuthContextDeps {
   hasher?: PasswordHasher;
   /** The metrics (default: a registry of this context's own, served at /metrics by the app). */
   metrics?: AuthMetrics;
+  /** Where account mail goes (default: SMTP at SMTP_URL, or nowhere). */
+  mailer?: Mailer;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -106,6 +112,21 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   const sessions = createSessionsRepository(db, {
     revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
+  const mailer = deps.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, log });
+  const profiles = createProfiles(users);
+  // Built before the auth service and handed endSessions lazily: a reset ends
+  // sessions, and registration sends the verification mail.
+  const accountEmails = createAccountEmails({
+    users,
+    tokens: createEmailTokensRepository(db),
+    mailer,
+    hasher,
+    endSessions: (userId, filter, reason) => auth.endSessions(userId, filter, reason),
+    onUserChanged: (userId) => profiles.invalidate(userId),
+    publicUrl: config.mail.publicUrl,
+    log,
+  });
+  const totp = createTotpService(db);
   const auth = metrics.instrumentAuth(
     createAuthService({
       users,
@@ -129,10 +150,12 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       accessTtlSeconds: config.jwt.accessTtlSeconds,
       refreshTtlSeconds: config.jwt.refreshTtlSeconds,
       revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
+      onRegistered: accountEmails.sendVerification,
+      requestEmailChange: accountEmails.requestEmailChange,
+      mfa: { totp, tickets: createMfaTickets(db) },
     }),
   );
   const serviceClients = createServiceClients(config.serviceClients, tokens);
-  const profiles = createProfiles(users);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
   const entitlements = createEntitlementsService({
     entitlements: entitlementsRepository,
@@ -171,6 +194,9 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     userAdmin,
     entitlements,
     audit,
+    mailer,
+    accountEmails,
+    totp,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only
@@ -183,6 +209,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       await keeper.stop();
       if (!deps.db) await db.$disconnect();
       if (!deps.state) await state.close();
+      if (!deps.mailer) mailer.close();
     },
   };
 }

@@ -82,6 +82,14 @@ const ConfigSchema = Type.Object({
    */
   SELLABLE_PRODUCTS: Type.String({ default: '' }),
 
+  /**
+   * Refuse checkout (403 email_not_verified) to users whose access token
+   * does not say `email_verified: true`. Off by default: it needs auth to
+   * send mail (SMTP_URL), and accounts made before verification existed
+   * start unverified (architecture/decisions/0022-identity-email-and-mfa.md).
+   */
+  REQUIRE_VERIFIED_EMAIL: Type.Boolean({ default: false }),
+
   /** Days a past_due subscription keeps its role (fractions allowed). */
   BILLING_GRACE_DAYS: Type.Number({ default: 3, minimum: 0 }),
 
@@ -174,6 +182,8 @@ export interface Config {
   /** SELLABLE_PRODUCTS: sellable whatever their metadata says. */
   sellableProductIds: string[];
   graceDays: number;
+  /** Checkout only for users whose token carries email_verified: true. */
+  requireVerifiedEmail: boolean;
   worker: {
     runInProcess: boolean;
     webhookMaxAttempts: number;
@@ -288,6 +298,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((id) => id.trim())
       .filter(Boolean),
     graceDays: raw.BILLING_GRACE_DAYS,
+    requireVerifiedEmail: raw.REQUIRE_VERIFIED_EMAIL,
     worker: {
       runInProcess: raw.RUN_WORKER,
       webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,

@@ -21,6 +21,7 @@ export const Problems = {
   planChangeNotFound: problem(404, 'plan_change_not_found', 'No pending plan change'),
   basePlanRequired: problem(409, 'base_plan_required', 'An add-on needs a plan'),
   notABasePlan: problem(400, 'not_a_base_plan', 'Not a plan'),
+  emailNotVerified: problem(403, 'email_not_verified', 'Email not verified'),
   checkoutInProgress: problem(409, 'checkout_in_progress', 'A checkout is already being started'),
   checkoutSessionNotFound: problem(404, 'checkout_session_not_found', 'Checkout session not found'),
   webhookSignatureMissing: problem(400, 'webhook_signature_missing', 'Stripe-Signature header missing'),

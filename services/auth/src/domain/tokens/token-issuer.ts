@@ -27,6 +27,8 @@ export interface AccessTokenSubject {
   roles: string[];
   /** The user's entitlements (domain/tokens/ent-claim.ts). */
   ent: EntitlementsClaim;
+  /** Whether the owner proved they read mail at `email` (billing may require it). */
+  emailVerified: boolean;
 }
 
 export function createTokenIssuer(options: TokenIssuerOptions) {
@@ -53,6 +55,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
         {
           sid: subject.sessionId,
           email: subject.email,
+          email_verified: subject.emailVerified,
           login: subject.login,
           roles: subject.roles,
           ent: subject.ent,

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
 import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { Problems } from '../../errors.js';
-import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
+import { createRequireVerifiedEmail, type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
   bearerSecurity,
   CheckoutView,
@@ -30,6 +30,9 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     billing;
   const described = async (userId: string) => describedView(await plans.describe(userId));
   const authed = { preHandler: requireUser };
+  const verifiedBuyer = {
+    preHandler: [requireUser, createRequireVerifiedEmail(config.requireVerifiedEmail)],
+  };
 
   app.post(
     '/customer',
@@ -91,12 +94,14 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   const checkoutSchema = {
     tags: ['billing'],
     security: bearerSecurity,
-    response: { 200: CheckoutView, ...problems(400, 401, 404, 409, 502) },
+    description:
+      'With REQUIRE_VERIFIED_EMAIL on, answers 403 email_not_verified unless the access token carries email_verified: true.',
+    response: { 200: CheckoutView, ...problems(400, 401, 403, 404, 409, 502) },
   };
   app.get(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',
@@ -116,7 +121,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   app.post(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',

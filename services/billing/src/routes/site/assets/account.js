@@ -357,6 +357,7 @@
       const password = form.password.value;
       await call('POST', '/v1/auth/register', { login, password, email: form.email.value });
       await logIn(login, password);
+      show($('account-note'), `We mailed a link to ${form.email.value}: open it to confirm the address.`);
     });
   });
 
@@ -372,6 +373,63 @@
     // Not disabled while busy: render() decides which plan buttons are enabled.
     b.addEventListener('click', () => guarded(null, () => subscribe(b.dataset.price)));
   }
+
+  $('forgot-open').addEventListener('click', () => {
+    $('forgot-form').hidden = false;
+    $('forgot-form').login_or_email.focus();
+  });
+
+  $('forgot-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      await call('POST', '/v1/auth/password/forgot', { login_or_email: form.login_or_email.value });
+      form.hidden = true;
+      show($('account-note'), 'If that account exists, a reset link is on its way to its email address.');
+    });
+  });
+
+  // Links in account mail carry their token after "#": a fragment never
+  // reaches a server (logs, Referer). It is taken out of the address bar and
+  // history at once, then posted to the API.
+  let resetToken = null;
+  $('reset-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      await call('POST', '/v1/auth/password/reset', { token: resetToken, password: form.password.value });
+      resetToken = null;
+      form.hidden = true;
+      show(
+        $('account-note'),
+        'Password changed, and every session logged out. Log in with the new password.',
+      );
+    });
+  });
+
+  function takeMailLink() {
+    const mailLink = /^#(verify-email|confirm-email|reset-password)=([A-Za-z0-9_-]+)$/.exec(
+      window.location.hash,
+    );
+    if (!mailLink) return;
+    const [, action, token] = mailLink;
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+    $('account').scrollIntoView();
+    if (action === 'reset-password') {
+      resetToken = token;
+      clearMessages();
+      $('reset-form').hidden = false;
+      $('reset-form').password.focus();
+    } else {
+      guarded(null, async () => {
+        const { email } = await call('POST', '/v1/auth/email/verify', { token });
+        show($('account-note'), `Email address ${email} confirmed. Log in again to use it everywhere.`);
+      });
+    }
+  }
+  takeMailLink();
+  // A link opened in a tab that already shows the page only changes the fragment.
+  window.addEventListener('hashchange', takeMailLink);
 
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
   if (planInUrl && plans.some((p) => p.price === planInUrl)) {
