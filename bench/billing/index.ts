@@ -14,7 +14,6 @@
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
@@ -30,6 +29,7 @@ import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
+import { percentile, startReport } from '../lib/bench.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 40);
@@ -39,11 +39,6 @@ const PASSWORD = 'benchmark passphrase 2026';
 const cleanups: (() => Promise<unknown>)[] = [];
 const log = (m: string) => process.stderr.write(`  ${m}\n`);
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
-
 async function cannon(options: autocannon.Options) {
   const result = await autocannon({ duration: SECONDS, connections: 16, ...options });
   if (result.errors > 0 || result.non2xx > 0)
@@ -51,6 +46,7 @@ async function cannon(options: autocannon.Options) {
   return { rps: result['2xx'] / SECONDS, p99: result.latency.p99 };
 }
 
+const report = startReport('billing');
 try {
   const [authDbInfo, billingDbInfo, syncDbInfo, redis] = await Promise.all([
     provisionDatabase('bench_auth'),
@@ -110,8 +106,6 @@ try {
   await billing.billing.catalog.syncAll();
   const billingUrl = await billing.listen({ host: '127.0.0.1', port: billingPort });
 
-  console.error(`machine: ${availableParallelism()} cores, node ${process.version}`);
-
   // 1. Webhook ingest (workers not yet running: this measures acceptance into the inbox).
   log(`webhook ingest, ${SECONDS} s...`);
   const hello = await cannon({ url: `${billingUrl}/bench/hello` });
@@ -148,6 +142,14 @@ try {
   await billing.billing.inbox.flush();
   const stored = await billing.billing.db.webhookEvent.count({
     where: { id: { startsWith: `evt_bench_${runId}_` } },
+  });
+  report.add({
+    measure: 'POST /api/v1/webhook (signed, 10% duplicates)',
+    figure: ingest.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: hello.rps, unit: '/s' },
+    goal: { on: 'figure', op: '>=', value: 1000, text: '>= 1,000/s' },
+    note: `p99 ${ingest.p99} ms; ${stored} stored`,
   });
   // Drop the bench events before the workers start (they name customers that do not exist).
   await billing.billing.db.$executeRawUnsafe(
@@ -210,6 +212,14 @@ try {
     latencies.push(performance.now() - start);
   }
 
+  report.add({
+    measure: `payment -> role in auth, p99 of ${CHECKOUTS}`,
+    figure: percentile(latencies, 99),
+    unit: 'ms',
+    goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+  });
+
   // 3. sync-stripe over many customers, in a fresh Stripe account (an emulator without webhooks).
   log(`sync-stripe: creating ${CUSTOMERS} customers with subscriptions in a fresh emulator...`);
   const syncEmu = await startEmulator({});
@@ -253,33 +263,20 @@ try {
   const listSeconds = (performance.now() - listStarted) / 1000;
   log('sync-stripe...');
   const sync = stripeSyncFor(syncBilling);
-  const report = await sync.run();
-  const synced = Object.values(report.counts).reduce((a, b) => a + b, 0);
+  const syncReport = await sync.run();
+  const synced = Object.values(syncReport.counts).reduce((a, b) => a + b, 0);
 
-  const rows: [string, string, string][] = [
-    ['GET /bench/hello (baseline)', `${hello.rps.toFixed(0)}/s`, `p99 ${hello.p99} ms`],
-    [
-      'POST /api/v1/webhook (signed, 10% dup)',
-      `${ingest.rps.toFixed(0)}/s`,
-      `p99 ${ingest.p99} ms, ${((ingest.rps / hello.rps) * 100).toFixed(1)}% of hello; ${stored} stored (goal >= 1,000/s)`,
-    ],
-    [
-      `payment -> role in auth (${CHECKOUTS})`,
-      `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
-      `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
-    ],
-    [
-      'SDK list of the same objects (baseline)',
-      `${(listed / listSeconds).toFixed(0)} obj/s`,
-      `${listed} in ${listSeconds.toFixed(1)} s`,
-    ],
-    [
-      'sync-stripe',
-      `${(synced / report.seconds).toFixed(0)} obj/s`,
-      `${synced} in ${report.seconds.toFixed(1)} s, ${((listSeconds / report.seconds) * 100).toFixed(0)}% of list speed; ${report.roleSyncsEnqueued} role syncs`,
-    ],
-  ];
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(42)} ${b.padStart(14)}  ${c}`);
+  report.add({
+    measure: `sync-stripe (${CUSTOMERS} customers)`,
+    figure: synced / syncReport.seconds,
+    unit: 'obj/s',
+    baseline: { label: 'SDK list of the same objects', value: listed / listSeconds, unit: 'obj/s' },
+    note: `no goal in the issue; ${synced} in ${syncReport.seconds.toFixed(1)} s; ${syncReport.roleSyncsEnqueued} role syncs`,
+  });
+  report.finish();
+} catch (error) {
+  report.finish(error);
+  process.exitCode = 1;
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(e));
 }
