@@ -131,7 +131,9 @@ try {
     { method: 'GET', path: '/v1/prices?limit=10', headers: stripe },
     { method: 'GET', path: '/health/ready' },
   ];
-  await measure(emulator, emulatorKinds, [{ connections: 8, requests: emulatorKinds }]);
+  // Creates are left out of the load: the emulator keeps every object it
+  // creates in memory, by design (it is Stripe's state), so they would grow it.
+  await measure(emulator, emulatorKinds, [{ connections: 8, requests: emulatorKinds.slice(1) }]);
 
   const auth = await sys.start('auth');
   await once(auth.url, {

@@ -1,11 +1,4 @@
-import {
-  createHash,
-  KeyObject,
-  randomBytes,
-  randomUUID,
-  sign as signEd25519,
-  type webcrypto,
-} from 'node:crypto';
+import { createHash, randomBytes, randomUUID, sign as signEd25519 } from 'node:crypto';
 import { TOKEN_ALGORITHM, TOKEN_TYPE } from '@tollgate/auth-client';
 import type { SigningKeySet } from './signing-keys.js';
 
@@ -42,7 +35,7 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
   // WebCrypto, whose jobs run on libuv's thread pool, where a login's
   // signature waited behind every argon2 hash queued before it (about 0.7 s
   // with the pool busy, bench/auth). Tokens are verified with jose, as before.
-  const key = KeyObject.from(options.keys.current.key as webcrypto.CryptoKey);
+  const key = options.keys.current.privateKey;
   const header = base64url({ alg: TOKEN_ALGORITHM, kid: options.keys.current.kid, typ: TOKEN_TYPE });
 
   async function sign(claims: Record<string, unknown>, subject: string, audience: string, ttl: number) {
