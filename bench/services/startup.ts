@@ -57,6 +57,17 @@ interface NpmStart {
   stop(): Promise<void>;
 }
 
+/** The npm start running now: its own process group, which a stop of this bench must stop too. */
+let runningGroup: number | undefined;
+process.once('SIGTERM', () => {
+  if (runningGroup) {
+    try {
+      process.kill(-runningGroup, 'SIGKILL');
+    } catch {}
+  }
+  process.exit(143);
+});
+
 /** `npm start` in its own process group, until its banner. */
 async function npmStart(env: Record<string, string>): Promise<NpmStart> {
   const started = performance.now();
@@ -66,6 +77,7 @@ async function npmStart(env: Record<string, string>): Promise<NpmStart> {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  runningGroup = child.pid;
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -93,6 +105,7 @@ async function npmStart(env: Record<string, string>): Promise<NpmStart> {
       const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+      runningGroup = undefined;
     },
   };
 }
