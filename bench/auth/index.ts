@@ -28,7 +28,7 @@ import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { migrateAuthDatabase } from '../../services/auth/src/db/migrate.js';
 import { OWASP_ARGON2ID } from '../../services/auth/src/domain/passwords/password-hasher.js';
-import { log, median, startReport } from '../lib/bench.js';
+import { atStop, log, median, startReport } from '../lib/bench.js';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 // This machine's speed drifts by ±10-20% over a minute (a shared VM): each
@@ -104,6 +104,11 @@ const server = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta
   },
   // stdout: the server's request log, discarded; stderr: its URL, then errors.
   stdio: ['ignore', 'ignore', 'pipe'],
+});
+atStop(async () => {
+  server.kill('SIGKILL');
+  await redis.release();
+  await database.release();
 });
 try {
   await migrateAuthDatabase(database.url);

@@ -29,7 +29,7 @@ import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
-import { percentile, startReport } from '../lib/bench.js';
+import { atStop, percentile, startReport } from '../lib/bench.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 40);
@@ -47,6 +47,9 @@ async function cannon(options: autocannon.Options) {
 }
 
 const report = startReport('billing');
+atStop(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
 try {
   const [authDbInfo, billingDbInfo, syncDbInfo, redis] = await Promise.all([
     provisionDatabase('bench_auth'),

@@ -23,7 +23,7 @@ import { loadConfig } from '@tollgate/billing/src/config.js';
 import { createBilling } from '@tollgate/billing/src/context.js';
 import { chaosUsers, startChaosSystem } from '@tollgate/e2e/chaos';
 import type Stripe from 'stripe';
-import { percentile, startReport } from '../lib/bench.js';
+import { atStop, percentile, startReport } from '../lib/bench.js';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 5000);
 const BURST = Number(process.env.BENCH_BURST ?? 20);
@@ -34,6 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const report = startReport('billing-queue');
 const sys = await startChaosSystem();
+atStop(() => sys.close());
 try {
   const people = chaosUsers(sys);
 

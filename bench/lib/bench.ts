@@ -77,3 +77,20 @@ export function startReport(bench: string) {
     },
   };
 }
+
+const onStop: (() => Promise<unknown>)[] = [];
+/**
+ * Runs `cleanup` (dropping the bench's databases, stopping its services) if
+ * the runner stops this bench at its budget (SIGTERM): a stopped bench never
+ * reaches its `finally`.
+ */
+export function atStop(cleanup: () => Promise<unknown>): void {
+  if (onStop.length === 0) {
+    process.once('SIGTERM', async () => {
+      const deadline = new Promise((r) => setTimeout(r, 4_000));
+      for (const c of [...onStop].reverse()) await Promise.race([c().catch(() => {}), deadline]);
+      process.exit(143);
+    });
+  }
+  onStop.push(cleanup);
+}

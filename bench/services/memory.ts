@@ -13,7 +13,7 @@
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
 import autocannon from 'autocannon';
-import { log, startReport } from '../lib/bench.js';
+import { atStop, log, startReport } from '../lib/bench.js';
 import { RUN_LABEL, type RunningService, type ServiceName } from '../lib/services.js';
 import { benchSystem, PASSWORD, signWebhook, unhandledEvent } from './system.js';
 
@@ -46,6 +46,7 @@ const settle = () => new Promise((r) => setTimeout(r, 2_000));
 
 const report = startReport('memory');
 const sys = await benchSystem();
+atStop(() => sys.close());
 
 async function requestEach(service: RunningService, kinds: Kind[]) {
   for (const kind of kinds) {

@@ -14,7 +14,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '@tollgate/test-kit';
-import { log, median, startReport } from '../lib/bench.js';
+import { atStop, log, median, startReport } from '../lib/bench.js';
 import { processTree, RUN_LABEL, rssMB, type ServiceName } from '../lib/services.js';
 import { benchSystem } from './system.js';
 
@@ -24,6 +24,7 @@ const report = startReport('start-up');
 
 async function coldStarts() {
   const sys = await benchSystem();
+  atStop(() => sys.close());
   try {
     // Billing needs the other two up; each is measured while nothing else starts.
     const order: ServiceName[] = ['stripe-emulator', 'auth', 'billing'];
@@ -59,13 +60,11 @@ interface NpmStart {
 
 /** The npm start running now: its own process group, which a stop of this bench must stop too. */
 let runningGroup: number | undefined;
-process.once('SIGTERM', () => {
-  if (runningGroup) {
-    try {
-      process.kill(-runningGroup, 'SIGKILL');
-    } catch {}
-  }
-  process.exit(143);
+atStop(async () => {
+  if (!runningGroup) return;
+  try {
+    process.kill(-runningGroup, 'SIGKILL');
+  } catch {}
 });
 
 /** `npm start` in its own process group, until its banner. */
