@@ -21,7 +21,6 @@
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import {
   buildApp as buildAuth,
   createPrismaClient as createAuthDb,
@@ -48,7 +47,8 @@ import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
-import { featureRows, measureFeatureChecks } from './features.js';
+import { atStop, percentile, startReport } from '../lib/bench.js';
+import { measureFeatureChecks } from './features.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 40);
@@ -58,11 +58,6 @@ const PASSWORD = 'benchmark passphrase 2026';
 const cleanups: (() => Promise<unknown>)[] = [];
 const log = (m: string) => process.stderr.write(`  ${m}\n`);
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
-
 async function cannon(options: autocannon.Options) {
   const result = await autocannon({ duration: SECONDS, connections: 16, ...options });
   if (result.errors > 0 || result.non2xx > 0)
@@ -70,6 +65,10 @@ async function cannon(options: autocannon.Options) {
   return { rps: result['2xx'] / SECONDS, p99: result.latency.p99 };
 }
 
+const report = startReport('billing');
+atStop(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
 try {
   const [authDbInfo, billingDbInfo, syncDbInfo, redis] = await Promise.all([
     provisionDatabase('bench_auth'),
@@ -146,8 +145,6 @@ try {
   await billing.billing.catalog.syncAll();
   const billingUrl = await billing.listen({ host: '127.0.0.1', port: billingPort });
 
-  console.error(`machine: ${availableParallelism()} cores, node ${process.version}`);
-
   // 1. Webhook ingest (workers not yet running: this measures acceptance into the inbox).
   log(`webhook ingest, ${SECONDS} s...`);
   const hello = await cannon({ url: `${billingUrl}/bench/hello` });
@@ -184,6 +181,14 @@ try {
   await billing.billing.inbox.flush();
   const stored = await billing.billing.db.webhookEvent.count({
     where: { id: { startsWith: `evt_bench_${runId}_` } },
+  });
+  report.add({
+    measure: 'POST /api/v1/webhook (signed, 10% duplicates)',
+    figure: ingest.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: hello.rps, unit: '/s' },
+    goal: { on: 'figure', op: '>=', value: 1000, text: '>= 1,000/s' },
+    note: `p99 ${ingest.p99} ms; ${stored} stored`,
   });
   // Drop the bench events before the workers start (they name customers that do not exist).
   await billing.billing.db.$executeRawUnsafe(
@@ -248,6 +253,14 @@ try {
     subscribedToken = token;
   }
 
+  report.add({
+    measure: `payment -> role in auth, p99 of ${CHECKOUTS}`,
+    figure: percentile(latencies, 99),
+    unit: 'ms',
+    goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+  });
+
   // 3. Entitlements read for a subscribed user, against hello-world measured right before it.
   const authorization = `Bearer ${subscribedToken}`;
   const probe = await billing.inject({
@@ -264,6 +277,33 @@ try {
   // 4. Local feature checks.
   log('requireFeature micro-bench...');
   const features = await measureFeatureChecks();
+
+  report.add({
+    measure: 'GET /bench/whoami (Bearer check only)',
+    figure: whoami.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: helloBeside.rps, unit: '/s' },
+    note: `p99 ${whoami.p99} ms`,
+  });
+  report.add({
+    measure: `GET ${entitlementsPath} (Bearer)`,
+    figure: entitlements.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: helloBeside.rps, unit: '/s' },
+    goal: { on: 'ratio', op: '>=', value: 0.4, text: '>= 40% of hello' },
+    note: `p99 ${entitlements.p99} ms${
+      entitlementsPath === '/api/v1/entitlements'
+        ? ''
+        : '; GET /api/v1/entitlements missing: a stand-in route'
+    }`,
+  });
+  report.add({
+    measure: "requireFeature('hd') on verified claims",
+    figure: features.requireFeatureNs / 1000,
+    unit: 'µs',
+    goal: { on: 'figure', op: '<=', value: 5, text: '< 5 µs' },
+    note: `limitOf ${(features.limitOfNs / 1000).toFixed(3)} µs; verify of a repeat token + requireFeature ${(features.verifyAndRequireNs / 1000).toFixed(3)} µs`,
+  });
 
   // 3. sync-stripe over many customers, in a fresh Stripe account (an emulator without webhooks).
   log(`sync-stripe: creating ${CUSTOMERS} customers with subscriptions in a fresh emulator...`);
@@ -308,49 +348,20 @@ try {
   const listSeconds = (performance.now() - listStarted) / 1000;
   log('sync-stripe...');
   const sync = stripeSyncFor(syncBilling);
-  const report = await sync.run();
-  const synced = Object.values(report.counts).reduce((a, b) => a + b, 0);
+  const syncReport = await sync.run();
+  const synced = Object.values(syncReport.counts).reduce((a, b) => a + b, 0);
 
-  const rows: [string, string, string][] = [
-    ['GET /bench/hello (baseline)', `${hello.rps.toFixed(0)}/s`, `p99 ${hello.p99} ms`],
-    [
-      'POST /api/v1/webhook (signed, 10% dup)',
-      `${ingest.rps.toFixed(0)}/s`,
-      `p99 ${ingest.p99} ms, ${((ingest.rps / hello.rps) * 100).toFixed(1)}% of hello; ${stored} stored (goal >= 1,000/s)`,
-    ],
-    [
-      `payment -> role in auth (${CHECKOUTS})`,
-      `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
-      `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
-    ],
-    ['GET /bench/hello (baseline, again)', `${helloBeside.rps.toFixed(0)}/s`, `p99 ${helloBeside.p99} ms`],
-    [
-      'GET /bench/whoami (Bearer check only)',
-      `${whoami.rps.toFixed(0)}/s`,
-      `p99 ${whoami.p99} ms, ${((whoami.rps / helloBeside.rps) * 100).toFixed(1)}% of hello`,
-    ],
-    [
-      `GET ${entitlementsPath} (Bearer)`,
-      `${entitlements.rps.toFixed(0)}/s`,
-      `p99 ${entitlements.p99} ms, ${((entitlements.rps / helloBeside.rps) * 100).toFixed(1)}% of hello (goal >= 40%)${
-        entitlementsPath === '/api/v1/entitlements'
-          ? ''
-          : '; GET /api/v1/entitlements is not on this branch: its stand-in (same token path, one read)'
-      }`,
-    ],
-    ...featureRows(features),
-    [
-      'SDK list of the same objects (baseline)',
-      `${(listed / listSeconds).toFixed(0)} obj/s`,
-      `${listed} in ${listSeconds.toFixed(1)} s`,
-    ],
-    [
-      'sync-stripe',
-      `${(synced / report.seconds).toFixed(0)} obj/s`,
-      `${synced} in ${report.seconds.toFixed(1)} s, ${((listSeconds / report.seconds) * 100).toFixed(0)}% of list speed; ${report.roleSyncsEnqueued} role syncs`,
-    ],
-  ];
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(42)} ${b.padStart(14)}  ${c}`);
+  report.add({
+    measure: `sync-stripe (${CUSTOMERS} customers)`,
+    figure: synced / syncReport.seconds,
+    unit: 'obj/s',
+    baseline: { label: 'SDK list of the same objects', value: listed / listSeconds, unit: 'obj/s' },
+    note: `no goal in the issue; ${synced} in ${syncReport.seconds.toFixed(1)} s; ${syncReport.roleSyncsEnqueued} role syncs`,
+  });
+  report.finish();
+} catch (error) {
+  report.finish(error);
+  process.exitCode = 1;
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(e));
 }

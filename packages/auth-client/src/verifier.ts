@@ -1,12 +1,14 @@
 import { ProblemError } from '@tollgate/service-kit';
 import {
   createRemoteJWKSet,
+  customFetch,
   type JWTPayload,
   type JWTVerifyGetKey,
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
 import { type AccessTokenClaims, type ServiceTokenClaims, TOKEN_ALGORITHM, TOKEN_TYPE } from './claims.js';
+import { conditionalJwksFetch } from './jwks.js';
 import { type RevocationStore, RevocationUnavailableError } from './revocation.js';
 
 export type TokenErrorCode =
@@ -31,7 +33,10 @@ export class TokenError extends Error {
 }
 
 export interface TokenVerifierOptions {
-  /** Where to fetch the signing keys; fetched keys are cached and refetched for unknown `kid`s. */
+  /**
+   * Where to fetch the signing keys; fetched keys are cached and refetched
+   * (conditionally, with the ETag) for unknown `kid`s and every 10 minutes.
+   */
   jwksUrl?: string | URL;
   /** Alternatively, a key resolver (auth itself passes its local key set). */
   keys?: JWTVerifyGetKey;
@@ -76,7 +81,14 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const keys =
     options.keys ??
     (options.jwksUrl
-      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
+      ? createRemoteJWKSet(new URL(options.jwksUrl), {
+          cooldownDuration: 5_000,
+          // Longer than auth's max-age on purpose: rotations are caught by the
+          // unknown-kid refetch, and a copy this old still verifies while auth is
+          // unreachable (a failed refetch of a stale copy fails every token).
+          cacheMaxAge: 10 * 60_000,
+          [customFetch]: conditionalJwksFetch(),
+        })
       : undefined);
   if (!keys) throw new Error('createTokenVerifier needs jwksUrl or keys');
   const clockTolerance = options.clockToleranceSeconds ?? 5;

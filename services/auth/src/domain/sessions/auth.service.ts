@@ -303,7 +303,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await endSessions(session.userId, { only: session.id }, 'refresh_token_reuse');
         throw Problems.refreshTokenReused('this refresh token was already used; its session has been ended');
       }
-      return issuePair(session.user, session.id, next.token);
+      return issuePair(session.user, session.id, next.token, session.user.roleNames);
     },
 
     /**

@@ -6,6 +6,7 @@
  * Production takes the keys from JWT_SIGNING_KEYS (never generated, never on
  * disk); development generates one on first start and keeps it in KEYS_DIR.
  */
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TOKEN_ALGORITHM } from '@tollgate/auth-client';
@@ -20,8 +21,11 @@ import {
 } from 'jose';
 
 export interface SigningKeySet {
-  /** The key new tokens are signed with. */
-  current: { kid: string; key: Awaited<ReturnType<typeof importJWK>> };
+  /**
+   * The key new tokens are signed with: as a CryptoKey (jose) and as a
+   * node:crypto KeyObject (what the token issuer signs with).
+   */
+  current: { kid: string; key: Awaited<ReturnType<typeof importJWK>>; privateKey: KeyObject };
   /** Public keys of every key in the set, newest first. */
   jwks: { keys: JWK[] };
   /** Resolves a token's `kid` to its public key (auth verifies its own tokens with it). */
@@ -53,7 +57,11 @@ export async function keySetFromJwks(privateJwks: JWK[]): Promise<SigningKeySet>
   const newest = privateJwks[privateJwks.length - 1]!;
   const jwks = { keys: [...privateJwks].reverse().map(publicPart) };
   return {
-    current: { kid: newest.kid!, key: await importJWK(newest, TOKEN_ALGORITHM) },
+    current: {
+      kid: newest.kid!,
+      key: await importJWK(newest, TOKEN_ALGORITHM),
+      privateKey: createPrivateKey({ key: newest as JsonWebKey, format: 'jwk' }),
+    },
     jwks,
     resolver: createLocalJWKSet(jwks),
   };
