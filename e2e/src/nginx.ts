@@ -206,8 +206,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
 
   const setUpstreams = async (upstreams: { auth: string | string[]; billing: string | string[] }) => {
     await writeFile(path.join(dir, 'conf.d', 'default.conf'), render(upstreams.auth, upstreams.billing));
-    const started = async () =>
-      ((await readErrorLog()).match(/start worker process/g) ?? []).length;
+    const started = async () => ((await readErrorLog()).match(/start worker process/g) ?? []).length;
     const before = await started();
     child.kill('SIGHUP');
     const deadline = Date.now() + 10_000;
