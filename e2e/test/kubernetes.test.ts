@@ -109,7 +109,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
       const [container] = podContainers(find(objects, 'Deployment', name));
       return {
         image: container?.image,
-        RUN_WORKER: (container?.env as { name: string; value?: string }[]).find(
+        RUN_WORKER: ((container?.env ?? []) as { name: string; value?: string }[]).find(
           (e) => e.name === 'RUN_WORKER',
         )?.value,
       };
@@ -142,7 +142,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const [gateway] = podContainers(find(objects, 'Deployment', 'gateway'));
     const given = new Set([
       ...Object.keys(config),
-      ...(gateway?.env as { name: string }[]).map((e) => e.name),
+      ...((gateway?.env ?? []) as { name: string }[]).map((e) => e.name),
     ]);
     for (const variable of TEMPLATE_VARIABLES) expect(given).toContain(variable);
     const filter = new RegExp(config.NGINX_ENVSUBST_FILTER as string);
