@@ -299,7 +299,8 @@ export async function startReplicaSystem(
       (await runOnce(cwdOf('billing-web'), 'src/cli/migrate.ts', envOf('billing-web')));
 
     let serial = 0;
-    const make = async (role: Role) => replica(`${role}-${++serial}`, cwdOf(role), await freePort(), envOf(role));
+    const make = async (role: Role) =>
+      replica(`${role}-${++serial}`, cwdOf(role), await freePort(), envOf(role));
     const replicas: Record<Role, Replica[]> = { auth: [], 'billing-web': [], 'billing-worker': [] };
     cleanups.push(async () => {
       for (const list of Object.values(replicas)) await Promise.all(list.map((r) => r.kill()));
@@ -339,7 +340,8 @@ export async function startReplicaSystem(
         replicas[role].splice(replicas[role].indexOf(old), 1);
         await publish();
         const exit = await stopping;
-        if (exit.code !== 0) throw new Error(`${old.name} exited ${exit.code ?? exit.signal}:\n${old.tail()}`);
+        if (exit.code !== 0)
+          throw new Error(`${old.name} exited ${exit.code ?? exit.signal}:\n${old.tail()}`);
       }
       return (performance.now() - began) / 1000;
     };

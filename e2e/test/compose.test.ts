@@ -67,7 +67,10 @@ describe('compose: docker compose up --scale auth=2 --scale billing=3', () => {
     expect(env.UPSTREAM_SERVER_FLAGS).toBe('resolve');
     expect(env.NGINX_RESOLVER).toBe('127.0.0.11');
     // `resolve` on an upstream server: nginx 1.27.3 and later.
-    const [major, minor] = (compose.services.nginx?.image ?? '').replace(/^nginx:/, '').split('.').map(Number);
+    const [major, minor] = (compose.services.nginx?.image ?? '')
+      .replace(/^nginx:/, '')
+      .split('.')
+      .map(Number);
     expect((major ?? 0) * 1000 + (minor ?? 0)).toBeGreaterThanOrEqual(1028);
     const filter = new RegExp((env.NGINX_ENVSUBST_FILTER ?? '').replace('$$', '$'));
     expect(TEMPLATE_VARIABLES.filter((v) => filter.test(v))).toEqual([...TEMPLATE_VARIABLES]);

@@ -55,7 +55,9 @@ async function gateway(options: RawRequest, expected: number[]): Promise<RawResp
     throw error;
   }
   if (!expected.includes(response.status)) {
-    tally.failures.push(`${options.method ?? 'GET'} ${options.path}: ${response.status} ${response.text().slice(0, 200)}`);
+    tally.failures.push(
+      `${options.method ?? 'GET'} ${options.path}: ${response.status} ${response.text().slice(0, 200)}`,
+    );
     throw new Error(`${options.path}: ${response.status}`);
   }
   return response;
@@ -78,10 +80,17 @@ const users: User[] = [];
 async function newUser(): Promise<User> {
   const login = `r${Math.random().toString(36).slice(2, 10)}`;
   const registered = await gateway(
-    { method: 'POST', path: '/v1/auth/register', ...json({ login, password: PASSWORD, email: `${login}@example.com` }) },
+    {
+      method: 'POST',
+      path: '/v1/auth/register',
+      ...json({ login, password: PASSWORD, email: `${login}@example.com` }),
+    },
     [201],
   );
-  const logged = await gateway({ method: 'POST', path: '/v1/auth/login', ...json({ login, password: PASSWORD }) }, [200]);
+  const logged = await gateway(
+    { method: 'POST', path: '/v1/auth/login', ...json({ login, password: PASSWORD }) },
+    [200],
+  );
   const user: User = {
     id: registered.json<{ id: string }>().id,
     login,
@@ -171,7 +180,10 @@ async function problems() {
     for (const row of rows) if (row.n > 1) duplicates.push(`${user.subscriptionId}: ${row.n} ${row.action}s`);
     const actions = Object.fromEntries(rows.map((r) => [r.action, r.ok]));
     const expected = user.expect ? { grant: 1 } : { grant: 1, revoke: 1 };
-    if (JSON.stringify(actions, Object.keys(expected).sort()) !== JSON.stringify(expected, Object.keys(expected).sort()))
+    if (
+      JSON.stringify(actions, Object.keys(expected).sort()) !==
+      JSON.stringify(expected, Object.keys(expected).sort())
+    )
       wrong.push(`${user.login}: role syncs ${JSON.stringify(rows)}`);
   }
   return { delivered: delivered.length, lost, duplicates, wrong };
