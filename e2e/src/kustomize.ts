@@ -94,17 +94,23 @@ function applyOperation(target: unknown, op: { op: string; path: string; value?:
     if (next === undefined || next === null) throw new Error(`patch path ${op.path}: ${part} missing`);
     parent = next as Record<string, unknown>;
   }
-  const container = parent as Record<string, unknown> & unknown[];
+  if (Array.isArray(parent)) {
+    const at = last === '-' ? parent.length : Number(last);
+    if (op.op === 'replace') {
+      if (at >= parent.length) throw new Error(`patch replace ${op.path}: nothing there`);
+      parent[at] = op.value;
+    } else if (op.op === 'add') parent.splice(at, 0, op.value);
+    else if (op.op === 'remove') parent.splice(at, 1);
+    else throw new Error(`patch op ${op.op} is not supported here`);
+    return;
+  }
   if (op.op === 'replace') {
-    if (!(last in container)) throw new Error(`patch replace ${op.path}: nothing there`);
-    container[last] = op.value;
+    if (!(last in parent)) throw new Error(`patch replace ${op.path}: nothing there`);
+    parent[last] = op.value;
   } else if (op.op === 'add') {
-    if (Array.isArray(container))
-      container.splice(last === '-' ? container.length : Number(last), 0, op.value);
-    else container[last] = op.value;
+    parent[last] = op.value;
   } else if (op.op === 'remove') {
-    if (Array.isArray(container)) container.splice(Number(last), 1);
-    else delete container[last];
+    delete parent[last];
   } else throw new Error(`patch op ${op.op} is not supported here`);
 }
 
