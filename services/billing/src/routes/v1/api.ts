@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
 import { Problems } from '../../errors.js';
-import { type PreHandler, userOf } from '../../plugins/authenticate.js';
+import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
   bearerSecurity,
   CheckoutView,
