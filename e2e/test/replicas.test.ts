@@ -157,10 +157,20 @@ async function problems() {
   const lost: string[] = [];
   const duplicates: string[] = [];
   const wrong: string[] = [];
-  const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries?status=succeeded`, {
+  const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries`, {
     headers: { authorization: `Bearer ${sys.emulator.apiKey}` },
-  }).then((r) => r.json())) as { data: { event_id: string }[] };
-  const delivered = [...new Set(deliveries.data.map((d) => d.event_id))];
+  }).then((r) => r.json())) as {
+    data: { event_id: string; status: string; attempts: { status: number | null; error: string | null }[] }[];
+    idle: boolean;
+  };
+  const delivered = [
+    ...new Set(deliveries.data.filter((d) => d.status === 'succeeded').map((d) => d.event_id)),
+  ];
+  // Webhook POSTs are requests at the gateway too: every attempt must have had a 2xx.
+  const attempts = deliveries.data.flatMap((d) => d.attempts.map((a) => ({ event: d.event_id, ...a })));
+  const failedAttempts = attempts
+    .filter((a) => a.status === null || a.status < 200 || a.status >= 300)
+    .map((a) => `webhook ${a.event}: ${a.status ?? a.error}`);
   const { rows: unapplied } = await billingDb.query<{ id: string }>(
     `SELECT d.id FROM unnest($1::text[]) AS d(id) LEFT JOIN webhook_events e ON e.id = d.id
       WHERE e.status IS NULL OR e.status NOT IN ('processed', 'ignored')`,
@@ -186,14 +196,23 @@ async function problems() {
     )
       wrong.push(`${user.login}: role syncs ${JSON.stringify(rows)}`);
   }
-  return { delivered: delivered.length, lost, duplicates, wrong };
+  return {
+    idle: deliveries.idle,
+    delivered: delivered.length,
+    webhookAttempts: attempts.length,
+    failedAttempts,
+    lost,
+    duplicates,
+    wrong,
+  };
 }
 
 async function converge(timeoutMs = 60_000) {
   const since = performance.now();
   for (;;) {
     const found = await problems();
-    if (found.lost.length + found.duplicates.length + found.wrong.length === 0) return found;
+    // Every webhook Stripe (the emulator) has to send sent, and nothing wrong.
+    if (found.idle && found.lost.length + found.duplicates.length + found.wrong.length === 0) return found;
     if (performance.now() - since > timeoutMs) return found;
     await sleep(250);
   }
@@ -311,6 +330,8 @@ describe('2 auth + 3 billing web + 2 billing worker behind nginx, as the manifes
       users: users.length,
       subscribed: users.filter((u) => u.subscriptionId).length,
       events: found.delivered,
+      webhookAttempts: found.webhookAttempts,
+      webhookAttemptsFailed: found.failedAttempts.length,
       lost: found.lost.length,
       duplicates: found.duplicates.length,
       rolloutSeconds: Number(rolloutSeconds.toFixed(1)),
@@ -319,6 +340,7 @@ describe('2 auth + 3 billing web + 2 billing worker behind nginx, as the manifes
     };
     console.log(`[replicas] ${JSON.stringify(figures)}`);
     expect(tally.failures).toEqual([]);
+    expect(found.failedAttempts).toEqual([]);
     expect(found.lost).toEqual([]);
     expect(found.duplicates).toEqual([]);
     expect(found.wrong).toEqual([]);
