@@ -94,7 +94,11 @@ function replica(name: string, cwd: string, port: number, env: Record<string, st
           () => undefined,
         );
         if (ready?.status === 200) return;
-        if (Date.now() - started > 120_000) throw new Error(`${name} not ready:\n${handle.tail()}`);
+        // Generous: on a 2-core machine shared with other work a billing start has taken over a minute.
+        if (Date.now() - started > 300_000)
+          throw new Error(
+            `${name} not ready after 300 s (pid ${proc.pid}, last answer ${ready?.status ?? 'none'}):\n${handle.tail()}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     },

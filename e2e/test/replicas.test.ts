@@ -345,5 +345,5 @@ describe('2 auth + 3 billing web + 2 billing worker behind nginx, as the manifes
     expect(found.duplicates).toEqual([]);
     expect(found.wrong).toEqual([]);
     expect(figures.subscribed).toBeGreaterThan(first.length);
-  }, 600_000);
+  }, 900_000);
 });
