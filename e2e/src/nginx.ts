@@ -66,6 +66,13 @@ export interface NginxOptions {
   binary?: string;
   /** How long to wait for the port to accept connections. */
   startTimeoutMs?: number;
+  /**
+   * Keep-alive for clients (default on, 65 s, as the image's nginx.conf).
+   * Off for tests that reload nginx under traffic (setUpstreams): a reload
+   * closes the old workers' idle client connections, and a client that
+   * reuses one at that moment sees the connection drop.
+   */
+  clientKeepalive?: boolean;
 }
 
 export interface RunningNginx {
@@ -88,7 +95,7 @@ export interface RunningNginx {
 }
 
 /** The image's http block, reduced to what the template relies on, with every path under `dir`. */
-function mainConfig(dir: string): string {
+function mainConfig(dir: string, clientKeepalive = true): string {
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -103,7 +110,7 @@ http {
     default_type application/octet-stream;
     access_log ${dir}/access.log;
     sendfile on;
-    keepalive_timeout 65;
+    keepalive_timeout ${clientKeepalive ? 65 : 0};
     client_body_temp_path ${dir}/tmp/client_body;
     proxy_temp_path ${dir}/tmp/proxy;
     fastcgi_temp_path ${dir}/tmp/fastcgi;
@@ -175,7 +182,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   };
   const logged = render(options.authUpstream, options.billingUpstream);
   await writeFile(path.join(dir, 'conf.d', 'default.conf'), logged);
-  await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir));
+  await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir, options.clientKeepalive));
 
   const child = spawn(
     binary,

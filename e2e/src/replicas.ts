@@ -321,6 +321,10 @@ export async function startReplicaSystem(
       authUpstream: replicas.auth.map((r) => r.address),
       billingUpstream: replicas['billing-web'].map((r) => r.address),
       port: gatewayPort,
+      // Endpoint changes reload nginx here (Debian's 1.22 has no `resolve`;
+      // in Kubernetes nginx re-resolves and is not reloaded): without client
+      // keep-alive a reload cuts no idle connection a client is about to reuse.
+      clientKeepalive: false,
     });
     cleanups.push(() => gateway.stop());
 
