@@ -9,7 +9,14 @@
  *     (goal: p99 < 1 s): from the moment the emulator's hosted page accepts the
  *     card (it sends checkout.session.completed then) until GET /v1/role/user
  *     shows the role;
- *  3. sync-stripe objects/s over BENCH_CUSTOMERS (10,000) customers with a
+ *  3. GET /api/v1/entitlements req/s for a subscribed user (Bearer: token
+ *     verification with the revocation and entitlement-floor checks, then the
+ *     route) against the hello-world route in the same run (goal >= 40%).
+ *     Where that route does not exist yet, GET /api/v1/subscription (the same
+ *     token path and one indexed read) is measured instead, and the row says so;
+ *  4. the cost of a local `requireFeature` check (bench/billing/features.ts;
+ *     goal < 5 µs);
+ *  5. sync-stripe objects/s over BENCH_CUSTOMERS (10,000) customers with a
  *     subscription each, against merely listing the same objects with the SDK.
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
@@ -20,16 +27,24 @@ import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
 import { createPrismaClient as createAuthDb } from '@tollgate/auth/src/db/prisma.js';
 import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
+import {
+  createFailFastRedis,
+  createRedisRevocationStore,
+  createTokenVerifier,
+  withRevocationCache,
+} from '@tollgate/auth-client';
 import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
 import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
 import { createBilling } from '@tollgate/billing/src/context.js';
 import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
+import { createRequireUser } from '@tollgate/billing/src/http-guards/authenticate.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
 import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
+import { featureRows, measureFeatureChecks } from './features.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 40);
@@ -106,6 +121,23 @@ try {
   };
   const billing = await buildBilling(loadBillingConfig(billingEnv), { logging: false });
   billing.get('/bench/hello', async () => ({ hello: 'world' }));
+  // The token path alone (what every Bearer route pays before its handler), verified as billing does.
+  const benchRedis = createFailFastRedis(redis.url, { keyPrefix: redis.keyPrefix });
+  cleanups.push(async () => benchRedis.disconnect());
+  billing.get(
+    '/bench/whoami',
+    {
+      preHandler: createRequireUser(
+        createTokenVerifier({
+          jwksUrl: `${authUrl}/.well-known/jwks.json`,
+          issuer: authConfig.jwt.issuer,
+          audience: authConfig.jwt.audience,
+          revocation: withRevocationCache(createRedisRevocationStore(benchRedis), 500),
+        }),
+      ),
+    },
+    async (request) => ({ sub: request.user?.sub }),
+  );
   cleanups.push(() => billing.close());
   await billing.billing.catalog.syncAll();
   const billingUrl = await billing.listen({ host: '127.0.0.1', port: billingPort });
@@ -160,6 +192,7 @@ try {
   cleanups.push(() => workers.stop());
   log(`payment -> role, ${CHECKOUTS} checkouts...`);
   const latencies: number[] = [];
+  let subscribedToken = '';
   for (let i = 0; i < CHECKOUTS; i++) {
     const login = `bench${runId}${i}`;
     await auth.inject({
@@ -208,7 +241,25 @@ try {
       await new Promise((r) => setTimeout(r, 5));
     }
     latencies.push(performance.now() - start);
+    subscribedToken = token;
   }
+
+  // 3. Entitlements read for a subscribed user, against hello-world measured right before it.
+  const authorization = `Bearer ${subscribedToken}`;
+  const probe = await billing.inject({
+    method: 'GET',
+    url: '/api/v1/entitlements',
+    headers: { authorization },
+  });
+  const entitlementsPath = probe.statusCode === 200 ? '/api/v1/entitlements' : '/api/v1/subscription';
+  log(`GET ${entitlementsPath} against hello-world, ${SECONDS} s each...`);
+  const helloBeside = await cannon({ url: `${billingUrl}/bench/hello` });
+  const whoami = await cannon({ url: `${billingUrl}/bench/whoami`, headers: { authorization } });
+  const entitlements = await cannon({ url: `${billingUrl}${entitlementsPath}`, headers: { authorization } });
+
+  // 4. Local feature checks.
+  log('requireFeature micro-bench...');
+  const features = await measureFeatureChecks();
 
   // 3. sync-stripe over many customers, in a fresh Stripe account (an emulator without webhooks).
   log(`sync-stripe: creating ${CUSTOMERS} customers with subscriptions in a fresh emulator...`);
@@ -268,6 +319,22 @@ try {
       `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
       `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
     ],
+    ['GET /bench/hello (baseline, again)', `${helloBeside.rps.toFixed(0)}/s`, `p99 ${helloBeside.p99} ms`],
+    [
+      'GET /bench/whoami (Bearer check only)',
+      `${whoami.rps.toFixed(0)}/s`,
+      `p99 ${whoami.p99} ms, ${((whoami.rps / helloBeside.rps) * 100).toFixed(1)}% of hello`,
+    ],
+    [
+      `GET ${entitlementsPath} (Bearer)`,
+      `${entitlements.rps.toFixed(0)}/s`,
+      `p99 ${entitlements.p99} ms, ${((entitlements.rps / helloBeside.rps) * 100).toFixed(1)}% of hello (goal >= 40%)${
+        entitlementsPath === '/api/v1/entitlements'
+          ? ''
+          : '; GET /api/v1/entitlements is not on this branch: its stand-in (same token path, one read)'
+      }`,
+    ],
+    ...featureRows(features),
     [
       'SDK list of the same objects (baseline)',
       `${(listed / listSeconds).toFixed(0)} obj/s`,

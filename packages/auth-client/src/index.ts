@@ -1,4 +1,5 @@
 export * from './claims.js';
+export * from './features.js';
 export * from './redis.js';
 export * from './revocation.js';
 export * from './verifier.js';

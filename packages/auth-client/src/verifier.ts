@@ -14,7 +14,8 @@ export type TokenErrorCode =
   | 'token_expired'
   | 'token_revoked'
   | 'insufficient_scope'
-  | 'revocation_unavailable';
+  | 'revocation_unavailable'
+  | 'entitlements_changed';
 
 /** Why a token was refused. `code` is stable and safe to show to clients. */
 export class TokenError extends Error {
@@ -59,6 +60,16 @@ export interface TokenVerifier {
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** The `ent` claim's version, or undefined when the claim is malformed (absent counts as 0). */
+function entVersion(ent: unknown): number | undefined {
+  if (ent === undefined) return 0;
+  if (typeof ent !== 'object' || ent === null) return undefined;
+  const { v, f } = ent as { v?: unknown; f?: unknown };
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined;
+  if (typeof f !== 'object' || f === null || Array.isArray(f)) return undefined;
+  return v;
 }
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
@@ -110,18 +121,25 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   return {
     async verifyAccessToken(token) {
       const payload = await verify(token, options.audience);
-      const { sid, email, login, roles } = payload;
+      const { sid, sub, email, login, roles } = payload;
+      const version = entVersion(payload.ent);
       if (
         typeof sid !== 'string' ||
+        typeof sub !== 'string' ||
         typeof email !== 'string' ||
         typeof login !== 'string' ||
-        !isStringArray(roles)
+        !isStringArray(roles) ||
+        version === undefined
       ) {
         throw new TokenError('token_invalid', 'the token is not a user access token');
       }
       let revoked: boolean;
+      let floor: number;
       try {
-        revoked = await options.revocation.isSessionRevoked(sid);
+        [revoked, floor] = await Promise.all([
+          options.revocation.isSessionRevoked(sid),
+          options.revocation.entitlementsFloor(sub),
+        ]);
       } catch (error) {
         // Fail closed: a token whose session may have ended is not accepted.
         if (error instanceof RevocationUnavailableError)
@@ -133,6 +151,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         throw error;
       }
       if (revoked) throw new TokenError('token_revoked', 'the session of this token has ended');
+      if (version < floor)
+        throw new TokenError(
+          'entitlements_changed',
+          'your entitlements changed since this token was issued; refresh it (POST /v1/auth/refresh-token)',
+        );
       return payload as unknown as AccessTokenClaims;
     },
     async verifyServiceToken(token, requiredScope) {
@@ -175,6 +198,16 @@ export function tokenErrorProblem(error: unknown): ProblemError | undefined {
   }
   if (error.code === 'insufficient_scope') {
     return new ProblemError(403, error.code, 'Insufficient scope', error.message);
+  }
+  if (error.code === 'entitlements_changed') {
+    return new ProblemError(
+      401,
+      error.code,
+      'Entitlements changed',
+      error.message,
+      {},
+      { 'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"` },
+    );
   }
   return new ProblemError(
     401,

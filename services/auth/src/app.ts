@@ -28,6 +28,8 @@ import { type AuthContext, type AuthContextDeps, createAuthContext } from './con
 import { Problems } from './errors.js';
 import { createGuards } from './http-guards/authenticate.js';
 import { redisWithLocalFallback } from './http-guards/rate-limit-store.js';
+import { internalEntitlementsRoutes } from './routes/internal/entitlements.js';
+import { internalHistoryRoutes } from './routes/internal/history.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { internalUserRoutes } from './routes/internal/users.js';
 import { authRoutes } from './routes/v1/auth/index.js';
@@ -160,6 +162,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     onRolesChanged: profiles.clear,
   });
+  await app.register(internalEntitlementsRoutes, {
+    prefix: '/internal/v1',
+    entitlements: context.entitlements,
+    guards,
+  });
+  await app.register(internalHistoryRoutes, { prefix: '/internal/v1', audit: context.audit, guards });
   await app.register(internalGrantListRoutes, {
     prefix: '/internal/v1',
     roles,

@@ -11,6 +11,9 @@ import {
 } from '@tollgate/auth-client';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditRepository } from './domain/audit/audit.repository.js';
+import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
+import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -55,8 +58,10 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   const revocations = createRevocationsRepository(db);
+  const entitlementsRepository = createEntitlementsRepository(db);
   const keeper = createRevocationKeeper({
     revocations,
+    floors: entitlementsRepository,
     cache: state.revocation,
     log,
     intervalMs: config.revocationRepairIntervalMs,
@@ -67,7 +72,10 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   // Postgres is the record of ended sessions; when Redis cannot answer (down,
   // or emptied and not rebuilt yet) auth asks its database instead of refusing.
   const revocation = withRevocationCache(
-    withRevocationFallback(state.revocation, revocations.isSessionEnded),
+    withRevocationFallback(state.revocation, {
+      isSessionEnded: revocations.isSessionEnded,
+      entitlementsFloor: (userId) => entitlementsRepository.floorOf(userId),
+    }),
     config.revocationCacheMs,
   );
   const tokens = createTokenIssuer({
@@ -93,6 +101,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   });
   const auth = createAuthService({
     users,
+    entitlements: entitlementsRepository,
     sessions,
     revocations,
     onPublishFailed: async (error, sessionIds) => {
@@ -116,6 +125,21 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   const serviceClients = createServiceClients(config.serviceClients, tokens);
   const profiles = createProfiles(users);
   const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
+  const entitlements = createEntitlementsService({
+    entitlements: entitlementsRepository,
+    userExists: async (userId) => (await users.findById(userId)) !== null,
+    revocation,
+    onPublishFailed: async (error, userId) => {
+      log.warn(
+        { err: error, userId },
+        'entitlements shrank but the floor is not in Redis yet; the revocation keeper will publish it',
+      );
+      // As for revocations: verifiers must not trust a cache without it.
+      await state.revocation.invalidate().catch(() => {});
+    },
+    floorTtlSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
+  });
+  const audit = createAuditRepository(db);
 
   return {
     config,
@@ -135,6 +159,8 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     serviceClients,
     profiles,
     userAdmin,
+    entitlements,
+    audit,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only

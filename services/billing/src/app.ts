@@ -38,6 +38,7 @@ import { createRequireUser } from './http-guards/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
 import { siteRoutes } from './routes/site/index.js';
 import { problemPages } from './routes/site/problems.js';
+import { adminHistoryRoutes } from './routes/v1/admin-history.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -160,7 +161,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     async (api) => {
       await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
-      await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
+      await api.register(adminHistoryRoutes, { auditLog: billing.auditLog, requireUser });
+      await api.register(pageRoutes, {
+        checkout: billing.checkout,
+        catalog: billing.catalog,
+        trials: billing.plans.trials,
+      });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

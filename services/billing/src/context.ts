@@ -5,6 +5,7 @@
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditLog } from './domain/audit/audit-log.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
 import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
@@ -12,7 +13,12 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
-import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
+import { addonProductIds } from './domain/plans/addons.js';
+import { createPlanChanges } from './domain/plans/plan-changes.js';
+import { createPlans } from './domain/plans/plans.js';
+import { createPromotions } from './domain/plans/promotions.js';
+import { createTrials } from './domain/plans/trials.js';
+import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
 import { createSubscriptionSync } from './domain/subscriptions/subscription-sync.js';
@@ -45,15 +51,35 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     clientSecret: config.auth.clientSecret,
     timeoutMs: config.auth.timeoutMs,
   });
+  const authEntitlements = createEntitlementsSyncClient({
+    authUrl: config.auth.url,
+    clientId: config.auth.clientId,
+    clientSecret: config.auth.clientSecret,
+    timeoutMs: config.auth.timeoutMs,
+  });
+  const auditLog = createAuditLog({
+    db,
+    authHistory: (userId, limit) => authEntitlements.history(userId, limit),
+  });
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
+  const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
+  const plans = createPlans({
+    trials: createTrials({ db, stripe }),
+    promotions: createPromotions({ db, stripe }),
+    planChanges,
+    subscriptions,
+    catalog,
+  });
   const checkout = createCheckout({
     stripe,
     catalog,
     customers,
     subscriptions,
+    plans,
+    addonProducts: () => addonProductIds(db),
     sessions: createCheckoutSessions({ db }),
     leases: createLeases({ db }),
     urls: config.urls,
@@ -72,6 +98,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     checkout,
     invoices,
     subscriptions: subscriptionSync,
+    plans,
+    planChanges,
   });
   const eventRunner = createEventRunner({ db, processor });
   const catchup = createStripeCatchup({
@@ -96,12 +124,16 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     invoices,
     subscriptionSync,
     subscriptions,
+    plans,
+    planChanges,
     checkout,
     inbox,
     processor,
     eventRunner,
     catchup,
     authRoles,
+    authEntitlements,
+    auditLog,
     roleSync,
     roleSyncAdmin,
     /** Stops the queue and closes what this context opened. */

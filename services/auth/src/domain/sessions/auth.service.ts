@@ -6,8 +6,10 @@ import type { RevocationStore } from '@tollgate/auth-client';
 import { type LoginLockout, lockoutSubject } from '@tollgate/login-guard';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
+import type { EntitlementsRepository } from '../entitlements/entitlements.repository.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { checkPassword, describePasswordProblem } from '../passwords/password-policy.js';
+import { entClaim } from '../tokens/ent-claim.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';
 import type { LoginHistoryRepository } from '../users/login-history.repository.js';
 import type { UserRecord, UsersRepository } from '../users/users.repository.js';
@@ -33,6 +35,8 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   lockout: LoginLockout;
   tokens: TokenIssuer;
+  /** The entitlements each access token carries in its `ent` claim. */
+  entitlements: Pick<EntitlementsRepository, 'current'>;
   /** Where revocations are published for every verifier (Redis, or this process). */
   revocation: RevocationStore;
   /** The durable record of revocations (written by sessions.end). */
@@ -59,13 +63,17 @@ export function createAuthService(deps: AuthServiceDeps) {
     refreshToken: string,
     knownRoles?: string[],
   ): Promise<TokenPair> {
-    const roles = knownRoles ?? (await deps.users.activeRoleNames(user.id));
+    const [roles, entitlements] = await Promise.all([
+      knownRoles ?? deps.users.activeRoleNames(user.id),
+      deps.entitlements.current(user.id),
+    ]);
     const access = await deps.tokens.issueAccessToken({
       userId: user.id,
       sessionId,
       email: user.email,
       login: user.login,
       roles,
+      ent: entClaim(entitlements),
     });
     return {
       access_token: access.token,

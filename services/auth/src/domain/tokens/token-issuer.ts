@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { TOKEN_ALGORITHM, TOKEN_TYPE } from '@tollgate/auth-client';
+import { type EntitlementsClaim, TOKEN_ALGORITHM, TOKEN_TYPE } from '@tollgate/auth-client';
 import { SignJWT } from 'jose';
 import type { SigningKeySet } from './signing-keys.js';
 
@@ -25,6 +25,8 @@ export interface AccessTokenSubject {
   email: string;
   login: string;
   roles: string[];
+  /** The user's entitlements (domain/tokens/ent-claim.ts). */
+  ent: EntitlementsClaim;
 }
 
 export function createTokenIssuer(options: TokenIssuerOptions) {
@@ -48,7 +50,13 @@ export function createTokenIssuer(options: TokenIssuerOptions) {
   return {
     issueAccessToken(subject: AccessTokenSubject): Promise<IssuedToken> {
       return sign(
-        { sid: subject.sessionId, email: subject.email, login: subject.login, roles: subject.roles },
+        {
+          sid: subject.sessionId,
+          email: subject.email,
+          login: subject.login,
+          roles: subject.roles,
+          ent: subject.ent,
+        },
         subject.userId,
         options.audience,
         options.accessTtlSeconds,

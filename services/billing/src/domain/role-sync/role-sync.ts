@@ -11,6 +11,7 @@
  * followed by a check against the newest entitlement, and a change after
  * that check has a role sync of its own (the outbox writes one per change).
  */
+import type { ChangeCause } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
 import type { AuthRolesClient } from './auth-roles-client.js';
 
@@ -53,8 +54,10 @@ export function createRoleSyncRunner({
     try {
       let due = await dueFor(row);
       for (let round = 1; ; round++) {
-        if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id);
-        else await auth.revoke(row.userId, row.role, row.source, row.id);
+        // The cause of the change that wrote this row, for auth's audit log.
+        const cause = (row.cause ?? undefined) as ChangeCause | undefined;
+        if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id, cause);
+        else await auth.revoke(row.userId, row.role, row.source, row.id, cause);
         const now = await dueFor(row);
         if (sameDue(due, now)) break;
         if (round >= MAX_ROUNDS)

@@ -15,6 +15,7 @@
  * payload: the Stripe error propagates and the processor marks the event
  * `orphaned`.
  */
+import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
@@ -131,17 +132,23 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
   }
 
   /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
-  async function sync(subscriptionId: string): Promise<SyncResult> {
+  /** `cause`: why (a Stripe event, an admin or user action), recorded with any role change in the audit log. */
+  async function sync(subscriptionId: string, cause?: ChangeCause): Promise<SyncResult> {
     const ticket = await nextFetchTicket(db);
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
     const customerId = idOf(subscription.customer) as string;
     const fields = subscriptionFields(subscription);
     const fetched = await prefetch(customerId, fields.productId);
-    return apply(subscription, ticket, fetched);
+    return apply(subscription, ticket, fetched, cause);
   }
 
-  async function apply(subscription: Stripe.Subscription, ticket: number, fetched: Prefetched) {
+  async function apply(
+    subscription: Stripe.Subscription,
+    ticket: number,
+    fetched: Prefetched,
+    cause?: ChangeCause,
+  ) {
     const subscriptionId = subscription.id;
     return db.$transaction(
       async (tx): Promise<SyncResult> => {
@@ -187,6 +194,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
               subscriptionId,
               change,
               reason: `subscription ${fields.status}`,
+              ...(cause ? { cause: { ...cause, subscription_id: subscriptionId } } : {}),
             });
           }
         }
