@@ -13,6 +13,7 @@ export default defineConfig({
       'test/account-mail.test.ts',
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
+      'test/replicas.test.ts',
     ],
     testTimeout: 30_000,
     // Provisioning two databases and migrating them takes most of this.

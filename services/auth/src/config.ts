@@ -16,6 +16,12 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
+  /**
+   * On SIGTERM: seconds /health/ready answers 503 while requests are still
+   * served (with Connection: close) before the server closes, so the load
+   * balancer stops sending first (Kubernetes: longer than endpoint removal).
+   */
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({ default: 0, minimum: 0, maximum: 120 }),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /** Prisma's pool per replica (see the root README's connection budget). */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
@@ -89,6 +95,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** SHUTDOWN_DRAIN_SECONDS in ms. */
+  shutdownDrainMs: number;
   databaseUrl: string;
   databasePoolMax: number;
   redisUrl: string;
@@ -173,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: raw.HOST,
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_SECONDS * 1000,
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     redisUrl: raw.REDIS_URL,

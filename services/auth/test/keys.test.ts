@@ -159,3 +159,14 @@ describe('JWKS caching', () => {
     }
   });
 });
+
+describe('development keys on a shared folder', () => {
+  it('replicas starting together on an empty folder end with one and the same key', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-shared-keys-'));
+    const loaded = await Promise.all(Array.from({ length: 4 }, () => loadOrCreateDevKeys(dir)));
+    const kids = loaded.map((keys) => keys.map((k) => k.kid));
+    expect(new Set(kids.map((k) => JSON.stringify(k))).size).toBe(1);
+    expect(kids[0]).toHaveLength(1);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.jwk.json'))).toEqual(['0000-first.jwk.json']);
+  });
+});

@@ -21,6 +21,12 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
+  /**
+   * On SIGTERM: seconds /health/ready answers 503 while requests are still
+   * served (with Connection: close) before the server closes, so the load
+   * balancer stops sending first (Kubernetes: longer than endpoint removal).
+   */
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({ default: 0, minimum: 0, maximum: 120 }),
   TRUST_PROXY: Type.String({ default: 'loopback' }),
   /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
@@ -143,6 +149,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** SHUTDOWN_DRAIN_SECONDS in ms. */
+  shutdownDrainMs: number;
   trustProxy: boolean | string[];
   /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
   metricsToken?: string;
@@ -255,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: raw.HOST,
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_SECONDS * 1000,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
     ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     databaseUrl: raw.DATABASE_URL,

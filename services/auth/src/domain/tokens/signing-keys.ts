@@ -7,7 +7,7 @@
  * disk); development generates one on first start and keeps it in KEYS_DIR.
  */
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TOKEN_ALGORITHM } from '@tollgate/auth-client';
 import {
@@ -83,7 +83,19 @@ export async function loadOrCreateDevKeys(dir: string): Promise<JWK[]> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let files = (await readdir(dir)).filter((f) => f.endsWith('.jwk.json')).sort();
   if (files.length === 0) {
-    await addDevKey(dir);
+    // Replicas starting together on one empty volume (`docker compose up
+    // --scale auth=2`) must end with the same key: written aside, then linked
+    // under one name; link() fails for all but the first.
+    const jwk = await generatePrivateJwk();
+    const aside = path.join(dir, `.${jwk.kid}.tmp`);
+    await writeFile(aside, JSON.stringify(jwk), { mode: 0o600 });
+    try {
+      await link(aside, path.join(dir, '0000-first.jwk.json'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(aside);
+    }
     files = (await readdir(dir)).filter((f) => f.endsWith('.jwk.json')).sort();
   }
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as JWK));
