@@ -110,7 +110,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     const subject = lockoutSubject(user, user.login);
     const status = await deps.lockout.check(subject, client.ip);
     if (status.lockedSeconds > 0) throw Problems.accountLocked(status.lockedSeconds);
-    const { ok } = await deps.hasher.verify(user.passwordHash, password);
+    // An account without a password (made from a provider identity) has no current password to give.
+    const { ok } = user.passwordHash
+      ? await deps.hasher.verify(user.passwordHash, password)
+      : { ok: await deps.hasher.verifyAgainstDummy(password).then(() => false) };
     if (!ok) {
       await deps.lockout.recordFailure(subject, client.ip);
       await deps.loginHistory.record({
@@ -161,7 +164,8 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw Problems.accountLocked(locked);
       }
       let verdict = { ok: false, needsRehash: false };
-      if (user) verdict = await deps.hasher.verify(user.passwordHash, input.password);
+      // No password (an account made from a provider identity) answers like a wrong one, in the same time.
+      if (user?.passwordHash) verdict = await deps.hasher.verify(user.passwordHash, input.password);
       else await deps.hasher.verifyAgainstDummy(input.password);
 
       if (!user || !verdict.ok) {
