@@ -61,6 +61,17 @@ const ConfigSchema = Type.Object({
   LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 
+  /**
+   * Social login providers, a JSON array of
+   * `{"name", "client_id", "client_secret", "issuer"?, "label"?}`; `name`
+   * "google" needs no issuer (https://accounts.google.com). Empty: none.
+   */
+  OIDC_PROVIDERS: Type.String({ default: '' }),
+  /** Auth's public base URL as browsers reach it (the gateway); callbacks are `<base>/v1/auth/oauth/<name>/callback`. */
+  OIDC_PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:8080' }),
+  /** Comma-separated front-end URLs a provider login may return to; the first is the default. */
+  OIDC_FRONTEND_URLS: Type.String({ default: 'http://localhost:8080/' }),
+
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
 });
@@ -103,6 +114,86 @@ export interface Config {
   revocationCacheMs: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
+  oidc: OidcConfig;
+}
+
+export interface OidcProviderConfig {
+  /** In URLs: /v1/auth/oauth/<name>/login. */
+  name: string;
+  /** Shown on buttons ("Sign in with <label>"). */
+  label: string;
+  /** The issuer; its discovery document is `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface OidcConfig {
+  providers: OidcProviderConfig[];
+  publicBaseUrl: string;
+  frontendUrls: string[];
+}
+
+/** The presets: providers known by name, so that only their client id and secret are configured. */
+const OIDC_PRESETS: Record<string, { issuer: string; label: string }> = {
+  google: { issuer: 'https://accounts.google.com', label: 'Google' },
+};
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function parseUrl(value: string, what: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ConfigError(`${what} "${value}" is not a URL`);
+  }
+}
+
+export function parseOidcConfig(raw: {
+  OIDC_PROVIDERS: string;
+  OIDC_PUBLIC_BASE_URL: string;
+  OIDC_FRONTEND_URLS: string;
+}): OidcConfig {
+  let entries: unknown = [];
+  if (raw.OIDC_PROVIDERS.trim()) {
+    try {
+      entries = JSON.parse(raw.OIDC_PROVIDERS);
+    } catch {
+      throw new ConfigError('OIDC_PROVIDERS must be a JSON array');
+    }
+  }
+  if (!Array.isArray(entries)) throw new ConfigError('OIDC_PROVIDERS must be a JSON array');
+  const providers = entries.map((entry: Record<string, unknown>, index): OidcProviderConfig => {
+    const name = entry?.name;
+    if (typeof name !== 'string' || !/^[a-z0-9-]{1,32}$/.test(name))
+      throw new ConfigError(`OIDC_PROVIDERS[${index}].name must be 1-32 of a-z, 0-9, -`);
+    const preset = OIDC_PRESETS[name];
+    const issuer = typeof entry.issuer === 'string' ? entry.issuer : preset?.issuer;
+    if (!issuer) throw new ConfigError(`OIDC_PROVIDERS "${name}" needs an issuer (no preset has that name)`);
+    parseUrl(issuer, `OIDC_PROVIDERS "${name}" issuer`);
+    if (typeof entry.client_id !== 'string' || !entry.client_id)
+      throw new ConfigError(`OIDC_PROVIDERS "${name}" needs client_id`);
+    if (typeof entry.client_secret !== 'string' || !entry.client_secret)
+      throw new ConfigError(`OIDC_PROVIDERS "${name}" needs client_secret`);
+    const label = typeof entry.label === 'string' ? entry.label : (preset?.label ?? name);
+    return { name, label, issuer, clientId: entry.client_id, clientSecret: entry.client_secret };
+  });
+  const names = new Set(providers.map((p) => p.name));
+  if (names.size !== providers.length) throw new ConfigError('OIDC_PROVIDERS names must be unique');
+  const frontendUrls = raw.OIDC_FRONTEND_URLS.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean)
+    .map((url) => parseUrl(url, 'OIDC_FRONTEND_URLS entry').href);
+  if (providers.length > 0 && frontendUrls.length === 0)
+    throw new ConfigError('OIDC_FRONTEND_URLS must name at least one front-end URL');
+  const base = parseUrl(raw.OIDC_PUBLIC_BASE_URL, 'OIDC_PUBLIC_BASE_URL');
+  return { providers, publicBaseUrl: base.href.replace(/\/$/, ''), frontendUrls };
+}
+
+/** Whether plain http is acceptable for this URL: only on the loopback interface (a local provider). */
+export function isLoopbackHttp(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
 }
 
 export class ConfigError extends Error {
@@ -152,6 +243,10 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     if (client.secret.length < 24)
       problems.push(`SERVICE_CLIENTS secret of "${client.id}" must be at least 24 characters`);
   }
+  for (const provider of parseOidcConfig(raw).providers) {
+    if (new URL(provider.issuer).protocol !== 'https:')
+      problems.push(`OIDC_PROVIDERS "${provider.name}" issuer must be https`);
+  }
   if (problems.length > 0) {
     throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
   }
@@ -198,5 +293,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSeconds: raw.LOCKOUT_MAX_SECONDS,
     },
     swaggerDocuments: parseSwaggerDocuments(raw.SWAGGER_DOCUMENTS),
+    oidc: parseOidcConfig(raw),
   };
 }

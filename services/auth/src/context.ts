@@ -14,6 +14,9 @@ import { createPrismaClient, type Db } from './db/prisma.js';
 import { createAuditRepository } from './domain/audit/audit.repository.js';
 import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
 import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
+import { createOidcRepository } from './domain/oidc/oidc.repository.js';
+import { createOidcService } from './domain/oidc/oidc.service.js';
+import { createOidcProviders } from './domain/oidc/providers.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -40,6 +43,8 @@ export interface AuthContextDeps {
   state?: SharedState;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
+  /** First retry of a failed provider discovery (ms); it doubles up to a minute. */
+  oidcFirstRetryMs?: number;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -140,6 +145,18 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     floorTtlSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
   const audit = createAuditRepository(db);
+  const oidcProviders = createOidcProviders(config.oidc.providers, {
+    log,
+    firstRetryMs: deps.oidcFirstRetryMs,
+  });
+  const oidc = createOidcService({
+    providers: oidcProviders,
+    repository: createOidcRepository(db),
+    users,
+    auth,
+    config: config.oidc,
+    log,
+  });
 
   return {
     config,
@@ -161,16 +178,21 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     userAdmin,
     entitlements,
     audit,
+    oidc,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only
       // because the connection was still being made.
       if (state.redis) await redisReady(state.redis, 2_000);
       await keeper.start();
+      // In the background: a provider that cannot be discovered is
+      // unavailable (503) until it can, and auth serves everything else.
+      void oidcProviders.start();
     },
     /** Stops the background work and closes what this context opened. */
     async close() {
       await keeper.stop();
+      oidcProviders.stop();
       if (!deps.db) await db.$disconnect();
       if (!deps.state) await state.close();
     },

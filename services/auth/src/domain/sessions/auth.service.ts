@@ -212,6 +212,36 @@ export function createAuthService(deps: AuthServiceDeps) {
       return issuePair(user, sessionId, refresh.token, user.roleNames);
     },
 
+    /**
+     * Starts a session for a user someone else authenticated (an OpenID
+     * provider): the same session, token pair and login history as a
+     * password login, with the provider recorded.
+     */
+    async startSession(user: UserRecord, client: ClientInfo, provider: string): Promise<TokenPair> {
+      const refresh = newRefreshToken();
+      const sessionId = await deps.sessions.create({
+        userId: user.id,
+        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+        ip: client.ip,
+        userAgent: client.userAgent,
+        refreshTokenHash: refresh.hash,
+        login: user.login,
+        provider,
+      });
+      if (!sessionId) {
+        await deps.loginHistory.record({
+          userId: user.id,
+          login: user.login,
+          success: false,
+          reason: 'disabled',
+          provider,
+          ...client,
+        });
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      }
+      return issuePair(user, sessionId, refresh.token);
+    },
+
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
       const stored = await deps.sessions.findRefreshToken(hashRefreshToken(refreshToken));
       if (!stored) throw Problems.refreshTokenInvalid('unknown refresh token');

@@ -3,6 +3,7 @@
  * they share.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { OidcService } from '../../../domain/oidc/oidc.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
@@ -10,6 +11,7 @@ import type { Profiles } from '../../../domain/users/profiles.js';
 import type { Guards } from '../../../http-guards/authenticate.js';
 import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
+import { oauthRoutes } from './oauth.js';
 import { registerLoginRoutes } from './register-login.js';
 import { sessionRoutes } from './sessions.js';
 import { tokenRoutes } from './token.js';
@@ -23,6 +25,8 @@ export interface AuthRoutesOptions {
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
+  oidc: OidcService;
+  publicBaseUrl: string;
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
@@ -38,4 +42,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   await app.register(sessionRoutes, { auth: options.auth, guards: options.guards });
   await app.register(loginHistoryRoutes, { guards: options.guards, loginHistory: options.loginHistory });
   await app.register(tokenRoutes, { serviceClients: options.serviceClients, rateLimit });
+  await app.register(oauthRoutes, {
+    oidc: options.oidc,
+    guards: options.guards,
+    rateLimit,
+    publicBaseUrl: options.publicBaseUrl,
+  });
 };
