@@ -7,19 +7,35 @@ const unverified = { email: 'ann@example.com', emailVerified: false };
 describe('decideLink', () => {
   it('logs in as the linked account whatever the email says', () => {
     expect(
-      decideLink({ linkedUserId: 'u1', asserted: unverified, accountWithEmail: { id: 'u2', emailVerified: true } }),
+      decideLink({
+        linkedUserId: 'u1',
+        asserted: unverified,
+        accountWithEmail: { id: 'u2', emailVerified: true },
+      }),
     ).toEqual({ kind: 'linked', userId: 'u1' });
   });
 
   it('links to the account with the same email only when both sides are verified', () => {
     expect(
-      decideLink({ linkedUserId: null, asserted: verified, accountWithEmail: { id: 'u2', emailVerified: true } }),
+      decideLink({
+        linkedUserId: null,
+        asserted: verified,
+        accountWithEmail: { id: 'u2', emailVerified: true },
+      }),
     ).toEqual({ kind: 'link_by_email', userId: 'u2' });
     expect(
-      decideLink({ linkedUserId: null, asserted: unverified, accountWithEmail: { id: 'u2', emailVerified: true } }),
+      decideLink({
+        linkedUserId: null,
+        asserted: unverified,
+        accountWithEmail: { id: 'u2', emailVerified: true },
+      }),
     ).toEqual({ kind: 'refuse_unverified' });
     expect(
-      decideLink({ linkedUserId: null, asserted: verified, accountWithEmail: { id: 'u2', emailVerified: false } }),
+      decideLink({
+        linkedUserId: null,
+        asserted: verified,
+        accountWithEmail: { id: 'u2', emailVerified: false },
+      }),
     ).toEqual({ kind: 'refuse_unverified' });
   });
 

@@ -27,7 +27,8 @@ export function decideLink(input: {
   if (!account) return { kind: 'create' };
   // Linking on an unverified email would let whoever controls the provider
   // account (not the mailbox) take over the tollgate account.
-  if (input.asserted.emailVerified && account.emailVerified) return { kind: 'link_by_email', userId: account.id };
+  if (input.asserted.emailVerified && account.emailVerified)
+    return { kind: 'link_by_email', userId: account.id };
   return { kind: 'refuse_unverified' };
 }
 
@@ -35,7 +36,10 @@ const LOGIN_CHARS = /[^a-z0-9._-]/g;
 
 /** A login for a new account: the email's local part when usable, else "user"; a suffix is added when taken. */
 export function loginCandidate(email: string | undefined, suffix?: string): string {
-  let base = (email?.split('@')[0] ?? '').toLowerCase().replace(LOGIN_CHARS, '').replace(/^[._-]+/, '');
+  let base = (email?.split('@')[0] ?? '')
+    .toLowerCase()
+    .replace(LOGIN_CHARS, '')
+    .replace(/^[._-]+/, '');
   if (base.length < 3) base = 'user';
   base = base.slice(0, 48);
   return suffix ? `${base}-${suffix}` : base;

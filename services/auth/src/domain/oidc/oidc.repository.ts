@@ -50,8 +50,16 @@ export function createOidcRepository(db: Db) {
     identitiesOf(userId: string) {
       return db.userIdentity.findMany({ where: { userId }, orderBy: { createdAt: 'asc' } });
     },
-    addIdentity(identity: { userId: string; provider: string; issuer: string; subject: string; email?: string }) {
-      return db.userIdentity.create({ data: { id: randomUUID(), ...identity, email: identity.email ?? null } });
+    addIdentity(identity: {
+      userId: string;
+      provider: string;
+      issuer: string;
+      subject: string;
+      email?: string;
+    }) {
+      return db.userIdentity.create({
+        data: { id: randomUUID(), ...identity, email: identity.email ?? null },
+      });
     },
     /**
      * Unlinks the user's identity from `provider` unless that would leave no

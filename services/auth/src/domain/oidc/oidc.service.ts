@@ -69,7 +69,10 @@ export function createOidcService(deps: OidcServiceDeps) {
     // mailbox's owner from registering it. The account gets a placeholder.
     const accountEmail = verified && email ? email : `${randomBytes(8).toString('hex')}@users.invalid`;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const login = loginCandidate(verified ? email : undefined, attempt === 0 ? undefined : randomBytes(3).toString('hex'));
+      const login = loginCandidate(
+        verified ? email : undefined,
+        attempt === 0 ? undefined : randomBytes(3).toString('hex'),
+      );
       if (attempt === 0 && (await deps.users.findByLogin(login))) continue;
       try {
         return await deps.users.create({ login, email: accountEmail, passwordHash: null });
@@ -139,7 +142,8 @@ export function createOidcService(deps: OidcServiceDeps) {
         throw Problems.oauthStateInvalid('this login was started in another browser; start again');
       const provider = deps.providers.get(providerName);
       const providerError = query.get('error');
-      if (providerError) throw Problems.oauthCallbackFailed(`the provider answered ${providerError.slice(0, 100)}`);
+      if (providerError)
+        throw Problems.oauthCallbackFailed(`the provider answered ${providerError.slice(0, 100)}`);
 
       let claims: oidc.IDToken;
       try {
@@ -169,9 +173,18 @@ export function createOidcService(deps: OidcServiceDeps) {
           throw Problems.identityLinkedElsewhere('this identity already belongs to another account');
         if (!existing) {
           try {
-            await deps.repository.addIdentity({ userId: flow.linkUserId, provider: providerName, issuer, subject, email });
+            await deps.repository.addIdentity({
+              userId: flow.linkUserId,
+              provider: providerName,
+              issuer,
+              subject,
+              email,
+            });
           } catch (error) {
-            if (isUniqueViolation(error)) throw Problems.identityLinkedElsewhere('this account already has an identity from this provider, or this identity belongs to another account');
+            if (isUniqueViolation(error))
+              throw Problems.identityLinkedElsewhere(
+                'this account already has an identity from this provider, or this identity belongs to another account',
+              );
             throw error;
           }
         }
@@ -191,12 +204,24 @@ export function createOidcService(deps: OidcServiceDeps) {
           userId = decision.userId;
           break;
         case 'link_by_email':
-          await deps.repository.addIdentity({ userId: decision.userId, provider: providerName, issuer, subject, email });
+          await deps.repository.addIdentity({
+            userId: decision.userId,
+            provider: providerName,
+            issuer,
+            subject,
+            email,
+          });
           userId = decision.userId;
           break;
         case 'create': {
           const user = await createAccount(email, emailVerified);
-          await deps.repository.addIdentity({ userId: user.id, provider: providerName, issuer, subject, email });
+          await deps.repository.addIdentity({
+            userId: user.id,
+            provider: providerName,
+            issuer,
+            subject,
+            email,
+          });
           userId = user.id;
           break;
         }
@@ -233,7 +258,9 @@ export function createOidcService(deps: OidcServiceDeps) {
       const outcome = await deps.repository.removeIdentity(userId, providerName);
       if (outcome === 'none') throw Problems.identityNotFound(`no identity from "${providerName}" is linked`);
       if (outcome === 'last')
-        throw Problems.lastLoginMethod('this is the only way to log in to this account; set a password or link another provider first');
+        throw Problems.lastLoginMethod(
+          'this is the only way to log in to this account; set a password or link another provider first',
+        );
     },
   };
 }

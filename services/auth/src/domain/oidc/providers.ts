@@ -77,7 +77,9 @@ export function createOidcProviders(configs: readonly OidcProviderConfig[], opti
       const entry = entries.get(name);
       if (!entry) throw Problems.oauthProviderUnknown(`no login provider is called "${name}"`);
       if (!entry.client)
-        throw Problems.oauthProviderUnavailable(`login provider "${name}" is not reachable yet; try again shortly`);
+        throw Problems.oauthProviderUnavailable(
+          `login provider "${name}" is not reachable yet; try again shortly`,
+        );
       return { config: entry.config, client: entry.client };
     },
     list(): { name: string; label: string; available: boolean }[] {

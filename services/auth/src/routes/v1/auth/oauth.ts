@@ -55,7 +55,9 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OauthRoutesOptions> = async 
         tags: ['auth'],
         summary: 'The configured login providers, and whether each can be used now',
         response: {
-          200: Type.Array(Type.Object({ name: Type.String(), label: Type.String(), available: Type.Boolean() })),
+          200: Type.Array(
+            Type.Object({ name: Type.String(), label: Type.String(), available: Type.Boolean() }),
+          ),
         },
       },
     },
@@ -112,7 +114,10 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OauthRoutesOptions> = async 
       schema: {
         tags: ['auth'],
         summary: "Exchange the callback's one-time code for a token pair (once, within 60 s)",
-        body: Type.Object({ code: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { code: Type.String({ minLength: 1, maxLength: 128 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: TokenPair, ...problems(400, 401, 403, 429) },
       },
     },
@@ -160,7 +165,10 @@ export const oauthRoutes: FastifyPluginAsyncTypebox<OauthRoutesOptions> = async 
             { additionalProperties: false },
           ),
         ),
-        response: { 200: Type.Object({ authorization_url: Type.String() }), ...problems(400, 401, 404, 429, 503) },
+        response: {
+          200: Type.Object({ authorization_url: Type.String() }),
+          ...problems(400, 401, 404, 429, 503),
+        },
       },
     },
     async function startLink(request, reply) {
