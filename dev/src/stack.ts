@@ -19,6 +19,7 @@ import { bootstrapDatabase as bootstrapAuth } from '@tollgate/auth/src/bootstrap
 import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
 import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
 import { memoryState, redisState } from '@tollgate/auth/src/shared-state.js';
+import { type LocalOidcProvider, startOidcProvider } from '@tollgate/auth/test/oidc-provider.js';
 import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
 import {
   bootstrapDatabase as bootstrapBilling,
@@ -147,8 +148,36 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
       : undefined;
     if (emulator) closers.push({ name: 'stripe emulator', close: () => emulator.close() });
 
+    // "Sign in with Google" against a real OpenID provider on this machine,
+    // unless OIDC_PROVIDERS names real ones.
+    const gatewayUrl = `http://localhost:${stack.GATEWAY_PORT}`;
+    let devProvider: { provider: LocalOidcProvider; email: string; password: string } | undefined;
+    if (!process.env.OIDC_PROVIDERS) {
+      const provider = await startOidcProvider({
+        redirectUris: [`${gatewayUrl}/v1/auth/oauth/google/callback`],
+        clientSecret: 'tollgate-dev-oidc-secret',
+      });
+      closers.push({ name: 'OpenID provider', close: () => provider.close() });
+      const user = provider.addUser({ email: 'tester@example.com', password: 'tester', emailVerified: true });
+      devProvider = { provider, email: user.email, password: user.password };
+    }
     const authConfig = loadAuthConfig({
       ...common,
+      ...(devProvider
+        ? {
+            OIDC_PROVIDERS: JSON.stringify([
+              {
+                name: 'google',
+                label: 'Google (local provider)',
+                issuer: devProvider.provider.issuer,
+                client_id: devProvider.provider.clientId,
+                client_secret: devProvider.provider.clientSecret,
+              },
+            ]),
+          }
+        : {}),
+      OIDC_PUBLIC_BASE_URL: process.env.OIDC_PUBLIC_BASE_URL ?? gatewayUrl,
+      OIDC_FRONTEND_URLS: process.env.OIDC_FRONTEND_URLS ?? `${gatewayUrl}/`,
       PORT: String(stack.AUTH_PORT),
       DATABASE_URL: withDatabase(serverUrl, 'tollgate_auth'),
       KEYS_DIR: path.join(stack.dataDir, 'keys'),
@@ -209,6 +238,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     admin panel     ${g}/admin    login ${billingConfig.admin.login} / ${billingConfig.admin.password === 'admin' ? 'admin' : '(ADMIN_PASSWORD)'}
     auth            http://127.0.0.1:${stack.AUTH_PORT}
     billing         http://127.0.0.1:${stack.BILLING_PORT}
+    OpenID provider ${devProvider ? `${devProvider.provider.issuer} in place of Google: ${g}/v1/auth/oauth/google/login, user ${devProvider.email} / ${devProvider.password}` : 'OIDC_PROVIDERS'}
     Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
     PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}
     shared state    ${stack.REDIS_URL ? `Redis at ${stack.REDIS_URL}` : 'in this process (set REDIS_URL to use Redis)'}
