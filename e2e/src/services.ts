@@ -69,6 +69,8 @@ export interface ServicesOptions {
   publicUrl: string;
   /** Where the emulator delivers webhooks; when set, billing's queue workers run too. */
   webhookUrl?: string;
+  /** Variables over auth's test configuration (e.g. OIDC_PROVIDERS). */
+  authEnv?: Record<string, string>;
   /** Variables over billing's test configuration (e.g. NODE_ENV=production and its secrets). */
   billingEnv?: Record<string, string>;
   /** The emulator's key and webhook secret (production billing refuses the dev ones). */
@@ -116,6 +118,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       ADMIN_LOGIN: SUPERUSER.login,
       ADMIN_PASSWORD: SUPERUSER.password,
       LOG_LEVEL: 'warn',
+      ...options.authEnv,
     });
     const seedDb = createAuthPrisma(authConfig.databaseUrl);
     try {

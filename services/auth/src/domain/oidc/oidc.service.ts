@@ -204,13 +204,22 @@ export function createOidcService(deps: OidcServiceDeps) {
           userId = decision.userId;
           break;
         case 'link_by_email':
-          await deps.repository.addIdentity({
-            userId: decision.userId,
-            provider: providerName,
-            issuer,
-            subject,
-            email,
-          });
+          try {
+            await deps.repository.addIdentity({
+              userId: decision.userId,
+              provider: providerName,
+              issuer,
+              subject,
+              email,
+            });
+          } catch (error) {
+            // The account already has another identity from this provider.
+            if (isUniqueViolation(error))
+              throw Problems.identityLinkedElsewhere(
+                'this account already has an identity from this provider',
+              );
+            throw error;
+          }
           userId = decision.userId;
           break;
         case 'create': {

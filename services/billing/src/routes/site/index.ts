@@ -56,7 +56,8 @@ ${products.length ? `<div class="plans">${planCards(products)}</div>` : '<p clas
 <form id="login-form" class="box"><h3>Log in</h3>
 <label>Login or email<input name="login" autocomplete="username" required></label>
 <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
-<div class="actions"><button type="submit">Log in</button></div></form>
+<div class="actions"><button type="submit">Log in</button></div>
+<div class="actions" id="social-logins"></div></form>
 <form id="signup-form" class="box"><h3>Sign up</h3>
 <label>Login<input name="login" autocomplete="username" required></label>
 <label>Email<input name="email" type="email" autocomplete="email" required></label>
