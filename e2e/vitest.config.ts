@@ -9,6 +9,7 @@ export default defineConfig({
       'test/browser.test.ts',
       'test/admin-panel.test.ts',
       'test/pages.test.ts',
+      'test/plans-browser.test.ts',
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
       'test/social-login.test.ts',

@@ -87,7 +87,7 @@ describe('npm start', () => {
     });
     expect(registered.status).toBe(201);
     const products = (await (await fetch(`${g}/api/v1/products`)).json()) as { data: { role: string }[] };
-    expect(products.data.map((p) => p.role).sort()).toEqual(['premium', 'subscriber']);
+    expect(products.data.map((p) => p.role).sort()).toEqual(['downloads', 'premium', 'subscriber']);
     expect((await fetch(`${g}/internal/v1/grants`)).status).toBe(403);
     const home = await fetch(`${g}/`);
     expect(home.status).toBe(200);

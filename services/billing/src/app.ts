@@ -162,7 +162,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
       await api.register(adminHistoryRoutes, { auditLog: billing.auditLog, requireUser });
-      await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
+      await api.register(pageRoutes, {
+        checkout: billing.checkout,
+        catalog: billing.catalog,
+        trials: billing.plans.trials,
+      });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },

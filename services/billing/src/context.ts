@@ -13,6 +13,11 @@ import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
+import { addonProductIds } from './domain/plans/addons.js';
+import { createPlanChanges } from './domain/plans/plan-changes.js';
+import { createPlans } from './domain/plans/plans.js';
+import { createPromotions } from './domain/plans/promotions.js';
+import { createTrials } from './domain/plans/trials.js';
 import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
@@ -60,11 +65,21 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const invoices = createInvoices({ db, stripe });
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
+  const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
+  const plans = createPlans({
+    trials: createTrials({ db, stripe }),
+    promotions: createPromotions({ db, stripe }),
+    planChanges,
+    subscriptions,
+    catalog,
+  });
   const checkout = createCheckout({
     stripe,
     catalog,
     customers,
     subscriptions,
+    plans,
+    addonProducts: () => addonProductIds(db),
     sessions: createCheckoutSessions({ db }),
     leases: createLeases({ db }),
     urls: config.urls,
@@ -83,6 +98,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     checkout,
     invoices,
     subscriptions: subscriptionSync,
+    plans,
+    planChanges,
   });
   const eventRunner = createEventRunner({ db, processor });
   const catchup = createStripeCatchup({
@@ -107,6 +124,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     invoices,
     subscriptionSync,
     subscriptions,
+    plans,
+    planChanges,
     checkout,
     inbox,
     processor,

@@ -246,7 +246,7 @@ describe('checkout', () => {
     });
     expectProblem(again, 409, 'subscription_exists');
     expect(again.json().detail).toBe(
-      'you already have an active subscription; change plan with PUT /api/v1/subscription',
+      'you already have an active subscription; change plan with POST /api/v1/subscription/change',
     );
   });
 });

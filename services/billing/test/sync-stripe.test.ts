@@ -113,8 +113,8 @@ describe('sync-stripe', () => {
     });
 
     expect(report.counts).toMatchObject({
-      products: 2,
-      prices: 4,
+      products: 3,
+      prices: 5,
       customers: EXTRA_CUSTOMERS + 2,
       subscriptions: 2,
     });
@@ -132,6 +132,7 @@ describe('sync-stripe', () => {
     const customer = await billing.db.customer.findFirst({ where: { userId: subscriber.id } });
     expect(customer).not.toBeNull();
     expect(await billing.db.product.findMany({ select: { role: true }, orderBy: { role: 'asc' } })).toEqual([
+      { role: 'downloads' },
       { role: 'premium' },
       { role: 'subscriber' },
     ]);

@@ -16,6 +16,7 @@ export const BUILT_IN_ROLES = [
   { name: 'admin', description: 'Manages users and roles' },
   { name: 'subscriber', description: 'Has a paid subscription' },
   { name: 'premium', description: 'Has the premium subscription' },
+  { name: 'downloads', description: 'Has the offline-downloads add-on' },
 ] as const;
 
 export const ADMIN_ROLE = 'admin';

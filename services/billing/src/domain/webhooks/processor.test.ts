@@ -39,6 +39,8 @@ function processor(overrides: Partial<ProcessorDeps> = {}) {
     },
     invoices,
     subscriptions,
+    plans: { afterCheckout: async () => {}, trials: { recordTrialWillEnd: async () => {} } },
+    planChanges: { scheduleChanged: async () => {} },
     ...overrides,
   };
   return { processor: createProcessor(deps), synced };

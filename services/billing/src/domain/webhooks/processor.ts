@@ -13,6 +13,9 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Checkout } from '../checkout/checkout.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
+import type { PlanChanges } from '../plans/plan-changes.js';
+import type { Plans } from '../plans/plans.js';
+import type { Trials } from '../plans/trials.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
 
 export type Outcome =
@@ -28,6 +31,8 @@ export interface ProcessorDeps {
   checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
   invoices: Invoices;
   subscriptions: SubscriptionSync;
+  plans: Pick<Plans, 'afterCheckout'> & { trials: Pick<Trials, 'recordTrialWillEnd'> };
+  planChanges: Pick<PlanChanges, 'scheduleChanged'>;
 }
 
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
@@ -60,11 +65,35 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
   };
 }
 
-export function createProcessor({ db, stripe, catalog, checkout, invoices, subscriptions }: ProcessorDeps) {
+export function createProcessor({
+  db,
+  stripe,
+  catalog,
+  checkout,
+  invoices,
+  subscriptions,
+  plans,
+  planChanges,
+}: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
     return unmapped(
       await subscriptions.sync((event.data.object as Stripe.Subscription).id, eventCause(event)),
     );
+  };
+
+  const trialWillEnd: Handler = async (event) => {
+    const id = (event.data.object as Stripe.Subscription).id;
+    const result = await subscriptions.sync(id, eventCause(event));
+    await plans.trials.recordTrialWillEnd(
+      await stripe.subscriptions.retrieve(id),
+      new Date(event.created * 1000),
+    );
+    return unmapped(result);
+  };
+
+  const scheduleChanged: Handler = async (event) => {
+    await planChanges.scheduleChanged((event.data.object as Stripe.SubscriptionSchedule).id);
+    return PROCESSED;
   };
 
   const checkoutCompleted: Handler = async (event) => {
@@ -74,8 +103,10 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, eventCause(event)));
-    return PROCESSED;
+    const result = subscriptionId ? await subscriptions.sync(subscriptionId, eventCause(event)) : null;
+    // The trial decision (a card that had one gets none) and the discount, once the subscription is mirrored.
+    await plans.afterCheckout(session);
+    return result ? unmapped(result) : PROCESSED;
   };
 
   const checkoutChanged: Handler = async (event) => {
@@ -121,7 +152,11 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     'customer.subscription.resumed': syncSubscription,
     'customer.subscription.pending_update_applied': syncSubscription,
     'customer.subscription.pending_update_expired': syncSubscription,
-    'customer.subscription.trial_will_end': syncSubscription,
+    'customer.subscription.trial_will_end': trialWillEnd,
+    'subscription_schedule.updated': scheduleChanged,
+    'subscription_schedule.released': scheduleChanged,
+    'subscription_schedule.canceled': scheduleChanged,
+    'subscription_schedule.completed': scheduleChanged,
     'invoice.created': invoiceChanged,
     'invoice.finalized': invoiceChanged,
     'invoice.updated': invoiceChanged,

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
+import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { Problems } from '../../errors.js';
 import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
@@ -10,10 +11,11 @@ import {
   InvoiceView,
   PriceId,
   ProductView,
+  PromotionCode,
   problems,
   SubscriptionView,
 } from '../schemas.js';
-import { invoiceView, subscriptionView } from './views.js';
+import { describedView, invoiceView } from './views.js';
 
 export interface ApiRoutesOptions {
   billing: Billing;
@@ -24,7 +26,9 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   app,
   { billing, requireUser },
 ) => {
-  const { catalog, customers, checkout, subscriptions, invoices, stripe, config } = billing;
+  const { catalog, customers, checkout, subscriptions, invoices, stripe, config, plans, planChanges } =
+    billing;
+  const described = async (userId: string) => describedView(await plans.describe(userId));
   const authed = { preHandler: requireUser };
 
   app.post(
@@ -66,6 +70,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
           name: p.name,
           description: p.description,
           role: p.role,
+          addon: isAddonProduct(p),
           prices: p.prices
             .filter((price) => price.interval !== null)
             .map((price) => ({
@@ -76,6 +81,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
               interval_count: price.intervalCount,
               lookup_key: price.lookupKey,
               nickname: price.nickname,
+              trial_period_days: trialDaysOf(price, p),
             })),
         })),
       };
@@ -94,10 +100,18 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',
-        querystring: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+        description:
+          "A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe's page takes a code.",
+        querystring: Type.Object(
+          { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (request) => checkout.start(userOf(request), request.query.price_id),
+    async (request) =>
+      checkout.start(userOf(request), request.query.price_id, {
+        promotionCode: request.query.promotion_code,
+      }),
   );
   app.post(
     '/checkout',
@@ -106,10 +120,16 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       schema: {
         ...checkoutSchema,
         summary: 'Start a Checkout Session for a price (subscription mode)',
-        body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+        body: Type.Object(
+          { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (request) => checkout.start(userOf(request), request.body.price_id),
+    async (request) =>
+      checkout.start(userOf(request), request.body.price_id, {
+        promotionCode: request.body.promotion_code,
+      }),
   );
 
   const subscriptionSchema = (summary: string, statuses: number[]) => ({
@@ -122,9 +142,12 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     '/subscription',
     {
       ...authed,
-      schema: subscriptionSchema("The user's subscription (the live one, else the latest)", [401, 404]),
+      schema: subscriptionSchema(
+        "The user's plan subscription (the live one, else the latest), with its live add-ons in `addons`",
+        [401, 404],
+      ),
     },
-    async (request) => subscriptionView(await subscriptions.current(userOf(request).id)),
+    async (request) => described(userOf(request).id),
   );
   app.delete(
     '/subscription',
@@ -132,7 +155,11 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: subscriptionSchema('Cancel at the end of the paid period (idempotent)', [401, 404, 502]),
     },
-    async (request) => subscriptionView(await subscriptions.cancelAtPeriodEnd(userOf(request).id)),
+    async (request) => {
+      await planChanges.detachSchedule(userOf(request).id);
+      await subscriptions.cancelAtPeriodEnd(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
   app.post(
     '/subscription',
@@ -143,7 +170,10 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
         [401, 404, 409, 502],
       ),
     },
-    async (request) => subscriptionView(await subscriptions.resume(userOf(request).id)),
+    async (request) => {
+      await subscriptions.resume(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
   app.put(
     '/subscription',
@@ -154,8 +184,38 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
         body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
-    async (request) =>
-      subscriptionView(await subscriptions.changePlan(userOf(request).id, request.body.price_id)),
+    async (request) => {
+      await subscriptions.changePlan(userOf(request).id, request.body.price_id);
+      return described(userOf(request).id);
+    },
+  );
+  app.post(
+    '/subscription/change',
+    {
+      ...authed,
+      schema: {
+        ...subscriptionSchema(
+          'Change plan: an upgrade now (the prorated difference is charged now), a downgrade at the period end (`pending_change`)',
+          [400, 401, 404, 409, 502],
+        ),
+        body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      await planChanges.change(userOf(request).id, request.body.price_id);
+      return described(userOf(request).id);
+    },
+  );
+  app.delete(
+    '/subscription/change',
+    {
+      ...authed,
+      schema: subscriptionSchema('Cancel the plan change waiting for the period end', [401, 404, 502]),
+    },
+    async (request) => {
+      await planChanges.cancel(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
 
   app.get(
@@ -172,7 +232,11 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     async (request) => {
       const customer = await customers.findByUser(userOf(request).id);
       const rows = customer ? await invoices.listForCustomer(customer.id) : [];
-      return { data: rows.map(invoiceView) };
+      const ids = [...new Set(rows.map((r) => r.subscriptionId).filter((id): id is string => id !== null))];
+      const codes = new Map(
+        (await plans.promotions.forSubscriptions(ids)).map((d) => [d.subscriptionId, d.code]),
+      );
+      return { data: rows.map((row) => invoiceView(row, codes)) };
     },
   );
 
