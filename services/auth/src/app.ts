@@ -136,6 +136,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     loginHistory: context.loginHistory,
     accountEmails: context.accountEmails,
     totp: context.totp,
+    passkeys: context.passkeys,
+    mfaTickets: context.mfaTickets,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
     oidc: context.oidc,

@@ -88,6 +88,13 @@ const ConfigSchema = Type.Object({
   /** Comma-separated front-end URLs a provider login may return to; the first is the default. */
   OIDC_FRONTEND_URLS: Type.String({ default: 'http://localhost:8080/' }),
 
+  /** Passkeys: the WebAuthn relying party ID, the site's registrable domain (a passkey works only there). */
+  WEBAUTHN_RP_ID: Type.String({ default: 'localhost' }),
+  /** Passkeys: the name authenticators show next to a passkey. */
+  WEBAUTHN_RP_NAME: Type.String({ default: 'tollgate' }),
+  /** Passkeys: comma-separated origins (scheme://host[:port]) of the pages that may use them. */
+  WEBAUTHN_ORIGINS: Type.String({ default: 'http://localhost:8080' }),
+
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
 });
@@ -136,6 +143,13 @@ export interface Config {
   swaggerDocuments: { name: string; url: string }[];
   mail: { smtpUrl?: string; from: string; publicUrl: string };
   oidc: OidcConfig;
+  webauthn: WebauthnConfig;
+}
+
+export interface WebauthnConfig {
+  rpId: string;
+  rpName: string;
+  origins: string[];
 }
 
 export interface OidcProviderConfig {
@@ -215,6 +229,27 @@ export function parseOidcConfig(raw: {
 export function isLoopbackHttp(url: string): boolean {
   const parsed = new URL(url);
   return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
+}
+
+export function parseWebauthnConfig(raw: {
+  WEBAUTHN_RP_ID: string;
+  WEBAUTHN_RP_NAME: string;
+  WEBAUTHN_ORIGINS: string;
+}): WebauthnConfig {
+  const origins = raw.WEBAUTHN_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => parseUrl(origin, 'WEBAUTHN_ORIGINS entry').origin);
+  if (origins.length === 0) throw new ConfigError('WEBAUTHN_ORIGINS must name at least one origin');
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    // The browser refuses an RP ID that is not the page's host or a parent domain of it.
+    if (host !== raw.WEBAUTHN_RP_ID && !host.endsWith(`.${raw.WEBAUTHN_RP_ID}`))
+      throw new ConfigError(
+        `WEBAUTHN_ORIGINS entry ${origin} is not on WEBAUTHN_RP_ID ${raw.WEBAUTHN_RP_ID}`,
+      );
+  }
+  return { rpId: raw.WEBAUTHN_RP_ID, rpName: raw.WEBAUTHN_RP_NAME, origins };
 }
 
 export { ConfigError };
@@ -316,5 +351,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
     },
     oidc: parseOidcConfig(raw),
+    webauthn: parseWebauthnConfig(raw),
   };
 }

@@ -17,6 +17,7 @@ import { createEmailTokensRepository } from './domain/email/email-tokens.reposit
 import { createMailer, type Mailer } from './domain/email/mailer.js';
 import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
 import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
+import { createPasskeyService } from './domain/mfa/passkeys.service.js';
 import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
 import { createOidcRepository } from './domain/oidc/oidc.repository.js';
 import { createOidcService } from './domain/oidc/oidc.service.js';
@@ -132,6 +133,8 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     log,
   });
   const totp = createTotpService(db);
+  const mfaTickets = createMfaTickets(db);
+  const passkeys = createPasskeyService(db, config.webauthn);
   const auth = metrics.instrumentAuth(
     createAuthService({
       users,
@@ -157,7 +160,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
       onRegistered: accountEmails.sendVerification,
       requestEmailChange: accountEmails.requestEmailChange,
-      mfa: { totp, tickets: createMfaTickets(db) },
+      mfa: { totp, tickets: mfaTickets, passkeys },
     }),
   );
   const serviceClients = createServiceClients(config.serviceClients, tokens);
@@ -217,6 +220,8 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     mailer,
     accountEmails,
     totp,
+    mfaTickets,
+    passkeys,
     oidc,
     /** Starts the background work (the revocation keeper). */
     async start() {

@@ -152,6 +152,19 @@ export function createMfaTickets(db: Db, now: () => number = Date.now) {
       const row = rows[0];
       return row ? { id: row.id, userId: row.user_id, login: row.login } : null;
     },
+    /** The live ticket's user, without counting an attempt (for passkey options); null when not live. */
+    async peek(ticket: string) {
+      const row = await db.mfaTicket.findFirst({
+        where: {
+          tokenHash: sha256(ticket),
+          usedAt: null,
+          expiresAt: { gt: new Date(now()) },
+          attempts: { lt: MFA_TICKET_MAX_ATTEMPTS },
+        },
+        select: { userId: true },
+      });
+      return row?.userId ?? null;
+    },
     /** Spends the ticket; false if another request spent it first. */
     async spend(id: string) {
       const { count } = await db.mfaTicket.updateMany({
