@@ -298,6 +298,13 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     help: 'There is no authenticator being set up or on for this account. Start with POST /v1/auth/mfa/totp/setup.',
   },
   {
+    code: 'mfa_setup_required',
+    status: 403,
+    title: 'Second factor required for admins',
+    from: 'auth',
+    help: 'This deployment sets ADMIN_REQUIRE_MFA: an admin may log in, but admin routes (and the admin panel) need a second factor first. Set up TOTP (POST /v1/auth/mfa/totp/setup, then /confirm) or add a passkey, then log in again.',
+  },
+  {
     code: 'passkey_challenge_invalid',
     status: 400,
     title: 'Passkey challenge not valid',

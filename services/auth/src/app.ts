@@ -67,7 +67,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onReady', context.start);
   app.addHook('onClose', context.close);
   const { db, state, keys, roles, profiles } = context;
-  const guards = createGuards(context.verifier, roles);
+  const guards = createGuards(context.verifier, roles, {
+    required: config.admin.requireMfa,
+    hasSecondFactor: async (userId) =>
+      (await context.totp.isEnabled(userId)) || (await context.passkeys.count(userId)) > 0,
+  });
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, {

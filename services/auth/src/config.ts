@@ -53,6 +53,12 @@ const ConfigSchema = Type.Object({
   ADMIN_LOGIN: Type.String({ default: 'admin' }),
   ADMIN_PASSWORD: Type.String({ default: DEV_ADMIN_PASSWORD }),
   ADMIN_EMAIL: Type.String({ default: 'admin@tollgate.local' }),
+  /**
+   * Users with the admin role must have a second factor (TOTP or a passkey):
+   * until they set one up they can log in (to set it up) but every admin
+   * route answers 403 mfa_setup_required.
+   */
+  ADMIN_REQUIRE_MFA: Type.Boolean({ default: false }),
   /** Comma-separated `client_id:secret:scope scope2` entries allowed to use the client-credentials grant. */
   SERVICE_CLIENTS: Type.String({ default: DEV_SERVICE_CLIENTS }),
 
@@ -134,7 +140,7 @@ export interface Config {
     keysDir: string;
   };
   /** `passwordGiven`: ADMIN_PASSWORD was set (rather than the development default). */
-  admin: { login: string; password: string; email: string; passwordGiven: boolean };
+  admin: { login: string; password: string; email: string; passwordGiven: boolean; requireMfa: boolean };
   serviceClients: ServiceClient[];
   rateLimitPerMinute: number;
   accountRateLimitPerHour: number;
@@ -334,6 +340,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: raw.ADMIN_PASSWORD,
       email: raw.ADMIN_EMAIL,
       passwordGiven: env.ADMIN_PASSWORD !== undefined,
+      requireMfa: raw.ADMIN_REQUIRE_MFA,
     },
     serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
     rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,

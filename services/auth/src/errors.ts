@@ -38,6 +38,7 @@ export const Problems = {
   mfaCodeInvalid: problem(401, 'mfa_code_invalid', 'Authentication code not valid'),
   mfaAlreadyEnabled: problem(409, 'mfa_already_enabled', 'TOTP already on'),
   mfaNotSetUp: problem(409, 'mfa_not_set_up', 'TOTP not set up'),
+  mfaSetupRequired: problem(403, 'mfa_setup_required', 'Second factor required for admins'),
   passkeyChallengeInvalid: problem(400, 'passkey_challenge_invalid', 'Passkey challenge not valid'),
   passkeyInvalid: problem(401, 'passkey_invalid', 'Passkey response not valid'),
   passkeyNotFound: problem(404, 'passkey_not_found', 'Passkey not found'),
