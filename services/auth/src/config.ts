@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
+import { parseEncryptionKey } from './domain/mfa/secret-cipher.js';
 
 export const DEV_ADMIN_PASSWORD = 'admin';
 export const DEV_SERVICE_CLIENTS = 'billing:billing-dev-secret:roles:write';
@@ -59,6 +60,12 @@ const ConfigSchema = Type.Object({
    * route answers 403 mfa_setup_required.
    */
   ADMIN_REQUIRE_MFA: Type.Boolean({ default: false }),
+  /**
+   * 32 bytes, base64: TOTP secrets are stored encrypted with it (AES-256-GCM).
+   * Required in production; secrets stored in clear before it was set are
+   * encrypted at the next start.
+   */
+  TOTP_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Comma-separated `client_id:secret:scope scope2` entries allowed to use the client-credentials grant. */
   SERVICE_CLIENTS: Type.String({ default: DEV_SERVICE_CLIENTS }),
 
@@ -150,6 +157,8 @@ export interface Config {
   mail: { smtpUrl?: string; from: string; publicUrl: string };
   oidc: OidcConfig;
   webauthn: WebauthnConfig;
+  /** TOTP_ENCRYPTION_KEY, decoded (32 bytes); none: secrets stored in clear (development). */
+  totpEncryptionKey?: Buffer;
 }
 
 export interface WebauthnConfig {
@@ -258,6 +267,14 @@ export function parseWebauthnConfig(raw: {
   return { rpId: raw.WEBAUTHN_RP_ID, rpName: raw.WEBAUTHN_RP_NAME, origins };
 }
 
+function parseTotpKey(value: string): Buffer {
+  try {
+    return parseEncryptionKey(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 export { ConfigError };
 
 function parseServiceClients(value: string): ServiceClient[] {
@@ -296,6 +313,8 @@ function productionProblems(raw: RawConfig, env: Record<string, string | undefin
       'ADMIN_PASSWORD must be set to a password of at least 12 characters, not the development default',
     );
   }
+  if (!raw.TOTP_ENCRYPTION_KEY)
+    problems.push('TOTP_ENCRYPTION_KEY must be set (32 random bytes, base64: openssl rand -base64 32)');
   if (raw.SERVICE_CLIENTS === DEV_SERVICE_CLIENTS)
     problems.push('SERVICE_CLIENTS must not use the development secret');
   for (const client of parseServiceClients(raw.SERVICE_CLIENTS)) {
@@ -359,5 +378,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     oidc: parseOidcConfig(raw),
     webauthn: parseWebauthnConfig(raw),
+    ...(raw.TOTP_ENCRYPTION_KEY ? { totpEncryptionKey: parseTotpKey(raw.TOTP_ENCRYPTION_KEY) } : {}),
   };
 }
