@@ -5,11 +5,11 @@
  * of this file's own: the start-up sealing touches every row.
  */
 import { randomBytes } from 'node:crypto';
-import { provisionDatabase, type ProvisionedDatabase } from '@tollgate/test-kit';
+import { type ProvisionedDatabase, provisionDatabase } from '@tollgate/test-kit';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPrismaClient, type Db } from '../src/db/prisma.js';
 import { migrateAuthDatabase } from '../src/db/migrate.js';
+import { createPrismaClient, type Db } from '../src/db/prisma.js';
 import { bearer, expectProblem, login, registerAndLogin, startApp, type TestContext } from './helpers.js';
 
 const KEY = randomBytes(32).toString('base64');
