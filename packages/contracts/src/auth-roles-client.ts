@@ -5,6 +5,7 @@
  * grants roles would too.
  */
 
+import { type PutUserEntitlementsBody, userEntitlementsPath } from './entitlements-sync.js';
 import { type InternalUser, internalUserPath } from './internal-users.js';
 import {
   GRANTS_PATH,
@@ -44,6 +45,8 @@ export interface AuthRolesClient {
     requestId?: string,
   ): Promise<void>;
   revoke(userId: string, role: string, source: string, requestId?: string): Promise<void>;
+  /** Hands auth a user's whole entitlements (PUT /internal/v1/users/{id}/entitlements); older versions are ignored there. */
+  putEntitlements(userId: string, body: PutUserEntitlementsBody, requestId?: string): Promise<void>;
   /** Every grant auth holds whose source starts with `sourcePrefix` (pages of GET /internal/v1/grants). */
   listGrants(sourcePrefix: string): AsyncIterable<{ userId: string; role: string; source: string }>;
 }
@@ -119,7 +122,10 @@ export function createAuthRolesClient(options: AuthRolesClientOptions): AuthRole
     body: GrantRoleBody | RevokeRoleBody,
     requestId?: string,
   ) {
-    const url = `${options.authUrl}${roleGrantPath(userId, role)}`;
+    return send(method, `${options.authUrl}${roleGrantPath(userId, role)}`, body, requestId);
+  }
+
+  async function send(method: 'PUT' | 'DELETE', url: string, body: unknown, requestId?: string) {
     const response = await call(url, {
       method,
       headers: {
@@ -150,6 +156,8 @@ export function createAuthRolesClient(options: AuthRolesClientOptions): AuthRole
   return {
     getUser,
     listGrants,
+    putEntitlements: (userId, body, requestId) =>
+      send('PUT', `${options.authUrl}${userEntitlementsPath(userId)}`, body, requestId),
     grant: (userId, role, source, expiresAt, requestId) =>
       roleCall('PUT', userId, role, { source, expires_at: expiresAt?.toISOString() ?? null }, requestId),
     revoke: (userId, role, source, requestId) => roleCall('DELETE', userId, role, { source }, requestId),

@@ -1,4 +1,5 @@
 export * from './auth-roles-client.js';
+export * from './entitlements-sync.js';
 export * from './internal-users.js';
 export * from './role-grants.js';
 export * from './sources.js';
