@@ -10,7 +10,10 @@ import { createCheckout } from './domain/checkout/checkout.js';
 import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
+import { createEntitlementPushRunner } from './domain/entitlements/entitlement-push.js';
+import { createEntitlementsReader, createEntitlementsRefresher } from './domain/entitlements/user-entitlements.js';
 import { createInvoices } from './domain/invoices/invoices.js';
+import { createPurchases } from './domain/purchases/purchases.js';
 import { createLeases } from './domain/leases/leases.js';
 import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
@@ -47,9 +50,14 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   });
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
-  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
+  const dunning = config.dunning;
+  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, dunning });
+  const purchases = createPurchases({ db, stripe, boss, clock, dunning });
+  const refreshEntitlements = createEntitlementsRefresher({ db, boss, clock, policy: dunning });
+  const entitlements = createEntitlementsReader({ db });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
   const checkout = createCheckout({
+    ownedPurchase: purchases.ownedPurchase,
     stripe,
     catalog,
     customers,
@@ -72,6 +80,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     checkout,
     invoices,
     subscriptions: subscriptionSync,
+    purchases,
+    refreshEntitlements,
   });
   const eventRunner = createEventRunner({ db, processor });
   const catchup = createStripeCatchup({
@@ -82,7 +92,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     lookbackSeconds: config.worker.catchupLookbackSeconds,
     clock,
   });
-  const roleSync = createRoleSyncRunner({ db, auth: authRoles });
+  const roleSync = createRoleSyncRunner({ db, auth: authRoles, clock });
+  const entitlementPush = createEntitlementPushRunner({ db, auth: authRoles });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
 
   return {
@@ -96,6 +107,10 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     invoices,
     subscriptionSync,
     subscriptions,
+    purchases,
+    entitlements,
+    refreshEntitlements,
+    entitlementPush,
     checkout,
     inbox,
     processor,

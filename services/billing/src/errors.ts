@@ -17,6 +17,7 @@ export const Problems = {
   subscriptionNotCanceling: problem(409, 'subscription_not_canceling', 'Subscription is not set to cancel'),
   subscriptionEnded: problem(409, 'subscription_ended', 'Subscription has ended'),
   samePrice: problem(409, 'same_price', 'Already on this plan'),
+  alreadyPurchased: problem(409, 'already_purchased', 'Already purchased'),
   checkoutInProgress: problem(409, 'checkout_in_progress', 'A checkout is already being started'),
   checkoutSessionNotFound: problem(404, 'checkout_session_not_found', 'Checkout session not found'),
   webhookSignatureMissing: problem(400, 'webhook_signature_missing', 'Stripe-Signature header missing'),

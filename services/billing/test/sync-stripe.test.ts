@@ -11,7 +11,7 @@ import { type Config, loadConfig } from '../src/config.js';
 import { type Billing, createBilling } from '../src/context.js';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
 import { startWorkers, type Workers } from '../src/jobs/workers.js';
-import { stripeSyncFor } from '../src/sync/stripe-sync.js';
+import { stripeSyncFor } from '../src/domain/sync/stripe-sync.js';
 import {
   type AuthHandle,
   BASIC_MONTHLY,

@@ -64,6 +64,47 @@ export const SubscriptionView = Type.Object({
   current_period_end: Nullable(DateTime),
   entitled_role: Nullable(Type.String({ description: 'The role this subscription grants now' })),
   grace_period_ends_at: Nullable(DateTime),
+  dunning: Type.Object({
+    state: Type.Union(
+      [
+        Type.Literal('active'),
+        Type.Literal('past_due'),
+        Type.Literal('restricted'),
+        Type.Literal('revoked'),
+        Type.Literal('inactive'),
+      ],
+      { description: 'active -> past_due (access kept) -> restricted (optional) -> revoked' },
+    ),
+    next_state: Nullable(Type.String({ description: 'The step it takes by itself (null: waits for Stripe)' })),
+    next_step_at: Nullable(DateTime),
+  }),
+});
+
+const FeatureValue = Type.Union([Type.Literal(true), Type.Integer({ minimum: 0 })]);
+
+export const EntitlementsView = Type.Object({
+  features: Type.Record(Type.String(), FeatureValue, {
+    description: '{ lookup_key: true | limit }',
+    examples: [{ hd_streaming: true, projects: 10 }],
+  }),
+  roles: Type.Array(Type.String()),
+  version: Type.Integer({ description: 'Per user, grows by one with every change (0: never had any)' }),
+  source: Type.Array(
+    Type.Object({
+      type: Type.Union([Type.Literal('subscription'), Type.Literal('purchase')]),
+      id: Type.String(),
+      product_id: Nullable(Type.String()),
+      state: Type.String({ description: 'Dunning state of a subscription; paid for a purchase' }),
+      until: Nullable(DateTime),
+      role: Nullable(Type.String()),
+      features: Type.Record(Type.String(), FeatureValue),
+    }),
+  ),
+});
+
+export const EntitlementCheckView = Type.Object({
+  allowed: Type.Boolean(),
+  limit: Nullable(Type.Integer({ description: 'null: a boolean feature (or not allowed)' })),
 });
 
 export const InvoiceView = Type.Object({

@@ -18,6 +18,7 @@ CREATE TABLE "product_features" (
 );
 
 ALTER TABLE "subscriptions" ADD COLUMN "dunning_state" TEXT;
+ALTER TABLE "subscriptions" ADD COLUMN "dunning_next_state" TEXT;
 ALTER TABLE "subscriptions" ADD COLUMN "dunning_next_step_at" TIMESTAMPTZ(3);
 CREATE INDEX "subscriptions_dunning_next_step_at_idx" ON "subscriptions"("dunning_next_step_at");
 -- Rows written before dunning existed: the next sync fills them; until then their state follows Stripe's status.
@@ -26,6 +27,7 @@ UPDATE "subscriptions" SET "dunning_state" = CASE
     WHEN "status" = 'past_due' THEN 'past_due'
     WHEN "status" IN ('canceled', 'unpaid', 'incomplete_expired') THEN 'revoked'
     ELSE 'inactive' END,
+  "dunning_next_state" = CASE WHEN "status" = 'past_due' THEN 'revoked' ELSE NULL END,
   "dunning_next_step_at" = CASE WHEN "status" = 'past_due' THEN "entitlement_expires_at" ELSE NULL END;
 
 CREATE TABLE "purchases" (

@@ -16,7 +16,15 @@ import { subscriptionSource } from '@tollgate/contracts';
 export async function enqueueRoleSync(
   tx: Tx,
   boss: Boss,
-  input: { userId: string; subscriptionId: string; change: RoleChange; reason?: string },
+  input: {
+    userId: string;
+    /** The subscription (or, with a `purchase:` source, the purchase) that pays for the role. */
+    subscriptionId: string;
+    change: RoleChange;
+    reason?: string;
+    /** Default: the subscription's source. */
+    source?: string;
+  },
 ): Promise<string> {
   const id = randomUUID();
   await tx.roleSync.create({
@@ -24,7 +32,7 @@ export async function enqueueRoleSync(
       id,
       userId: input.userId,
       role: input.change.role,
-      source: subscriptionSource(input.subscriptionId),
+      source: input.source ?? subscriptionSource(input.subscriptionId),
       subscriptionId: input.subscriptionId,
       action: input.change.action,
       expiresAt: input.change.expiresAt,

@@ -6,6 +6,7 @@
  * `orphaned` (a signed event about an object Stripe does not know grants
  * nothing).
  */
+import type { EntitlementCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
@@ -13,6 +14,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Checkout } from '../checkout/checkout.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
+import type { Purchases } from '../purchases/purchases.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
 
 export type Outcome =
@@ -28,6 +30,9 @@ export interface ProcessorDeps {
   checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
   invoices: Invoices;
   subscriptions: SubscriptionSync;
+  purchases: Pick<Purchases, 'recordFromSession' | 'chargeRefunded'>;
+  /** Re-derives one user's entitlements on their own (purchases a summary event may concern). */
+  refreshEntitlements(userId: string, cause: EntitlementCause): Promise<unknown>;
 }
 
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
@@ -53,9 +58,23 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
   };
 }
 
-export function createProcessor({ db, stripe, catalog, checkout, invoices, subscriptions }: ProcessorDeps) {
+/** Every grant, revoke and entitlement change made for an event says which one. */
+function causeOf(event: Stripe.Event): EntitlementCause {
+  return { type: 'webhook', event_id: event.id, event_type: event.type };
+}
+
+export function createProcessor({
+  db,
+  stripe,
+  catalog,
+  checkout,
+  invoices,
+  subscriptions,
+  purchases,
+  refreshEntitlements,
+}: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
-    return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id));
+    return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id, causeOf(event)));
   };
 
   const checkoutCompleted: Handler = async (event) => {
@@ -65,8 +84,35 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, causeOf(event)));
+    if (session.mode === 'payment') await purchases.recordFromSession(session, causeOf(event));
     return PROCESSED;
+  };
+
+  const chargeRefunded: Handler = async (event) => {
+    await purchases.chargeRefunded((event.data.object as Stripe.Charge).id, causeOf(event));
+    return PROCESSED;
+  };
+
+  /**
+   * Stripe says the customer's active entitlements changed: the features of
+   * their products are re-read and every subscription of theirs re-applied,
+   * so billing's derivation follows Stripe whichever event came first.
+   */
+  const entitlementSummaryUpdated: Handler = async (event) => {
+    const summary = event.data.object as Stripe.Entitlements.ActiveEntitlementSummary;
+    const customerId = summary.customer;
+    const cause = causeOf(event);
+    const live = await stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 });
+    const products = new Set(
+      live.data.flatMap((s) => s.items.data.map((item) => idOf(item.price.product) as string)),
+    );
+    for (const productId of products) await catalog.refreshProductFeatures(productId);
+    const results = await subscriptions.syncCustomer(customerId, cause);
+    const customer = await db.customer.findUnique({ where: { id: customerId }, select: { userId: true } });
+    if (customer?.userId) await refreshEntitlements(customer.userId, cause);
+    const unmappedResult = results.find((r) => !r.userId);
+    return unmappedResult ? unmapped(unmappedResult) : PROCESSED;
   };
 
   const checkoutChanged: Handler = async (event) => {
@@ -80,7 +126,7 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     const invoice = await invoices.refresh(object.id);
     if (!invoice) return orphaned(event);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId));
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, causeOf(event)));
     return PROCESSED;
   };
 
@@ -131,6 +177,8 @@ export function createProcessor({ db, stripe, catalog, checkout, invoices, subsc
     'price.created': priceChanged,
     'price.updated': priceChanged,
     'price.deleted': priceChanged,
+    'charge.refunded': chargeRefunded,
+    'entitlements.active_entitlement_summary.updated': entitlementSummaryUpdated,
   };
 
   async function handle(event: Stripe.Event): Promise<Outcome> {

@@ -13,6 +13,7 @@ import {
   problems,
   SubscriptionView,
 } from '../schemas.js';
+import { entitlementRoutes } from './entitlements.js';
 import { invoiceView, subscriptionView } from './views.js';
 
 export interface ApiRoutesOptions {
@@ -26,6 +27,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
 ) => {
   const { catalog, customers, checkout, subscriptions, invoices, stripe, config } = billing;
   const authed = { preHandler: requireUser };
+  await app.register(entitlementRoutes, { entitlements: billing.entitlements, requireUser });
 
   app.post(
     '/customer',
@@ -93,7 +95,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (subscription mode)',
+        summary: 'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         querystring: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
@@ -105,7 +107,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (subscription mode)',
+        summary: 'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },

@@ -1,9 +1,11 @@
 /**
  * The full Stripe sync (`npm run -w @tollgate/billing sync-stripe`): pulls
  * products, prices, customers, subscriptions and invoices page by page with
- * the SDK's auto-pagination, writes each page with one bulk upsert, and
- * re-derives every subscription's entitlement, enqueueing a role sync (in the
- * same transaction) wherever it differs from what was recorded.
+ * the SDK's auto-pagination, writes each page of the catalogue, customers
+ * and invoices with one bulk upsert, and applies every subscription through
+ * the one apply step (domain/subscriptions/apply-subscription.ts) that the
+ * webhooks use: role syncs, dunning state and the user's entitlements follow
+ * in the same transaction wherever they differ from what was recorded.
  *
  * `reconcile` then compares the grants auth actually holds (source
  * "subscription:*") with the entitlements, and enqueues the grants and
@@ -12,17 +14,23 @@
 
 import { SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Billing } from '../context.js';
-import type { Db, Tx } from '../db/prisma.js';
-import { priceRow, productRow } from '../domain/catalog/catalog.js';
-import type { Clock } from '../domain/clock.js';
-import { customerRow, userIdFromMetadata } from '../domain/customers/customers.js';
-import { entitlementChanges, entitlementOf } from '../domain/entitlements/entitlement.js';
-import { invoiceRow } from '../domain/invoices/invoices.js';
-import { enqueueRoleSync, subscriptionSource } from '../domain/role-sync/outbox.js';
-import { nextFetchTicket, subscriptionFields } from '../domain/subscriptions/subscription-sync.js';
-import type { Boss } from '../queue/queue.js';
-import { idOf } from '../stripe/client.js';
+import type { Billing } from '../../context.js';
+import type { Db, Tx } from '../../db/prisma.js';
+import type { Boss } from '../../queue/queue.js';
+import { idOf } from '../../stripe/client.js';
+import { fetchProductFeatures, priceRow, productRow, replaceProductFeatures } from '../catalog/catalog.js';
+import type { Clock } from '../clock.js';
+import { customerRow, userIdFromMetadata } from '../customers/customers.js';
+import type { DunningPolicy } from '../dunning/dunning.js';
+import { invoiceRow } from '../invoices/invoices.js';
+import { enqueueRoleSync, subscriptionSource } from '../role-sync/outbox.js';
+import {
+  applySubscription,
+  lockSubscription,
+  prismaApplyPorts,
+  subscriptionFields,
+} from '../subscriptions/apply-subscription.js';
+import { nextFetchTicket } from '../subscriptions/subscription-sync.js';
 import { bulkUpsert } from './bulk-upsert.js';
 
 export type SyncResource = 'products' | 'prices' | 'customers' | 'subscriptions' | 'invoices';
@@ -60,7 +68,7 @@ export interface StripeSyncDeps {
   stripe: Stripe;
   boss: Boss;
   clock: Clock;
-  graceDays: number;
+  dunning: DunningPolicy;
   /** Every grant auth holds whose source starts with "subscription:". */
   listAuthGrants(): AsyncIterable<AuthGrant>;
 }
@@ -89,68 +97,32 @@ export function createStripeSync(deps: StripeSyncDeps) {
    *   subscription-sync.
    */
   async function syncSubscriptionsPage(tx: Tx, page: Stripe.Subscription[], ticket: number): Promise<number> {
-    const ids = page.map((s) => s.id);
     const customerIds = [...new Set(page.map((s) => idOf(s.customer) as string))];
-    const [existing, customers, products] = await Promise.all([
-      tx.subscription.findMany({ where: { id: { in: ids } } }),
+    const [customers, products] = await Promise.all([
       tx.customer.findMany({ where: { id: { in: customerIds } }, select: { id: true, userId: true } }),
       tx.product.findMany({ select: { id: true, role: true } }),
     ]);
-    const before = new Map(existing.map((s) => [s.id, s]));
-    const subscriptions = page.filter((s) => (before.get(s.id)?.fetchSeq ?? 0) <= ticket);
     const userOf = new Map(customers.map((c) => [c.id, c.userId]));
     const roleOf = new Map(products.map((p) => [p.id, p.role]));
     const now = deps.clock.now();
+    const ports = prismaApplyPorts(tx, { boss: deps.boss, policy: deps.dunning, now });
     let enqueued = 0;
-    const rows = subscriptions.map((subscription) => {
+    for (const subscription of page) {
       const fields = subscriptionFields(subscription);
-      const previous = before.get(subscription.id);
       const customerId = idOf(subscription.customer) as string;
-      const userId =
-        userOf.get(customerId) ?? userIdFromMetadata(subscription.metadata) ?? previous?.userId ?? null;
-      const pastDueSince = fields.status === 'past_due' ? (previous?.pastDueSince ?? now) : null;
-      const role = fields.productId ? (roleOf.get(fields.productId) ?? null) : null;
-      const after = userId
-        ? entitlementOf({ status: fields.status, role, pastDueSince }, now, deps.graceDays)
-        : { role: null, expiresAt: null };
-      return {
-        row: {
-          id: subscription.id,
-          customerId,
-          userId,
-          ...fields,
-          pastDueSince,
-          entitledRole: after.role,
-          entitlementExpiresAt: after.expiresAt,
-          syncedAt: now,
-          fetchSeq: ticket,
-        },
-        grantee: userId ?? previous?.userId ?? null,
-        changes: entitlementChanges(
-          { role: previous?.entitledRole ?? null, expiresAt: previous?.entitlementExpiresAt ?? null },
-          after,
-        ),
-        status: fields.status,
-      };
-    });
-    await bulkUpsert(
-      tx,
-      'subscriptions',
-      rows.map((r) => r.row),
-      [],
-      'fetchSeq',
-    );
-    for (const { row, grantee, changes, status } of rows) {
-      if (!grantee) continue;
-      for (const change of changes) {
-        await enqueueRoleSync(tx, deps.boss, {
-          userId: grantee,
-          subscriptionId: row.id,
-          change,
-          reason: `sync-stripe: subscription ${status}`,
-        });
-        enqueued++;
-      }
+      await lockSubscription(tx, subscription.id);
+      const result = await applySubscription(ports, {
+        subscriptionId: subscription.id,
+        fields,
+        customerId,
+        userId: userOf.get(customerId) ?? userIdFromMetadata(subscription.metadata),
+        role: fields.productId ? (roleOf.get(fields.productId) ?? null) : null,
+        ticket,
+        now,
+        policy: deps.dunning,
+        cause: { type: 'sync', detail: 'sync-stripe' },
+      });
+      enqueued += result.changes;
     }
     return enqueued;
   }
@@ -188,6 +160,11 @@ export function createStripeSync(deps: StripeSyncDeps) {
     };
 
     await simple('products', stripe.products.list({ limit: PAGE }), productRow);
+    // Each product's Entitlements features (no list spans products at Stripe).
+    for (const { id } of await db.product.findMany({ select: { id: true } })) {
+      const features = await fetchProductFeatures(stripe, id);
+      await db.$transaction((tx) => replaceProductFeatures(tx, id, features));
+    }
     await simple('prices', stripe.prices.list({ limit: PAGE }), priceRow);
     // A customer's user mapping, once made, is never overwritten by a sync.
     await simple(
@@ -261,7 +238,7 @@ export function stripeSyncFor(billing: Billing) {
     stripe: billing.stripe,
     boss: billing.boss,
     clock: billing.clock,
-    graceDays: billing.config.graceDays,
+    dunning: billing.config.dunning,
     listAuthGrants: () => billing.authRoles.listGrants(SUBSCRIPTION_SOURCE_PREFIX),
   });
 }

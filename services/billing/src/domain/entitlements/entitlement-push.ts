@@ -1,0 +1,83 @@
+/**
+ * Carries out one entitlement_changes row: hands auth the user's NEWEST
+ * entitlements (not the row's own snapshot), with the cause of the change
+ * that made that version. Auth keeps the highest version it was given, so
+ * retries, duplicates and any order of runs converge; a row whose version
+ * is already superseded still pushes the newest one (harmless if that one's
+ * own job got there first).
+ *
+ * No transaction is held while auth is called.
+ */
+import type { EntitlementCause, FeatureMap, PutUserEntitlementsBody } from '@tollgate/contracts';
+import type { Db } from '../../db/prisma.js';
+
+export type EntitlementPushOutcome = 'pushed' | 'skipped';
+
+export interface EntitlementPushPorts {
+  change(id: string): Promise<{ id: string; userId: string; status: string } | null>;
+  /** The user's newest version and the cause recorded with it. */
+  newest(userId: string): Promise<PutUserEntitlementsBody | null>;
+  succeeded(id: string, pushedVersion: number): Promise<void>;
+  failed(id: string, error: Error): Promise<void>;
+}
+
+export interface EntitlementsAuth {
+  putEntitlements(userId: string, body: PutUserEntitlementsBody, requestId?: string): Promise<void>;
+}
+
+export async function pushEntitlementChange(
+  ports: EntitlementPushPorts,
+  auth: EntitlementsAuth,
+  changeId: string,
+): Promise<EntitlementPushOutcome> {
+  const change = await ports.change(changeId);
+  if (!change || change.status === 'succeeded' || change.status === 'cancelled') return 'skipped';
+  try {
+    const body = await ports.newest(change.userId);
+    if (!body) return 'skipped';
+    await auth.putEntitlements(change.userId, body, change.id);
+    await ports.succeeded(change.id, body.version);
+    return 'pushed';
+  } catch (error) {
+    await ports.failed(change.id, error as Error);
+    throw error;
+  }
+}
+
+export function prismaPushPorts(db: Db): EntitlementPushPorts {
+  return {
+    change: (id) => db.entitlementChange.findUnique({ where: { id }, select: { id: true, userId: true, status: true } }),
+    async newest(userId) {
+      const current = await db.userEntitlements.findUnique({ where: { userId } });
+      if (!current) return null;
+      const made = await db.entitlementChange.findUnique({
+        where: { userId_version: { userId, version: current.version } },
+        select: { cause: true },
+      });
+      return {
+        version: current.version,
+        features: current.features as FeatureMap,
+        cause: (made?.cause as EntitlementCause | undefined) ?? { type: 'sync' },
+      };
+    },
+    async succeeded(id) {
+      await db.entitlementChange.update({
+        where: { id },
+        data: { status: 'succeeded', attempts: { increment: 1 }, lastError: null, completedAt: new Date() },
+      });
+    },
+    async failed(id, error) {
+      await db.entitlementChange.update({
+        where: { id },
+        data: { status: 'retrying', attempts: { increment: 1 }, lastError: error.message.slice(0, 2000) },
+      });
+    },
+  };
+}
+
+export function createEntitlementPushRunner({ db, auth }: { db: Db; auth: EntitlementsAuth }) {
+  const ports = prismaPushPorts(db);
+  return { run: (changeId: string) => pushEntitlementChange(ports, auth, changeId) };
+}
+
+export type EntitlementPushRunner = ReturnType<typeof createEntitlementPushRunner>;
