@@ -11,10 +11,13 @@ import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
 import { createEntitlementPushRunner } from './domain/entitlements/entitlement-push.js';
-import { createEntitlementsReader, createEntitlementsRefresher } from './domain/entitlements/user-entitlements.js';
+import {
+  createEntitlementsReader,
+  createEntitlementsRefresher,
+} from './domain/entitlements/user-entitlements.js';
 import { createInvoices } from './domain/invoices/invoices.js';
-import { createPurchases } from './domain/purchases/purchases.js';
 import { createLeases } from './domain/leases/leases.js';
+import { createPurchases } from './domain/purchases/purchases.js';
 import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';

@@ -5,7 +5,11 @@ describe('config', () => {
   it('defaults to the development stack: port 3002, real Stripe host unless STRIPE_API_URL, 3 grace days', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3002);
-    expect(config.dunning).toEqual({ pastDueDays: 14, restrictAfterDays: null, restricted: { features: {}, role: null } });
+    expect(config.dunning).toEqual({
+      pastDueDays: 14,
+      restrictAfterDays: null,
+      restricted: { features: {}, role: null },
+    });
     expect(config.stripe.host).toBeUndefined();
     expect(config.stripe.webhookToleranceSeconds).toBe(300);
     expect(config.urls.success).toBe('http://localhost:8080/api/v1/success?session_id={CHECKOUT_SESSION_ID}');

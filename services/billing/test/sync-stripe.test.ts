@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
 import { type Billing, createBilling } from '../src/context.js';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
-import { startWorkers, type Workers } from '../src/jobs/workers.js';
 import { stripeSyncFor } from '../src/domain/sync/stripe-sync.js';
+import { startWorkers, type Workers } from '../src/jobs/workers.js';
 import {
   type AuthHandle,
   BASIC_MONTHLY,

@@ -75,7 +75,9 @@ export const SubscriptionView = Type.Object({
       ],
       { description: 'active -> past_due (access kept) -> restricted (optional) -> revoked' },
     ),
-    next_state: Nullable(Type.String({ description: 'The step it takes by itself (null: waits for Stripe)' })),
+    next_state: Nullable(
+      Type.String({ description: 'The step it takes by itself (null: waits for Stripe)' }),
+    ),
     next_step_at: Nullable(DateTime),
   }),
 });

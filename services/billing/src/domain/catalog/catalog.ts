@@ -66,7 +66,10 @@ export function productFeatureRows(productId: string, features: readonly Stripe.
 }
 
 /** Every feature attached to a product at Stripe (a product has few; auto-paginated). */
-export async function fetchProductFeatures(stripe: Stripe, productId: string): Promise<Stripe.ProductFeature[]> {
+export async function fetchProductFeatures(
+  stripe: Stripe,
+  productId: string,
+): Promise<Stripe.ProductFeature[]> {
   const out: Stripe.ProductFeature[] = [];
   for await (const pf of stripe.products.listFeatures(productId, { limit: 100 })) out.push(pf);
   return out;
@@ -81,7 +84,10 @@ export async function replaceProductFeatures(
 ) {
   await db.productFeature.deleteMany({ where: { productId } });
   if (features.length > 0)
-    await db.productFeature.createMany({ data: productFeatureRows(productId, features), skipDuplicates: true });
+    await db.productFeature.createMany({
+      data: productFeatureRows(productId, features),
+      skipDuplicates: true,
+    });
   await db.product.updateMany({ where: { id: productId }, data: { featuresSyncedAt: now } });
 }
 
@@ -191,7 +197,16 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
     return price ?? null;
   }
 
-  return { refreshProduct, refreshProductFeatures, refreshPrice, syncAll, isEmpty, listSellable, findPrice, findPriceForSale };
+  return {
+    refreshProduct,
+    refreshProductFeatures,
+    refreshPrice,
+    syncAll,
+    isEmpty,
+    listSellable,
+    findPrice,
+    findPriceForSale,
+  };
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;

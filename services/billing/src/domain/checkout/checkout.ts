@@ -100,7 +100,11 @@ export function createCheckout({
         busy: () => Problems.checkoutInProgress('another checkout of yours is being started; try again'),
       },
       async () => {
-        const open = await stripe.checkout.sessions.list({ customer: customer.id, status: 'open', limit: 100 });
+        const open = await stripe.checkout.sessions.list({
+          customer: customer.id,
+          status: 'open',
+          limit: 100,
+        });
         const recorded = new Map((await sessions.findMany(open.data.map((s) => s.id))).map((r) => [r.id, r]));
         const reusable = open.data.find(
           (s) =>
@@ -122,7 +126,9 @@ export function createCheckout({
             success_url: urls.success,
             cancel_url: urls.cancel,
           },
-          { idempotencyKey: `tollgate-purchase-${customer.id}-${priceId}-after-${open.data[0]?.id ?? 'none'}` },
+          {
+            idempotencyKey: `tollgate-purchase-${customer.id}-${priceId}-after-${open.data[0]?.id ?? 'none'}`,
+          },
         );
         await sessions.record(session, user.id, priceId);
         return view(session);

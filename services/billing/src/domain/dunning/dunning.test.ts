@@ -52,8 +52,7 @@ describe('dunningStep', () => {
     ]);
     expect(steps[0]).toMatchObject({ nextState: 'restricted', nextStepAt: at(3) });
     expect(steps[2]).toMatchObject({ nextState: 'revoked', nextStepAt: at(14) });
-    for (let i = 1; i < steps.length; i++)
-      expect(canMove(steps[i - 1]!.state, steps[i]!.state)).toBe(true);
+    for (let i = 1; i < steps.length; i++) expect(canMove(steps[i - 1]!.state, steps[i]!.state)).toBe(true);
   });
 
   it('a restricted step at or after the end is never reached', () => {
@@ -62,9 +61,9 @@ describe('dunningStep', () => {
   });
 
   it('a past_due just seen counts from now', () => {
-    expect(dunningStep({ status: 'past_due', pastDueSince: null }, DEFAULT_DUNNING_POLICY, since)).toMatchObject(
-      { state: 'past_due', nextStepAt: at(14) },
-    );
+    expect(
+      dunningStep({ status: 'past_due', pastDueSince: null }, DEFAULT_DUNNING_POLICY, since),
+    ).toMatchObject({ state: 'past_due', nextStepAt: at(14) });
   });
 
   it('Stripe ending the subscription revokes at once; incomplete and paused never granted', () => {

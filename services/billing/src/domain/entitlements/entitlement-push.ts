@@ -46,7 +46,8 @@ export async function pushEntitlementChange(
 
 export function prismaPushPorts(db: Db): EntitlementPushPorts {
   return {
-    change: (id) => db.entitlementChange.findUnique({ where: { id }, select: { id: true, userId: true, status: true } }),
+    change: (id) =>
+      db.entitlementChange.findUnique({ where: { id }, select: { id: true, userId: true, status: true } }),
     async newest(userId) {
       const current = await db.userEntitlements.findUnique({ where: { userId } });
       if (!current) return null;

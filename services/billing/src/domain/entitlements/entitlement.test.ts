@@ -14,24 +14,28 @@ const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
 
 describe('entitlementOf', () => {
   it('grants the product role while active or trialing', () => {
-    expect(entitlementOf({ status: 'active', role: 'premium', pastDueSince: null }, now, policy3)).toMatchObject({
+    expect(
+      entitlementOf({ status: 'active', role: 'premium', pastDueSince: null }, now, policy3),
+    ).toMatchObject({
       role: 'premium',
       expiresAt: null,
     });
-    expect(entitlementOf({ status: 'trialing', role: 'premium', pastDueSince: null }, now, policy3).role).toBe(
-      'premium',
-    );
+    expect(
+      entitlementOf({ status: 'trialing', role: 'premium', pastDueSince: null }, now, policy3).role,
+    ).toBe('premium');
   });
 
   it('keeps it through the grace period while past_due, with the grace end as expiry', () => {
     const since = days(-1);
-    expect(entitlementOf({ status: 'past_due', role: 'premium', pastDueSince: since }, now, policy3)).toMatchObject({
+    expect(
+      entitlementOf({ status: 'past_due', role: 'premium', pastDueSince: since }, now, policy3),
+    ).toMatchObject({
       role: 'premium',
       expiresAt: days(2),
     });
-    expect(entitlementOf({ status: 'past_due', role: 'premium', pastDueSince: days(-3) }, now, policy3).role).toBe(
-      null,
-    );
+    expect(
+      entitlementOf({ status: 'past_due', role: 'premium', pastDueSince: days(-3) }, now, policy3).role,
+    ).toBe(null);
   });
 
   it('revokes for canceled, unpaid, incomplete_expired, and when the product grants nothing', () => {

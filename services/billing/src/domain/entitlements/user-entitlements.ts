@@ -16,7 +16,7 @@ import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import type { Access, DunningPolicy } from '../dunning/dunning.js';
 import { canonical, type DerivedEntitlements, deriveEntitlements, type EntitlementSource } from './derive.js';
-import { featuresFor, featuresOfProduct } from './features.js';
+import { featuresFor, featuresOfProduct, unionFeatures } from './features.js';
 
 export interface VersionedEntitlements extends DerivedEntitlements {
   version: number;
@@ -175,7 +175,8 @@ export function createEntitlementsReader({ db }: { db: Db }) {
     if (!row) return EMPTY_ENTITLEMENTS;
     return {
       version: row.version,
-      features: row.features as FeatureMap,
+      // jsonb keeps its own key order; answers list features alphabetically.
+      features: unionFeatures([row.features as FeatureMap]),
       roles: row.roles as string[],
       sources: row.sources as unknown as DerivedEntitlements['sources'],
     };
@@ -201,7 +202,12 @@ export function createEntitlementsRefresher(deps: {
 }) {
   return async function refresh(userId: string, cause: EntitlementCause): Promise<RefreshOutcome> {
     return deps.db.$transaction((tx) =>
-      refreshUserEntitlements(prismaEntitlementsStore(tx, deps.boss, deps.policy), userId, cause, deps.clock.now()),
+      refreshUserEntitlements(
+        prismaEntitlementsStore(tx, deps.boss, deps.policy),
+        userId,
+        cause,
+        deps.clock.now(),
+      ),
     );
   };
 }

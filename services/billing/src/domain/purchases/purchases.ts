@@ -63,7 +63,12 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
         change: { role, action, expiresAt: action === 'grant' ? purchase.expiresAt : null },
         reason: `${cause.type}: purchase ${action === 'grant' ? 'paid' : 'ended'}`,
       });
-    await refreshUserEntitlements(prismaEntitlementsStore(tx, boss, dunning), purchase.userId, cause, clock.now());
+    await refreshUserEntitlements(
+      prismaEntitlementsStore(tx, boss, dunning),
+      purchase.userId,
+      cause,
+      clock.now(),
+    );
   }
 
   /**
@@ -123,7 +128,11 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
         where: { id: purchase.id },
         data: { status: 'refunded', refundedAt: clock.now() },
       });
-      await follow(tx, updated, 'revoke', { ...cause, type: 'refund', detail: `charge ${charge.id} refunded` });
+      await follow(tx, updated, 'revoke', {
+        ...cause,
+        type: 'refund',
+        detail: `charge ${charge.id} refunded`,
+      });
       return updated;
     });
   }

@@ -116,7 +116,11 @@ export async function applySubscription(ports: ApplyPorts, input: ApplyInput): P
 
   const pastDueSince = fields.status === 'past_due' ? (before?.pastDueSince ?? now) : null;
   const userId = input.userId ?? before?.userId ?? null;
-  const computed = entitlementOf({ status: fields.status, role: input.role, pastDueSince }, now, input.policy);
+  const computed = entitlementOf(
+    { status: fields.status, role: input.role, pastDueSince },
+    now,
+    input.policy,
+  );
   // Nobody to grant to: the row is kept (an admin maps the customer), granting nothing.
   const after = userId ? computed : { role: null, expiresAt: null };
   await ports.save(subscriptionId, {
@@ -155,10 +159,7 @@ export async function applySubscription(ports: ApplyPorts, input: ApplyInput): P
 }
 
 /** The ports over a transaction (the caller has taken the subscription's lock). */
-export function prismaApplyPorts(
-  tx: Tx,
-  deps: { boss: Boss; policy: DunningPolicy; now: Date },
-): ApplyPorts {
+export function prismaApplyPorts(tx: Tx, deps: { boss: Boss; policy: DunningPolicy; now: Date }): ApplyPorts {
   return {
     find: (id) =>
       tx.subscription.findUnique({
@@ -178,7 +179,12 @@ export function prismaApplyPorts(
       await enqueueRoleSync(tx, deps.boss, input);
     },
     async refreshEntitlements(userId, cause) {
-      await refreshUserEntitlements(prismaEntitlementsStore(tx, deps.boss, deps.policy), userId, cause, deps.now);
+      await refreshUserEntitlements(
+        prismaEntitlementsStore(tx, deps.boss, deps.policy),
+        userId,
+        cause,
+        deps.now,
+      );
     },
   };
 }

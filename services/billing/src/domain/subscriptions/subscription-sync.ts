@@ -21,7 +21,12 @@ import type Stripe from 'stripe';
 import type { Db, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
 import { idOf } from '../../stripe/client.js';
-import { fetchProductFeatures, replaceProductFeatures, upsertPrice, upsertProduct } from '../catalog/catalog.js';
+import {
+  fetchProductFeatures,
+  replaceProductFeatures,
+  upsertPrice,
+  upsertProduct,
+} from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import { upsertCustomer, userIdFromMetadata } from '../customers/customers.js';
 import type { DunningPolicy } from '../dunning/dunning.js';

@@ -95,7 +95,8 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
+        summary:
+          'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         querystring: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
@@ -107,7 +108,8 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
+        summary:
+          'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
