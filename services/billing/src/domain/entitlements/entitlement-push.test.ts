@@ -1,0 +1,50 @@
+import type { PutUserEntitlementsBody } from '@tollgate/contracts';
+import { describe, expect, it } from 'vitest';
+import { type EntitlementPushPorts, pushEntitlementChange } from './entitlement-push.js';
+
+function fakes(status = 'pending', newest: PutUserEntitlementsBody | null = null) {
+  const marks: string[] = [];
+  const ports: EntitlementPushPorts = {
+    change: async (id) => (id === 'missing' ? null : { id, userId: 'u1', status }),
+    newest: async () => newest,
+    succeeded: async (id, version) => void marks.push(`${id} succeeded v${version}`),
+    failed: async (id, error) => void marks.push(`${id} failed: ${error.message}`),
+  };
+  const calls: { userId: string; body: PutUserEntitlementsBody }[] = [];
+  let fail = false;
+  const auth = {
+    putEntitlements: async (userId: string, body: PutUserEntitlementsBody) => {
+      if (fail) throw new Error('auth unreachable');
+      calls.push({ userId, body });
+    },
+    failNext: () => {
+      fail = true;
+    },
+  };
+  return { ports, auth, calls, marks };
+}
+
+const v3: PutUserEntitlementsBody = { version: 3, features: { hd: true }, cause: { type: 'refund' } };
+
+describe('pushEntitlementChange', () => {
+  it('pushes the user’s newest version (not the row’s own) and marks the row', async () => {
+    const { ports, auth, calls, marks } = fakes('pending', v3);
+    expect(await pushEntitlementChange(ports, auth, 'chg_1')).toBe('pushed');
+    expect(calls).toEqual([{ userId: 'u1', body: v3 }]);
+    expect(marks).toEqual(['chg_1 succeeded v3']);
+  });
+
+  it('a failure is recorded and rethrown so the queue retries it', async () => {
+    const { ports, auth, marks } = fakes('pending', v3);
+    auth.failNext();
+    await expect(pushEntitlementChange(ports, auth, 'chg_1')).rejects.toThrow('auth unreachable');
+    expect(marks).toEqual(['chg_1 failed: auth unreachable']);
+  });
+
+  it('skips rows that are done or gone', async () => {
+    const done = fakes('succeeded', v3);
+    expect(await pushEntitlementChange(done.ports, done.auth, 'chg_1')).toBe('skipped');
+    expect(await pushEntitlementChange(done.ports, done.auth, 'missing')).toBe('skipped');
+    expect(done.calls).toEqual([]);
+  });
+});
