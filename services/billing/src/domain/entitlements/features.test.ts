@@ -25,7 +25,9 @@ describe('limits from feature metadata', () => {
 
 describe('the union', () => {
   it('grants every key anywhere granted; the highest limit wins; a number beats true', () => {
-    expect(unionFeatures([{ hd: true, projects: 10 }, { projects: 50, downloads: true }, { projects: 3 }])).toEqual({
+    expect(
+      unionFeatures([{ hd: true, projects: 10 }, { projects: 50, downloads: true }, { projects: 3 }]),
+    ).toEqual({
       downloads: true,
       hd: true,
       projects: 50,
@@ -75,7 +77,9 @@ describe('the union', () => {
 
 describe('restriction and shrinking', () => {
   it('restricted keeps only configured features the plan grants, at the lower limit', () => {
-    expect(restrictFeatures({ hd: true, uhd: true, projects: 10 }, { hd: true, projects: 2, offline: true })).toEqual({
+    expect(
+      restrictFeatures({ hd: true, uhd: true, projects: 10 }, { hd: true, projects: 2, offline: true }),
+    ).toEqual({
       hd: true,
       projects: 2,
     });

@@ -17,7 +17,7 @@ function fakeStore(sources: EntitlementSource[], current: VersionedEntitlements 
   const store: UserEntitlementsStore = {
     lock: async () => void locks++,
     sources: async () => sources,
-    current: async () => (saved.at(-1)?.next ?? current),
+    current: async () => saved.at(-1)?.next ?? current,
     save: async (_userId, next, change) => void saved.push({ next, ...change }),
   };
   return { store, saved, locks: () => locks };

@@ -79,7 +79,9 @@ describe('applySubscription', () => {
       dunningNextStepAt: null,
       fetchSeq: 10,
     });
-    expect(roleSyncs).toEqual([{ userId: 'user-1', change: { role: 'premium', action: 'grant', expiresAt: null } }]);
+    expect(roleSyncs).toEqual([
+      { userId: 'user-1', change: { role: 'premium', action: 'grant', expiresAt: null } },
+    ]);
     expect(refreshed).toEqual([
       {
         userId: 'user-1',
@@ -135,7 +137,9 @@ describe('applySubscription', () => {
     const { ports, roleSyncs, refreshed } = fakePorts({ sub_1: stored() });
     const result = await applySubscription(ports, input('canceled', { userId: null }));
     expect(result.userId).toBe('user-1');
-    expect(roleSyncs).toEqual([{ userId: 'user-1', change: { role: 'premium', action: 'revoke', expiresAt: null } }]);
+    expect(roleSyncs).toEqual([
+      { userId: 'user-1', change: { role: 'premium', action: 'revoke', expiresAt: null } },
+    ]);
     expect(refreshed.map((r) => r.userId)).toEqual(['user-1']);
   });
 
