@@ -124,6 +124,13 @@ describe('sync-stripe', () => {
     );
     expect(report.roleSyncsEnqueued).toBe(1);
 
+    // The same apply step as webhooks: the user's entitlements are derived, with the sync as the cause.
+    const derived = await billing.db.userEntitlements.findUnique({ where: { userId: subscriber.id } });
+    expect(derived).toMatchObject({ version: 1, roles: ['subscriber'] });
+    const change = await billing.db.entitlementChange.findFirst({ where: { userId: subscriber.id } });
+    expect(change?.cause).toMatchObject({ type: 'sync' });
+    expect(await billing.db.userEntitlements.findUnique({ where: { userId: churned.id } })).toBeNull();
+
     const local = await billing.db.subscription.findMany({ orderBy: { status: 'asc' } });
     expect(local.map((s) => [s.status, s.entitledRole, s.userId])).toEqual([
       ['active', 'subscriber', subscriber.id],

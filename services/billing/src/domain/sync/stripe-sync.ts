@@ -7,12 +7,13 @@
  * webhooks use: role syncs, dunning state and the user's entitlements follow
  * in the same transaction wherever they differ from what was recorded.
  *
- * `reconcile` then compares the grants auth actually holds (source
- * "subscription:*") with the entitlements, and enqueues the grants and
- * revocations that fix the drift.
+ * `reconcile` first re-applies every mirrored subscription through the same
+ * apply step (re-deriving dunning and entitlements for the time now), then
+ * compares the grants auth actually holds (source "subscription:*") with the
+ * entitlements, and enqueues the grants and revocations that fix the drift.
  */
 
-import { SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
+import { type EntitlementCause, SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Billing } from '../../context.js';
 import type { Db, Tx } from '../../db/prisma.js';
@@ -96,7 +97,12 @@ export function createStripeSync(deps: StripeSyncDeps) {
    *   later-started re-fetch (webhook) already wrote is left alone, as in
    *   subscription-sync.
    */
-  async function syncSubscriptionsPage(tx: Tx, page: Stripe.Subscription[], ticket: number): Promise<number> {
+  async function syncSubscriptionsPage(
+    tx: Tx,
+    page: Stripe.Subscription[],
+    ticketOf: (subscription: Stripe.Subscription) => number,
+    cause: EntitlementCause,
+  ): Promise<number> {
     const customerIds = [...new Set(page.map((s) => idOf(s.customer) as string))];
     const [customers, products] = await Promise.all([
       tx.customer.findMany({ where: { id: { in: customerIds } }, select: { id: true, userId: true } }),
@@ -117,10 +123,10 @@ export function createStripeSync(deps: StripeSyncDeps) {
         customerId,
         userId: userOf.get(customerId) ?? userIdFromMetadata(subscription.metadata),
         role: fields.productId ? (roleOf.get(fields.productId) ?? null) : null,
-        ticket,
+        ticket: ticketOf(subscription),
         now,
         policy: deps.dunning,
-        cause: { type: 'sync', detail: 'sync-stripe' },
+        cause,
       });
       enqueued += result.changes;
     }
@@ -175,9 +181,10 @@ export function createStripeSync(deps: StripeSyncDeps) {
     );
     const ticket = await nextFetchTicket(db);
     for await (const page of pages(stripe.subscriptions.list({ limit: PAGE, status: 'all' }))) {
-      roleSyncsEnqueued += await db.$transaction((tx) => syncSubscriptionsPage(tx, page, ticket), {
-        timeout: 60_000,
-      });
+      roleSyncsEnqueued += await db.$transaction(
+        (tx) => syncSubscriptionsPage(tx, page, () => ticket, { type: 'sync', detail: 'sync-stripe' }),
+        { timeout: 60_000 },
+      );
       counts.subscriptions += page.length;
       progress.page('subscriptions', counts.subscriptions);
     }
@@ -187,7 +194,43 @@ export function createStripeSync(deps: StripeSyncDeps) {
     return { counts, roleSyncsEnqueued, seconds: (Date.now() - started) / 1000 };
   }
 
+  /**
+   * Re-applies every mirrored subscription through the apply step, from the
+   * object last fetched and under that fetch's own ticket (a webhook applying
+   * a newer fetch meanwhile wins): dunning steps, roles and entitlements are
+   * re-derived for the time now, whatever was missed.
+   */
+  async function reapplyMirror(): Promise<{ subscriptions: number; roleSyncs: number }> {
+    let cursor: string | undefined;
+    let subscriptions = 0;
+    let roleSyncs = 0;
+    for (;;) {
+      const rows = await db.subscription.findMany({
+        orderBy: { id: 'asc' },
+        take: PAGE,
+        ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+        select: { id: true, raw: true, fetchSeq: true },
+      });
+      if (rows.length === 0) break;
+      const ticketOf = new Map(rows.map((r) => [r.id, r.fetchSeq]));
+      roleSyncs += await db.$transaction(
+        (tx) =>
+          syncSubscriptionsPage(
+            tx,
+            rows.map((r) => r.raw as unknown as Stripe.Subscription),
+            (s) => ticketOf.get(s.id) ?? 0,
+            { type: 'reconcile' },
+          ),
+        { timeout: 60_000 },
+      );
+      subscriptions += rows.length;
+      cursor = rows.at(-1)?.id;
+    }
+    return { subscriptions, roleSyncs };
+  }
+
   async function reconcile(): Promise<ReconcileReport> {
+    await reapplyMirror();
     const held = new Map<string, AuthGrant>();
     for await (const grant of deps.listAuthGrants())
       held.set(`${grant.userId}|${grant.role}|${grant.source}`, grant);
@@ -228,7 +271,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
     return { grantsInAuth: held.size, entitled: entitled.length, missingGranted, extraRevoked };
   }
 
-  return { run, reconcile };
+  return { run, reconcile, reapplyMirror };
 }
 
 /** The sync over a billing context, with auth's grants listed through billing's service client. */
