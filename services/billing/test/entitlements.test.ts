@@ -157,6 +157,19 @@ describe('features on products', () => {
     expect(await check('downloads')).toEqual({ allowed: false, limit: null });
     const anonymous = await stack.app.inject({ method: 'GET', url: '/api/v1/entitlements' });
     expect(anonymous.statusCode).toBe(401);
+
+    // The catalogue shows each product's features, and one-time prices as such.
+    const products = (await stack.app.inject({ method: 'GET', url: '/api/v1/products' })).json() as {
+      data: { id: string; features: Record<string, unknown>; prices: { id: string; type: string }[] }[];
+    };
+    expect(products.data.find((p) => p.id === 'prod_tollgate_premium')?.features).toEqual({
+      hd_streaming: true,
+      projects_10: 10,
+      uhd_streaming: true,
+    });
+    const pack = products.data.find((p) => p.prices.some((price) => price.id === packPrice));
+    expect(pack?.prices).toEqual([expect.objectContaining({ id: packPrice, type: 'one_time' })]);
+    expect(pack?.features).toEqual({ downloads: true, projects_50: 50 });
   });
 });
 

@@ -19,6 +19,9 @@ const DateTime = Type.String({ format: 'date-time' });
 
 export const PriceView = Type.Object({
   id: Type.String(),
+  type: Type.Union([Type.Literal('recurring'), Type.Literal('one_time')], {
+    description: 'one_time prices are bought once (Checkout mode=payment): for good, or for duration_days',
+  }),
   currency: Type.String(),
   unit_amount: Nullable(Type.Integer({ description: 'In the smallest currency unit (cents)' })),
   interval: Nullable(Type.String()),
@@ -32,6 +35,10 @@ export const ProductView = Type.Object({
   name: Type.String(),
   description: Nullable(Type.String()),
   role: Nullable(Type.String({ description: 'The role a subscription to this product grants' })),
+  features: Type.Record(Type.String(), Type.Union([Type.Literal(true), Type.Integer({ minimum: 0 })]), {
+    description:
+      'Stripe Entitlements features of the product: true, or the limit from feature metadata `limit`',
+  }),
   prices: Type.Array(PriceView),
 });
 

@@ -180,7 +180,10 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
     return db.product.findMany({
       where: onSale,
       orderBy: { name: 'asc' },
-      include: { prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } } },
+      include: {
+        prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } },
+        features: { where: { active: true }, orderBy: { lookupKey: 'asc' } },
+      },
     });
   }
 

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
+import { featuresOfProduct } from '../../domain/entitlements/features.js';
 import { Problems } from '../../errors.js';
 import { type PreHandler, userOf } from '../../plugins/authenticate.js';
 import {
@@ -56,7 +57,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     {
       schema: {
         tags: ['billing'],
-        summary: 'Products on sale, with their active prices and the role each grants',
+        summary: 'Products on sale, with their features, active prices and the role each grants',
         response: { 200: Type.Object({ data: Type.Array(ProductView) }) },
       },
     },
@@ -68,17 +69,17 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
           name: p.name,
           description: p.description,
           role: p.role,
-          prices: p.prices
-            .filter((price) => price.interval !== null)
-            .map((price) => ({
-              id: price.id,
-              currency: price.currency,
-              unit_amount: price.unitAmount,
-              interval: price.interval,
-              interval_count: price.intervalCount,
-              lookup_key: price.lookupKey,
-              nickname: price.nickname,
-            })),
+          features: featuresOfProduct(p.features),
+          prices: p.prices.map((price) => ({
+            id: price.id,
+            type: price.interval === null ? ('one_time' as const) : ('recurring' as const),
+            currency: price.currency,
+            unit_amount: price.unitAmount,
+            interval: price.interval,
+            interval_count: price.intervalCount,
+            lookup_key: price.lookupKey,
+            nickname: price.nickname,
+          })),
         })),
       };
     },
