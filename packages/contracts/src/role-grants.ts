@@ -5,6 +5,7 @@
  * client-credentials token with the scope below.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { ChangeCause } from './change-cause.js';
 
 /** Scope a service token needs for every route here. */
 export const SCOPE_ROLES_WRITE = 'roles:write';
@@ -35,12 +36,17 @@ export const GrantRoleBody = Type.Object(
   {
     source: GrantSource,
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    /** Why (for auth's audit history); optional, so older callers keep working. */
+    cause: Type.Optional(ChangeCause),
   },
   { additionalProperties: false },
 );
 export type GrantRoleBody = Static<typeof GrantRoleBody>;
 
-export const RevokeRoleBody = Type.Object({ source: GrantSource }, { additionalProperties: false });
+export const RevokeRoleBody = Type.Object(
+  { source: GrantSource, cause: Type.Optional(ChangeCause) },
+  { additionalProperties: false },
+);
 export type RevokeRoleBody = Static<typeof RevokeRoleBody>;
 
 export const Grant = Type.Object({

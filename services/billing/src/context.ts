@@ -18,7 +18,7 @@ import {
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
 import { createPurchases } from './domain/purchases/purchases.js';
-import { createAuthRolesClient } from './domain/role-sync/auth-roles-client.js';
+import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
 import { createSubscriptionSync } from './domain/subscriptions/subscription-sync.js';
@@ -96,7 +96,15 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     clock,
   });
   const roleSync = createRoleSyncRunner({ db, auth: authRoles, clock });
-  const entitlementPush = createEntitlementPushRunner({ db, auth: authRoles });
+  const entitlementPush = createEntitlementPushRunner({
+    db,
+    auth: createEntitlementsSyncClient({
+      authUrl: config.auth.url,
+      clientId: config.auth.clientId,
+      clientSecret: config.auth.clientSecret,
+      timeoutMs: config.auth.timeoutMs,
+    }),
+  });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
 
   return {

@@ -14,7 +14,7 @@
  * there is no restricted step. Stripe itself ends the subscription
  * (unpaid/canceled) when its retries run out, which revokes at once.
  */
-import type { FeatureMap } from '@tollgate/contracts';
+import type { FeatureSet } from '@tollgate/contracts';
 
 export type DunningState = 'active' | 'past_due' | 'restricted' | 'revoked' | 'inactive';
 
@@ -27,7 +27,7 @@ export interface DunningPolicy {
   /** Days past_due after which only the restricted set is kept; null: no restricted step. */
   restrictAfterDays: number | null;
   /** The restricted step's reduced entitlement. */
-  restricted: { features: FeatureMap; role: string | null };
+  restricted: { features: FeatureSet; role: string | null };
 }
 
 export const DEFAULT_DUNNING_POLICY: DunningPolicy = {
@@ -94,8 +94,8 @@ export function canMove(from: DunningState, to: DunningState): boolean {
  * Parses DUNNING_RESTRICTED_FEATURES: `lookup_key` (boolean) or
  * `lookup_key=limit`, comma-separated, e.g. "catalog_sd,projects=1".
  */
-export function parseFeatureList(value: string): FeatureMap {
-  const features: FeatureMap = {};
+export function parseFeatureList(value: string): FeatureSet {
+  const features: FeatureSet = {};
   for (const part of value.split(',')) {
     const item = part.trim();
     if (!item) continue;

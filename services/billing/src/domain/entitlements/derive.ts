@@ -4,7 +4,7 @@
  * role and features it gives right now (its dunning step or purchase state
  * already applied).
  */
-import type { FeatureMap } from '@tollgate/contracts';
+import type { FeatureSet } from '@tollgate/contracts';
 import { unionFeatures } from './features.js';
 
 export interface EntitlementSource {
@@ -16,7 +16,7 @@ export interface EntitlementSource {
   /** When it stops granting (or changes) by itself; null: lifetime, or until Stripe says otherwise. */
   until: Date | null;
   role: string | null;
-  features: FeatureMap;
+  features: FeatureSet;
 }
 
 export interface SourceView {
@@ -26,11 +26,11 @@ export interface SourceView {
   state: string;
   until: string | null;
   role: string | null;
-  features: FeatureMap;
+  features: FeatureSet;
 }
 
 export interface DerivedEntitlements {
-  features: FeatureMap;
+  features: FeatureSet;
   roles: string[];
   sources: SourceView[];
 }

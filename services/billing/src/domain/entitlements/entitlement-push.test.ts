@@ -1,8 +1,8 @@
-import type { PutUserEntitlementsBody } from '@tollgate/contracts';
+import type { EntitlementsSyncBody } from '@tollgate/contracts';
 import { describe, expect, it } from 'vitest';
 import { type EntitlementPushPorts, pushEntitlementChange } from './entitlement-push.js';
 
-function fakes(status = 'pending', newest: PutUserEntitlementsBody | null = null) {
+function fakes(status = 'pending', newest: EntitlementsSyncBody | null = null) {
   const marks: string[] = [];
   const ports: EntitlementPushPorts = {
     change: async (id) => (id === 'missing' ? null : { id, userId: 'u1', status }),
@@ -10,10 +10,10 @@ function fakes(status = 'pending', newest: PutUserEntitlementsBody | null = null
     succeeded: async (id, version) => void marks.push(`${id} succeeded v${version}`),
     failed: async (id, error) => void marks.push(`${id} failed: ${error.message}`),
   };
-  const calls: { userId: string; body: PutUserEntitlementsBody }[] = [];
+  const calls: { userId: string; body: EntitlementsSyncBody }[] = [];
   let fail = false;
   const auth = {
-    putEntitlements: async (userId: string, body: PutUserEntitlementsBody) => {
+    push: async (userId: string, body: EntitlementsSyncBody) => {
       if (fail) throw new Error('auth unreachable');
       calls.push({ userId, body });
     },
@@ -24,7 +24,7 @@ function fakes(status = 'pending', newest: PutUserEntitlementsBody | null = null
   return { ports, auth, calls, marks };
 }
 
-const v3: PutUserEntitlementsBody = { version: 3, features: { hd: true }, cause: { type: 'refund' } };
+const v3: EntitlementsSyncBody = { version: 3, features: { hd: true }, cause: { type: 'refund' } };
 
 describe('pushEntitlementChange', () => {
   it('pushes the user’s newest version (not the row’s own) and marks the row', async () => {

@@ -8,7 +8,7 @@
  *
  * No transaction is held while auth is called.
  */
-import type { EntitlementCause, FeatureMap, PutUserEntitlementsBody } from '@tollgate/contracts';
+import type { ChangeCause, EntitlementsSyncBody, FeatureSet } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
 
 export type EntitlementPushOutcome = 'pushed' | 'skipped';
@@ -16,13 +16,14 @@ export type EntitlementPushOutcome = 'pushed' | 'skipped';
 export interface EntitlementPushPorts {
   change(id: string): Promise<{ id: string; userId: string; status: string } | null>;
   /** The user's newest version and the cause recorded with it. */
-  newest(userId: string): Promise<PutUserEntitlementsBody | null>;
+  newest(userId: string): Promise<EntitlementsSyncBody | null>;
   succeeded(id: string, pushedVersion: number): Promise<void>;
   failed(id: string, error: Error): Promise<void>;
 }
 
+/** The part of `@tollgate/contracts`' EntitlementsSyncClient the push needs. */
 export interface EntitlementsAuth {
-  putEntitlements(userId: string, body: PutUserEntitlementsBody, requestId?: string): Promise<void>;
+  push(userId: string, body: EntitlementsSyncBody, requestId?: string): Promise<void>;
 }
 
 export async function pushEntitlementChange(
@@ -35,7 +36,7 @@ export async function pushEntitlementChange(
   try {
     const body = await ports.newest(change.userId);
     if (!body) return 'skipped';
-    await auth.putEntitlements(change.userId, body, change.id);
+    await auth.push(change.userId, body, change.id);
     await ports.succeeded(change.id, body.version);
     return 'pushed';
   } catch (error) {
@@ -57,8 +58,8 @@ export function prismaPushPorts(db: Db): EntitlementPushPorts {
       });
       return {
         version: current.version,
-        features: current.features as FeatureMap,
-        cause: (made?.cause as EntitlementCause | undefined) ?? { type: 'sync' },
+        features: current.features as FeatureSet,
+        cause: (made?.cause as ChangeCause | undefined) ?? { type: 'sync' },
       };
     },
     async succeeded(id) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deriveEntitlements } from './derive.js';
-import { featuresOfProduct, limitOf, restrictFeatures, shrinks, unionFeatures } from './features.js';
+import { featuresOfProduct, limitOf, restrictFeatures, unionFeatures } from './features.js';
 
 describe('limits from feature metadata', () => {
   it('reads a whole-number `limit`; anything else is a boolean feature', () => {
@@ -75,7 +75,7 @@ describe('the union', () => {
   });
 });
 
-describe('restriction and shrinking', () => {
+describe('restriction', () => {
   it('restricted keeps only configured features the plan grants, at the lower limit', () => {
     expect(
       restrictFeatures({ hd: true, uhd: true, projects: 10 }, { hd: true, projects: 2, offline: true }),
@@ -84,12 +84,5 @@ describe('restriction and shrinking', () => {
       projects: 2,
     });
     expect(restrictFeatures({ projects: 1 }, { projects: 5 })).toEqual({ projects: 1 });
-  });
-
-  it('tells a shrink (a feature gone, a lower limit) from a growth', () => {
-    expect(shrinks({ hd: true }, {})).toBe(true);
-    expect(shrinks({ projects: 10 }, { projects: 5 })).toBe(true);
-    expect(shrinks({ projects: 10 }, { projects: 50, hd: true })).toBe(false);
-    expect(shrinks({}, { hd: true })).toBe(false);
   });
 });

@@ -8,10 +8,10 @@
  * the highest limit wins. A number beats `true` (a boolean grant of a limited
  * feature states no limit, so it cannot raise one).
  */
-import type { FeatureMap } from '@tollgate/contracts';
+import type { FeatureSet } from '@tollgate/contracts';
 import type { Access } from '../dunning/dunning.js';
 
-export type { FeatureMap };
+export type { FeatureSet };
 
 /** The feature metadata key that makes a feature a numeric limit. */
 export const LIMIT_METADATA_KEY = 'limit';
@@ -30,7 +30,7 @@ export interface ProductFeatureRow {
 }
 
 /** What a product's features grant (archived features grant nothing). */
-export function featuresOfProduct(rows: readonly ProductFeatureRow[]): FeatureMap {
+export function featuresOfProduct(rows: readonly ProductFeatureRow[]): FeatureSet {
   return unionFeatures(rows.filter((r) => r.active).map((r) => ({ [r.lookupKey]: r.limit ?? true })));
 }
 
@@ -40,8 +40,8 @@ function better(a: true | number | undefined, b: true | number): true | number {
   return typeof a === 'number' ? a : b;
 }
 
-export function unionFeatures(sets: readonly FeatureMap[]): FeatureMap {
-  const out: FeatureMap = {};
+export function unionFeatures(sets: readonly FeatureSet[]): FeatureSet {
+  const out: FeatureSet = {};
   for (const set of sets) for (const [key, value] of Object.entries(set)) out[key] = better(out[key], value);
   return sortedKeys(out);
 }
@@ -51,8 +51,8 @@ export function unionFeatures(sets: readonly FeatureMap[]): FeatureMap {
  * configured features that its product grants at all, each at the lower of
  * the two limits (a restriction never grants what the plan did not).
  */
-export function restrictFeatures(granted: FeatureMap, allowed: FeatureMap): FeatureMap {
-  const out: FeatureMap = {};
+export function restrictFeatures(granted: FeatureSet, allowed: FeatureSet): FeatureSet {
+  const out: FeatureSet = {};
   for (const [key, cap] of Object.entries(allowed)) {
     const value = granted[key];
     if (value === undefined) continue;
@@ -63,23 +63,12 @@ export function restrictFeatures(granted: FeatureMap, allowed: FeatureMap): Feat
 }
 
 /** The features a source gives under an access level. */
-export function featuresFor(access: Access, granted: FeatureMap, restricted: FeatureMap): FeatureMap {
+export function featuresFor(access: Access, granted: FeatureSet, restricted: FeatureSet): FeatureSet {
   if (access === 'full') return granted;
   if (access === 'restricted') return restrictFeatures(granted, restricted);
   return {};
 }
 
-function sortedKeys(map: FeatureMap): FeatureMap {
+function sortedKeys(map: FeatureSet): FeatureSet {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => a.localeCompare(b)));
-}
-
-/** Whether `after` takes anything away from `before` (a feature gone, or a lower limit). */
-export function shrinks(before: FeatureMap, after: FeatureMap): boolean {
-  for (const [key, value] of Object.entries(before)) {
-    const now = after[key];
-    if (now === undefined) return true;
-    if (typeof value === 'number' && typeof now === 'number' && now < value) return true;
-    if (value === true && typeof now === 'number') return true;
-  }
-  return false;
 }

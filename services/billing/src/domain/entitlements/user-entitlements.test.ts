@@ -1,4 +1,4 @@
-import type { EntitlementCause, FeatureMap } from '@tollgate/contracts';
+import type { ChangeCause, FeatureSet } from '@tollgate/contracts';
 import { describe, expect, it } from 'vitest';
 import type { EntitlementSource } from './derive.js';
 import {
@@ -12,7 +12,7 @@ import {
 const now = new Date('2026-12-04T00:00:00Z');
 
 function fakeStore(sources: EntitlementSource[], current: VersionedEntitlements | null = null) {
-  const saved: { next: VersionedEntitlements; previous: FeatureMap; cause: EntitlementCause }[] = [];
+  const saved: { next: VersionedEntitlements; previous: FeatureSet; cause: ChangeCause }[] = [];
   let locks = 0;
   const store: UserEntitlementsStore = {
     lock: async () => void locks++,
@@ -23,7 +23,7 @@ function fakeStore(sources: EntitlementSource[], current: VersionedEntitlements 
   return { store, saved, locks: () => locks };
 }
 
-const sub = (features: FeatureMap, role: string | null = 'premium'): EntitlementSource => ({
+const sub = (features: FeatureSet, role: string | null = 'premium'): EntitlementSource => ({
   type: 'subscription',
   id: 'sub_1',
   productId: 'prod_p',
@@ -36,7 +36,12 @@ const sub = (features: FeatureMap, role: string | null = 'premium'): Entitlement
 describe('refreshUserEntitlements', () => {
   it('a first grant is version 1, recorded with its cause and the previous (empty) set', async () => {
     const { store, saved, locks } = fakeStore([sub({ hd: true })]);
-    const outcome = await refreshUserEntitlements(store, 'u1', { type: 'webhook', event_id: 'evt_1' }, now);
+    const outcome = await refreshUserEntitlements(
+      store,
+      'u1',
+      { type: 'stripe_event', event_id: 'evt_1' },
+      now,
+    );
     expect(locks()).toBe(1);
     expect(outcome.changed).toBe(true);
     expect(saved).toEqual([
@@ -58,14 +63,14 @@ describe('refreshUserEntitlements', () => {
           ],
         },
         previous: {},
-        cause: { type: 'webhook', event_id: 'evt_1' },
+        cause: { type: 'stripe_event', event_id: 'evt_1' },
       },
     ]);
   });
 
   it('the same derivation again changes nothing and bumps nothing', async () => {
     const { store, saved } = fakeStore([sub({ hd: true })]);
-    await refreshUserEntitlements(store, 'u1', { type: 'webhook' }, now);
+    await refreshUserEntitlements(store, 'u1', { type: 'stripe_event' }, now);
     const again = await refreshUserEntitlements(store, 'u1', { type: 'sync' }, now);
     expect(again).toMatchObject({ changed: false, entitlements: { version: 1 } });
     expect(saved).toHaveLength(1);
@@ -74,15 +79,15 @@ describe('refreshUserEntitlements', () => {
   it('each change bumps the version by one (a shrink as well as a growth)', async () => {
     const sources = [sub({ hd: true, projects: 10 })];
     const { store, saved } = fakeStore(sources);
-    await refreshUserEntitlements(store, 'u1', { type: 'webhook' }, now);
+    await refreshUserEntitlements(store, 'u1', { type: 'stripe_event' }, now);
     sources.splice(0, 1, sub({ hd: true }));
     await refreshUserEntitlements(store, 'u1', { type: 'dunning' }, now);
     sources.splice(0, 1);
-    await refreshUserEntitlements(store, 'u1', { type: 'webhook' }, now);
+    await refreshUserEntitlements(store, 'u1', { type: 'stripe_event' }, now);
     expect(saved.map((s) => [s.next.version, s.next.features, s.previous, s.cause.type])).toEqual([
-      [1, { hd: true, projects: 10 }, {}, 'webhook'],
+      [1, { hd: true, projects: 10 }, {}, 'stripe_event'],
       [2, { hd: true }, { hd: true, projects: 10 }, 'dunning'],
-      [3, {}, { hd: true }, 'webhook'],
+      [3, {}, { hd: true }, 'stripe_event'],
     ]);
   });
 

@@ -11,7 +11,7 @@
  * below is the one the service uses.
  */
 import { randomUUID } from 'node:crypto';
-import type { EntitlementCause, FeatureMap } from '@tollgate/contracts';
+import type { ChangeCause, FeatureSet } from '@tollgate/contracts';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import type { Access, DunningPolicy } from '../dunning/dunning.js';
@@ -31,7 +31,7 @@ export interface UserEntitlementsStore {
   save(
     userId: string,
     next: VersionedEntitlements,
-    change: { previous: FeatureMap; cause: EntitlementCause },
+    change: { previous: FeatureSet; cause: ChangeCause },
   ): Promise<void>;
 }
 
@@ -45,7 +45,7 @@ export interface RefreshOutcome {
 export async function refreshUserEntitlements(
   store: UserEntitlementsStore,
   userId: string,
-  cause: EntitlementCause,
+  cause: ChangeCause,
   now: Date,
 ): Promise<RefreshOutcome> {
   await store.lock(userId);
@@ -136,7 +136,7 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
       if (!row) return null;
       return {
         version: row.version,
-        features: row.features as FeatureMap,
+        features: row.features as FeatureSet,
         roles: row.roles as string[],
         sources: row.sources as unknown as DerivedEntitlements['sources'],
       };
@@ -176,7 +176,7 @@ export function createEntitlementsReader({ db }: { db: Db }) {
     return {
       version: row.version,
       // jsonb keeps its own key order; answers list features alphabetically.
-      features: unionFeatures([row.features as FeatureMap]),
+      features: unionFeatures([row.features as FeatureSet]),
       roles: row.roles as string[],
       sources: row.sources as unknown as DerivedEntitlements['sources'],
     };
@@ -200,7 +200,7 @@ export function createEntitlementsRefresher(deps: {
   clock: { now(): Date };
   policy: DunningPolicy;
 }) {
-  return async function refresh(userId: string, cause: EntitlementCause): Promise<RefreshOutcome> {
+  return async function refresh(userId: string, cause: ChangeCause): Promise<RefreshOutcome> {
     return deps.db.$transaction((tx) =>
       refreshUserEntitlements(
         prismaEntitlementsStore(tx, deps.boss, deps.policy),

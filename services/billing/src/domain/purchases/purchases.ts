@@ -7,7 +7,7 @@
  * entitlements and moves the role grant (source `purchase:<session id>`)
  * in the same transaction.
  */
-import { type EntitlementCause, purchaseSource } from '@tollgate/contracts';
+import { type ChangeCause, purchaseSource } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
@@ -52,7 +52,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
     tx: Tx,
     purchase: { id: string; userId: string; productId: string; expiresAt: Date | null },
     action: 'grant' | 'revoke',
-    cause: EntitlementCause,
+    cause: ChangeCause,
   ) {
     const role = await roleOf(tx, purchase.productId);
     if (role)
@@ -75,7 +75,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
    * A completed payment-mode session (re-fetched by the caller): records the
    * purchase once. An unpaid session (async payment pending) records nothing yet.
    */
-  async function recordFromSession(session: Stripe.Checkout.Session, cause: EntitlementCause) {
+  async function recordFromSession(session: Stripe.Checkout.Session, cause: ChangeCause) {
     if (session.mode !== 'payment' || session.payment_status !== 'paid') return null;
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (!userId) return null;
@@ -115,7 +115,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
   }
 
   /** A refunded charge (re-fetched): a full refund ends the purchase it paid for. */
-  async function chargeRefunded(chargeId: string, cause: EntitlementCause) {
+  async function chargeRefunded(chargeId: string, cause: ChangeCause) {
     const charge = await stripe.charges.retrieve(chargeId);
     const paymentIntentId = idOf(charge.payment_intent);
     if (!paymentIntentId || !charge.refunded) return null;

@@ -8,4 +8,6 @@ export {
   type AuthRolesClient,
   type AuthRolesClientOptions,
   createAuthRolesClient,
+  createEntitlementsSyncClient,
+  type EntitlementsSyncClient,
 } from '@tollgate/contracts';

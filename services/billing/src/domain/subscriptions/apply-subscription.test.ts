@@ -1,4 +1,4 @@
-import type { EntitlementCause } from '@tollgate/contracts';
+import type { ChangeCause } from '@tollgate/contracts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../dunning/dunning.js';
 import type { RoleChange } from '../entitlements/entitlement.js';
@@ -18,7 +18,7 @@ const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
 function fakePorts(stored: Record<string, StoredSubscription> = {}) {
   const rows = new Map<string, StoredSubscription | SubscriptionRow>(Object.entries(stored));
   const roleSyncs: { userId: string; change: RoleChange }[] = [];
-  const refreshed: { userId: string; cause: EntitlementCause }[] = [];
+  const refreshed: { userId: string; cause: ChangeCause }[] = [];
   const ports: ApplyPorts = {
     find: async (id) => rows.get(id) ?? null,
     save: async (id, row) => void rows.set(id, row),
@@ -54,7 +54,7 @@ function input(status: string, over: Partial<ApplyInput> = {}): ApplyInput {
     ticket: 10,
     now,
     policy: DEFAULT_DUNNING_POLICY,
-    cause: { type: 'webhook', event_id: 'evt_1', event_type: 'customer.subscription.updated' },
+    cause: { type: 'stripe_event', event_id: 'evt_1', event_type: 'customer.subscription.updated' },
     ...over,
   };
 }
@@ -86,7 +86,7 @@ describe('applySubscription', () => {
       {
         userId: 'user-1',
         cause: {
-          type: 'webhook',
+          type: 'stripe_event',
           event_id: 'evt_1',
           event_type: 'customer.subscription.updated',
           subscription_id: 'sub_1',

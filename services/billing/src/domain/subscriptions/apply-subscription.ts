@@ -9,7 +9,7 @@
  * (apply-subscription.test.ts); `prismaApplyPorts` binds them to a
  * transaction. The caller holds the subscription's lock.
  */
-import type { EntitlementCause } from '@tollgate/contracts';
+import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Prisma, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
@@ -90,7 +90,7 @@ export interface ApplyPorts {
     change: RoleChange;
     reason: string;
   }): Promise<void>;
-  refreshEntitlements(userId: string, cause: EntitlementCause): Promise<void>;
+  refreshEntitlements(userId: string, cause: ChangeCause): Promise<void>;
 }
 
 export interface ApplyInput {
@@ -105,7 +105,7 @@ export interface ApplyInput {
   ticket: number;
   now: Date;
   policy: DunningPolicy;
-  cause: EntitlementCause;
+  cause: ChangeCause;
 }
 
 export async function applySubscription(ports: ApplyPorts, input: ApplyInput): Promise<SyncResult> {

@@ -16,7 +16,7 @@
  * payload: the Stripe error propagates and the processor marks the event
  * `orphaned`.
  */
-import type { EntitlementCause } from '@tollgate/contracts';
+import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
@@ -71,7 +71,7 @@ interface Prefetched {
   features: Stripe.ProductFeature[] | null;
 }
 
-const SYNC_CAUSE: EntitlementCause = { type: 'sync' };
+const SYNC_CAUSE: ChangeCause = { type: 'sync' };
 
 export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: SubscriptionSyncDeps) {
   /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
@@ -122,7 +122,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
   }
 
   /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
-  async function sync(subscriptionId: string, cause: EntitlementCause = SYNC_CAUSE): Promise<SyncResult> {
+  async function sync(subscriptionId: string, cause: ChangeCause = SYNC_CAUSE): Promise<SyncResult> {
     const ticket = await nextFetchTicket(db);
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
@@ -136,7 +136,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
     subscription: Stripe.Subscription,
     ticket: number,
     fetched: Prefetched,
-    cause: EntitlementCause,
+    cause: ChangeCause,
   ) {
     return db.$transaction(
       async (tx): Promise<SyncResult> => {
@@ -167,7 +167,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
    * Every subscription of a customer, as Stripe has them now (an entitlements
    * summary event: the customer's features changed, whichever object caused it).
    */
-  async function syncCustomer(customerId: string, cause: EntitlementCause): Promise<SyncResult[]> {
+  async function syncCustomer(customerId: string, cause: ChangeCause): Promise<SyncResult[]> {
     const results: SyncResult[] = [];
     for await (const s of stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }))
       results.push(await sync(s.id, cause));

@@ -13,7 +13,7 @@
  * entitlements, and enqueues the grants and revocations that fix the drift.
  */
 
-import { type EntitlementCause, SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
+import { type ChangeCause, SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Billing } from '../../context.js';
 import type { Db, Tx } from '../../db/prisma.js';
@@ -101,7 +101,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
     tx: Tx,
     page: Stripe.Subscription[],
     ticketOf: (subscription: Stripe.Subscription) => number,
-    cause: EntitlementCause,
+    cause: ChangeCause,
   ): Promise<number> {
     const customerIds = [...new Set(page.map((s) => idOf(s.customer) as string))];
     const [customers, products] = await Promise.all([

@@ -6,7 +6,7 @@
  * `orphaned` (a signed event about an object Stripe does not know grants
  * nothing).
  */
-import type { EntitlementCause } from '@tollgate/contracts';
+import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
@@ -32,7 +32,7 @@ export interface ProcessorDeps {
   subscriptions: SubscriptionSync;
   purchases: Pick<Purchases, 'recordFromSession' | 'chargeRefunded'>;
   /** Re-derives one user's entitlements on their own (purchases a summary event may concern). */
-  refreshEntitlements(userId: string, cause: EntitlementCause): Promise<unknown>;
+  refreshEntitlements(userId: string, cause: ChangeCause): Promise<unknown>;
 }
 
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
@@ -59,8 +59,8 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
 }
 
 /** Every grant, revoke and entitlement change made for an event says which one. */
-function causeOf(event: Stripe.Event): EntitlementCause {
-  return { type: 'webhook', event_id: event.id, event_type: event.type };
+function causeOf(event: Stripe.Event): ChangeCause {
+  return { type: 'stripe_event', event_id: event.id, event_type: event.type };
 }
 
 export function createProcessor({
