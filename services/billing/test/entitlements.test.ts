@@ -180,6 +180,8 @@ describe('one-time purchases', () => {
     await entitlementsMatch(user, { hd_streaming: true, projects_10: 10, uhd_streaming: true });
 
     const sessionId = await buyOnce(user, packPrice);
+    const success = await stack.app.inject({ method: 'GET', url: `/api/v1/success?session_id=${sessionId}` });
+    expect(success.body).toContain('one-time: no subscription, nothing renews');
     const body = await entitlementsMatch(user, {
       downloads: true,
       hd_streaming: true,
