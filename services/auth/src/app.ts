@@ -1,6 +1,6 @@
 /**
- * buildApp(config, deps?) assembles the auth service: infrastructure,
- * domain services, routes, docs. It never listens (server.ts does), so tests
+ * buildApp(config, deps?) wires the auth service's HTTP side: the domain
+ * (src/context.ts), guards, rate limits, routes and docs. It never listens (server.ts does), so tests
  * drive it with app.inject.
  */
 import formbody from '@fastify/formbody';
@@ -8,15 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import {
-  createRedisBreaker,
-  createTokenVerifier,
-  isRedisUnavailableError,
-  redisReady,
-  tokenErrorProblem,
-  withRevocationCache,
-  withRevocationFallback,
-} from '@tollgate/auth-client';
+import { createRedisBreaker, isRedisUnavailableError, tokenErrorProblem } from '@tollgate/auth-client';
 import {
   API_INTRO,
   commonProblemResponses,
@@ -32,56 +24,30 @@ import {
 } from '@tollgate/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
-import { createPrismaClient, type Db } from './db/prisma.js';
-import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
-import { createRolesService } from './domain/roles/roles.service.js';
-import { createServiceClients } from './domain/service-clients/service-clients.js';
-import { createAuthService } from './domain/sessions/auth.service.js';
-import { createRevocationKeeper } from './domain/sessions/revocation-keeper.js';
-import { createRevocationsRepository } from './domain/sessions/revocations.repository.js';
-import { createSessionsRepository } from './domain/sessions/sessions.repository.js';
-import {
-  keySetFromJwks,
-  loadOrCreateDevKeys,
-  parseSigningKeysEnv,
-  type SigningKeySet,
-} from './domain/tokens/signing-keys.js';
-import { createTokenIssuer } from './domain/tokens/token-issuer.js';
-import { createLoginHistoryRepository } from './domain/users/login-history.repository.js';
-import { createProfiles } from './domain/users/profiles.js';
-import { createUserAdmin } from './domain/users/user-admin.service.js';
-import { createUsersRepository } from './domain/users/users.repository.js';
+import { type AuthContext, type AuthContextDeps, createAuthContext } from './context.js';
 import { Problems } from './errors.js';
-import { createGuards } from './plugins/authenticate.js';
-import { redisWithLocalFallback } from './plugins/rate-limit-store.js';
+import { createGuards } from './http-guards/authenticate.js';
+import { redisWithLocalFallback } from './http-guards/rate-limit-store.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { internalUserRoutes } from './routes/internal/users.js';
 import { authRoutes } from './routes/v1/auth/index.js';
 import { roleRoutes } from './routes/v1/role/index.js';
 import { userRoutes } from './routes/v1/users/index.js';
 import { wellKnownRoutes } from './routes/well-known.js';
-import { redisState, type SharedState } from './shared-state.js';
 
-export interface AppDeps {
-  db?: Db;
-  /** Where revocations, lockouts and rate limits live (default: Redis at REDIS_URL). */
-  state?: SharedState;
-  keys?: SigningKeySet;
-  hasher?: PasswordHasher;
+export { loadSigningKeys } from './context.js';
+
+export interface AppDeps extends AuthContextDeps {
   /** false turns request logging off. */
   logging?: boolean;
   /** Where log lines go instead of stdout (redaction still applies). */
   logStream?: { write(line: string): unknown };
 }
 
-/** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
-const REVOCATION_SLACK_SECONDS = 10;
-
-export async function loadSigningKeys(config: Config): Promise<SigningKeySet> {
-  const jwks = config.jwt.signingKeys
-    ? parseSigningKeysEnv(config.jwt.signingKeys)
-    : await loadOrCreateDevKeys(config.jwt.keysDir);
-  return keySetFromJwks(jwks);
+declare module 'fastify' {
+  interface FastifyInstance {
+    authContext: AuthContext;
+  }
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -95,84 +61,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }),
   ).withTypeProvider<TypeBoxTypeProvider>();
 
-  const db = deps.db ?? createPrismaClient(config.databaseUrl, config.databasePoolMax);
-  const state = deps.state ?? redisState(config);
-  // ioredis reconnects by itself; log its errors instead of crashing on them.
-  state.redis?.on('error', (error: Error) => app.log.warn({ err: error }, 'redis connection error'));
-  const revocations = createRevocationsRepository(db);
-  const keeper = createRevocationKeeper({
-    revocations,
-    cache: state.revocation,
-    log: app.log,
-    intervalMs: config.revocationRepairIntervalMs,
-  });
-  const ownsDb = !deps.db;
-  app.addHook('onReady', async () => {
-    // Start with Redis down if need be, but not fail the first requests only
-    // because the connection was still being made.
-    if (state.redis) await redisReady(state.redis, 2_000);
-    await keeper.start();
-  });
-  app.addHook('onClose', async () => {
-    await keeper.stop();
-    if (ownsDb) await db.$disconnect();
-    if (!deps.state) await state.close();
-  });
-
-  const keys = deps.keys ?? (await loadSigningKeys(config));
-  const hasher = deps.hasher ?? (await createPasswordHasher());
-  // Postgres is the record of ended sessions; when Redis cannot answer (down,
-  // or emptied and not rebuilt yet) auth asks its database instead of refusing.
-  const revocation = withRevocationCache(
-    withRevocationFallback(state.revocation, revocations.isSessionEnded),
-    config.revocationCacheMs,
-  );
-  const tokens = createTokenIssuer({
-    keys,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    serviceAudience: config.jwt.serviceAudience,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    serviceTtlSeconds: config.jwt.serviceTtlSeconds,
-  });
-  const verifier = createTokenVerifier({
-    keys: keys.resolver,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    serviceAudience: config.jwt.serviceAudience,
-    revocation,
-  });
-  const users = createUsersRepository(db);
-  const loginHistory = createLoginHistoryRepository(db);
-  const roles = createRolesService(db, users);
-  const auth = createAuthService({
-    users,
-    sessions: createSessionsRepository(db, {
-      revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
-    }),
-    revocations,
-    onPublishFailed: async (error, sessionIds) => {
-      app.log.warn(
-        { err: error, sessions: sessionIds.length },
-        'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
-      );
-      // Until it is published, verifiers must not trust a cache without it:
-      // they fall back to the database (auth) or refuse (others).
-      await state.revocation.invalidate().catch(() => {});
-    },
-    loginHistory,
-    hasher,
-    lockout: state.lockout,
-    tokens,
-    revocation,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
-  });
-  const serviceClients = createServiceClients(config.serviceClients, tokens);
-  const guards = createGuards(verifier, roles);
-  const profiles = createProfiles(users);
-  const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
+  const context = await createAuthContext(config, app.log, deps);
+  app.decorate('authContext', context);
+  app.addHook('onReady', context.start);
+  app.addHook('onClose', context.close);
+  const { db, state, keys, roles, profiles } = context;
+  const guards = createGuards(context.verifier, roles);
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, {
@@ -244,22 +138,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   await app.register(wellKnownRoutes, { keys });
   await app.register(authRoutes, {
     prefix: '/v1/auth',
-    auth,
-    serviceClients,
+    auth: context.auth,
+    serviceClients: context.serviceClients,
     guards,
     profiles,
-    loginHistory,
+    loginHistory: context.loginHistory,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
   });
   await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });
   await app.register(userRoutes, {
     prefix: '/v1/users',
-    userAdmin,
+    userAdmin: context.userAdmin,
     guards,
     onUserChanged: (userId) => profiles.invalidate(userId),
   });
-  await app.register(internalUserRoutes, { prefix: '/internal/v1', users, guards });
+  await app.register(internalUserRoutes, { prefix: '/internal/v1', users: context.users, guards });
   await app.register(internalRoleRoutes, {
     prefix: '/internal/v1',
     roles,

@@ -34,7 +34,7 @@ import { registerAdmin } from './admin/index.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
-import { createRequireUser } from './plugins/authenticate.js';
+import { createRequireUser } from './http-guards/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
 import { siteRoutes } from './routes/site/index.js';
 import { problemPages } from './routes/site/problems.js';

@@ -15,7 +15,7 @@ import {
 } from '@tollgate/contracts';
 import { ProblemError } from '@tollgate/service-kit';
 import type { RolesService } from '../../domain/roles/roles.service.js';
-import type { Guards } from '../../plugins/authenticate.js';
+import type { Guards } from '../../http-guards/authenticate.js';
 import { problems } from '../schemas.js';
 
 export interface InternalRoleRoutesOptions {

@@ -8,7 +8,7 @@ import { SCOPE_ROLES_WRITE } from '@tollgate/auth-client';
 import { InternalUser, InternalUserParams } from '@tollgate/contracts';
 import type { UsersRepository } from '../../domain/users/users.repository.js';
 import { Problems } from '../../errors.js';
-import type { Guards } from '../../plugins/authenticate.js';
+import type { Guards } from '../../http-guards/authenticate.js';
 import { problems } from '../schemas.js';
 
 export interface InternalUserRoutesOptions {

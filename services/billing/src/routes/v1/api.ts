@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
 import { featuresOfProduct } from '../../domain/entitlements/features.js';
 import { Problems } from '../../errors.js';
-import { type PreHandler, userOf } from '../../plugins/authenticate.js';
+import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
   bearerSecurity,
   CheckoutView,

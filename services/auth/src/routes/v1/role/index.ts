@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { RolesService } from '../../../domain/roles/roles.service.js';
 import { ADMIN_ROLE } from '../../../domain/roles/roles.service.js';
 import { Problems } from '../../../errors.js';
-import type { Guards } from '../../../plugins/authenticate.js';
+import type { Guards } from '../../../http-guards/authenticate.js';
 import { bearerSecurity, Login, problems } from '../../schemas.js';
 
 export interface RoleRoutesOptions {

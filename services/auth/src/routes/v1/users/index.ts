@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { UserAdmin } from '../../../domain/users/user-admin.service.js';
-import type { Guards } from '../../../plugins/authenticate.js';
+import type { Guards } from '../../../http-guards/authenticate.js';
 import { bearerSecurity, problems } from '../../schemas.js';
 
 export interface UserRoutesOptions {
