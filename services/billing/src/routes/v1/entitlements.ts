@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { EntitlementsReader } from '../../domain/entitlements/user-entitlements.js';
-import { type PreHandler, userOf } from '../../plugins/authenticate.js';
+import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import { bearerSecurity, EntitlementCheckView, EntitlementsView, problems } from '../schemas.js';
 
 export interface EntitlementRoutesOptions {
