@@ -199,6 +199,10 @@ describe('sync-stripe', () => {
     expect(stdout).toMatch(
       /reconcile: 1 subscription grants in auth, 1 entitled; 1 grants and 1 revocations enqueued/,
     );
+    // The subscriber's entitlements (derived by the sync) are queued for auth again.
+    expect(stdout).toMatch(
+      /reconcile: 0 purchase grants in auth; 0 grants and 0 revocations enqueued; entitlements queued for auth again for 1 users/,
+    );
 
     await eventually(async () => (await rolesInAuth(authOnly(), subscriber)).includes('subscriber'));
     await eventually(async () => (await rolesInAuth(authOnly(), churned)).length === 0);

@@ -55,6 +55,10 @@ await runCommand('sync-stripe', async (config) => {
         `reconcile: ${r.grantsInAuth} subscription grants in auth, ${r.entitled} entitled; ` +
           `${r.missingGranted} grants and ${r.extraRevoked} revocations enqueued`,
       );
+      console.log(
+        `reconcile: ${r.purchases.grantsInAuth} purchase grants in auth; ${r.purchases.missingGranted} grants and ` +
+          `${r.purchases.extraRevoked} revocations enqueued; entitlements queued for auth again for ${r.entitlementsRepushed} users`,
+      );
     }
   } finally {
     bars.stop();

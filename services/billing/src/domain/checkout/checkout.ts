@@ -11,7 +11,8 @@
  * ask Stripe for the customer's live subscriptions (any: 409) and open
  * sessions; reuse an open session for the same price, expire every other
  * one, and only then create a new session. A customer therefore never has
- * two payable sessions; when one completes, the others are expired as well.
+ * two payable subscription sessions; when one completes, the others are
+ * expired as well. One-time purchases (mode=payment) are left alone by both.
  *
  * The idempotency key is per customer and intent ("the session that follows
  * the customer's newest one"), not per price: two creations racing past the
@@ -152,7 +153,8 @@ export function createCheckout({
     const liveAtStripe = subscriptionList.data.find((s) => isLive(s.status));
     if (liveAtStripe) throw alreadySubscribed(liveAtStripe.status);
 
-    const open = sessionList.data.filter((s) => s.status === 'open');
+    // Open purchases (mode=payment) are no second plan: they stay payable.
+    const open = sessionList.data.filter((s) => s.status === 'open' && s.mode !== 'payment');
     const recorded = new Map((await sessions.findMany(open.map((s) => s.id))).map((r) => [r.id, r]));
     const reusable = open.find(
       (s) =>
@@ -219,8 +221,10 @@ export function createCheckout({
         status: 'open',
         limit: 100,
       });
+      // Only other subscription checkouts: a one-time purchase being paid meanwhile is not a second plan.
       for (const other of others.data)
-        if (other.id !== session.id) await expireOpen(other.id).catch(() => {});
+        if (other.id !== session.id && other.mode === 'subscription')
+          await expireOpen(other.id).catch(() => {});
     }
     return session;
   }

@@ -10,19 +10,28 @@
  * `reconcile` first re-applies every mirrored subscription through the same
  * apply step (re-deriving dunning and entitlements for the time now), then
  * compares the grants auth actually holds (source "subscription:*") with the
- * entitlements, and enqueues the grants and revocations that fix the drift.
+ * entitlements, and enqueues the grants and revocations that fix the drift;
+ * the same for one-time purchases' grants; and queues every user's newest
+ * entitlements for auth again.
  */
 
-import { type ChangeCause, SUBSCRIPTION_SOURCE_PREFIX, subscriptionIdOf } from '@tollgate/contracts';
+import {
+  type ChangeCause,
+  PURCHASE_SOURCE_PREFIX,
+  purchaseSource,
+  SUBSCRIPTION_SOURCE_PREFIX,
+  subscriptionIdOf,
+} from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Billing } from '../../context.js';
 import type { Db, Tx } from '../../db/prisma.js';
-import type { Boss } from '../../queue/queue.js';
+import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import { idOf } from '../../stripe/client.js';
 import { fetchProductFeatures, priceRow, productRow, replaceProductFeatures } from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import { customerRow, userIdFromMetadata } from '../customers/customers.js';
 import type { DunningPolicy } from '../dunning/dunning.js';
+import { purchaseGrants } from '../entitlements/user-entitlements.js';
 import { invoiceRow } from '../invoices/invoices.js';
 import { enqueueRoleSync, subscriptionSource } from '../role-sync/outbox.js';
 import {
@@ -58,9 +67,14 @@ export interface AuthGrant {
 }
 
 export interface ReconcileReport {
+  /** Subscription grants ("subscription:*"). */
   grantsInAuth: number;
   entitled: number;
   missingGranted: number;
+  /** The same for grants of one-time purchases ("purchase:*"). */
+  purchases: { grantsInAuth: number; missingGranted: number; extraRevoked: number };
+  /** Users whose newest entitlements were queued for auth again. */
+  entitlementsRepushed: number;
   extraRevoked: number;
 }
 
@@ -71,7 +85,7 @@ export interface StripeSyncDeps {
   clock: Clock;
   dunning: DunningPolicy;
   /** Every grant auth holds whose source starts with "subscription:". */
-  listAuthGrants(): AsyncIterable<AuthGrant>;
+  listAuthGrants(sourcePrefix: string): AsyncIterable<AuthGrant>;
 }
 
 const PAGE = 100;
@@ -232,7 +246,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
   async function reconcile(): Promise<ReconcileReport> {
     await reapplyMirror();
     const held = new Map<string, AuthGrant>();
-    for await (const grant of deps.listAuthGrants())
+    for await (const grant of deps.listAuthGrants(SUBSCRIPTION_SOURCE_PREFIX))
       held.set(`${grant.userId}|${grant.role}|${grant.source}`, grant);
     const entitled = await db.subscription.findMany({
       where: { entitledRole: { not: null }, userId: { not: null } },
@@ -268,7 +282,102 @@ export function createStripeSync(deps: StripeSyncDeps) {
       },
       { timeout: 120_000 },
     );
-    return { grantsInAuth: held.size, entitled: entitled.length, missingGranted, extraRevoked };
+    const purchases = await reconcilePurchaseGrants();
+    const entitlementsRepushed = await repushEntitlements();
+    return {
+      grantsInAuth: held.size,
+      entitled: entitled.length,
+      missingGranted,
+      extraRevoked,
+      purchases,
+      entitlementsRepushed,
+    };
+  }
+
+  /** The same comparison for grants one-time purchases pay for (source `purchase:<id>`). */
+  async function reconcilePurchaseGrants(): Promise<ReconcileReport['purchases']> {
+    const held = new Map<string, AuthGrant>();
+    for await (const grant of deps.listAuthGrants(PURCHASE_SOURCE_PREFIX))
+      held.set(`${grant.userId}|${grant.role}|${grant.source}`, grant);
+    const now = deps.clock.now();
+    const paid = await db.purchase.findMany({ where: { status: 'paid' } });
+    const roles = new Map(
+      (
+        await db.product.findMany({
+          where: { id: { in: [...new Set(paid.map((p) => p.productId))] } },
+          select: { id: true, role: true },
+        })
+      ).map((p) => [p.id, p.role]),
+    );
+    const report = { grantsInAuth: held.size, missingGranted: 0, extraRevoked: 0 };
+    const wanted = new Set<string>();
+    await db.$transaction(
+      async (tx) => {
+        for (const p of paid) {
+          const role = roles.get(p.productId);
+          if (!role || !purchaseGrants(p, now)) continue;
+          const key = `${p.userId}|${role}|${purchaseSource(p.id)}`;
+          wanted.add(key);
+          if (held.has(key)) continue;
+          await enqueueRoleSync(tx, deps.boss, {
+            userId: p.userId,
+            subscriptionId: p.id,
+            source: purchaseSource(p.id),
+            change: { role, action: 'grant', expiresAt: p.expiresAt },
+            reason: 'reconcile: missing in auth',
+          });
+          report.missingGranted++;
+        }
+        for (const [key, grant] of held) {
+          if (wanted.has(key)) continue;
+          await enqueueRoleSync(tx, deps.boss, {
+            userId: grant.userId,
+            subscriptionId: grant.source.slice(PURCHASE_SOURCE_PREFIX.length),
+            source: grant.source,
+            change: { role: grant.role, action: 'revoke', expiresAt: null },
+            reason: 'reconcile: not entitled',
+          });
+          report.extraRevoked++;
+        }
+      },
+      { timeout: 120_000 },
+    );
+    return report;
+  }
+
+  /**
+   * Hands auth every user's newest entitlements again (auth keeps the highest
+   * version, so this is harmless where it already has it, and repairs an auth
+   * that lost them): the newest change row of each user is queued once more.
+   */
+  async function repushEntitlements(): Promise<number> {
+    const users = await db.userEntitlements.findMany({ select: { userId: true, version: true } });
+    let queued = 0;
+    for (let i = 0; i < users.length; i += PAGE) {
+      await db.$transaction(
+        async (tx) => {
+          for (const { userId, version } of users.slice(i, i + PAGE)) {
+            const change = await tx.entitlementChange.findUnique({
+              where: { userId_version: { userId, version } },
+              select: { id: true },
+            });
+            if (!change) continue;
+            const jobId = await deps.boss.send(
+              QUEUES.entitlementSync,
+              { changeId: change.id },
+              { db: txDb(tx) },
+            );
+            await tx.entitlementChange.update({
+              where: { id: change.id },
+              data: { status: 'pending', jobId },
+            });
+            queued++;
+          }
+        },
+        { timeout: 60_000 },
+      );
+    }
+    return queued;
   }
 
   return { run, reconcile, reapplyMirror };
@@ -282,6 +391,6 @@ export function stripeSyncFor(billing: Billing) {
     boss: billing.boss,
     clock: billing.clock,
     dunning: billing.config.dunning,
-    listAuthGrants: () => billing.authRoles.listGrants(SUBSCRIPTION_SOURCE_PREFIX),
+    listAuthGrants: (sourcePrefix) => billing.authRoles.listGrants(sourcePrefix),
   });
 }
