@@ -25,7 +25,7 @@ import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js
 import { createBilling } from '@tollgate/billing/src/context.js';
 import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
 import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { stripeSyncFor } from '@tollgate/billing/src/sync/stripe-sync.js';
+import { stripeSyncFor } from '@tollgate/billing/src/domain/sync/stripe-sync.js';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
