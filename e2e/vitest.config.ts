@@ -9,8 +9,11 @@ export default defineConfig({
       'test/browser.test.ts',
       'test/admin-panel.test.ts',
       'test/pages.test.ts',
+      'test/plans-browser.test.ts',
+      'test/account-mail.test.ts',
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
+      'test/replicas.test.ts',
     ],
     testTimeout: 30_000,
     // Provisioning two databases and migrating them takes most of this.

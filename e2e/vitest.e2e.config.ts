@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * `npm run test:e2e`, apart from `npm test`: the browser flow through nginx
  * (test/browser.test.ts), the admin panel in the browser
- * (test/admin-panel.test.ts) and `npm start` itself (test/npm-start.test.ts),
+ * (test/admin-panel.test.ts), account mail in the browser
+ * (test/account-mail.test.ts) and `npm start` itself (test/npm-start.test.ts),
  * one after the other (each runs a whole system).
  */
 export default defineConfig({
@@ -12,6 +13,8 @@ export default defineConfig({
       'test/browser.test.ts',
       'test/admin-panel.test.ts',
       'test/pages.test.ts',
+      'test/plans-browser.test.ts',
+      'test/account-mail.test.ts',
       'test/npm-start.test.ts',
     ],
     fileParallelism: false,

@@ -9,27 +9,45 @@
  *     (goal: p99 < 1 s): from the moment the emulator's hosted page accepts the
  *     card (it sends checkout.session.completed then) until GET /v1/role/user
  *     shows the role;
- *  3. sync-stripe objects/s over BENCH_CUSTOMERS (10,000) customers with a
+ *  3. GET /api/v1/entitlements req/s for a subscribed user (Bearer: token
+ *     verification with the revocation and entitlement-floor checks, then the
+ *     route's one read of the stored derivation) against the hello-world route
+ *     in the same run (goal >= 40%);
+ *  4. the cost of a local `requireFeature` check (bench/billing/features.ts;
+ *     goal < 5 µs);
+ *  5. sync-stripe objects/s over BENCH_CUSTOMERS (10,000) customers with a
  *     subscription each, against merely listing the same objects with the SDK.
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
-import { createPrismaClient as createAuthDb } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
-import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { createBilling } from '@tollgate/billing/src/context.js';
-import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
-import { stripeSyncFor } from '@tollgate/billing/src/domain/sync/stripe-sync.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
+import {
+  buildApp as buildAuth,
+  createPrismaClient as createAuthDb,
+  createRolesService,
+  loadConfig as loadAuthConfig,
+  migrateAuthDatabase,
+} from '@tollgate/auth';
+import {
+  createFailFastRedis,
+  createRedisRevocationStore,
+  createTokenVerifier,
+  withRevocationCache,
+} from '@tollgate/auth-client';
+import {
+  buildApp as buildBilling,
+  createBilling,
+  createRequireUser,
+  loadConfig as loadBillingConfig,
+  migrateBillingDatabase,
+  startWorkers,
+  stripeSyncFor,
+} from '@tollgate/billing';
 import { startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import autocannon from 'autocannon';
 import Stripe from 'stripe';
+import { atStop, percentile, startReport } from '../lib/bench.js';
+import { measureFeatureChecks } from './features.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CHECKOUTS = Number(process.env.BENCH_CHECKOUTS ?? 40);
@@ -39,11 +57,6 @@ const PASSWORD = 'benchmark passphrase 2026';
 const cleanups: (() => Promise<unknown>)[] = [];
 const log = (m: string) => process.stderr.write(`  ${m}\n`);
 
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
-
 async function cannon(options: autocannon.Options) {
   const result = await autocannon({ duration: SECONDS, connections: 16, ...options });
   if (result.errors > 0 || result.non2xx > 0)
@@ -51,6 +64,10 @@ async function cannon(options: autocannon.Options) {
   return { rps: result['2xx'] / SECONDS, p99: result.latency.p99 };
 }
 
+const report = startReport('billing');
+atStop(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+});
 try {
   const [authDbInfo, billingDbInfo, syncDbInfo, redis] = await Promise.all([
     provisionDatabase('bench_auth'),
@@ -106,11 +123,26 @@ try {
   };
   const billing = await buildBilling(loadBillingConfig(billingEnv), { logging: false });
   billing.get('/bench/hello', async () => ({ hello: 'world' }));
+  // The token path alone (what every Bearer route pays before its handler), verified as billing does.
+  const benchRedis = createFailFastRedis(redis.url, { keyPrefix: redis.keyPrefix });
+  cleanups.push(async () => benchRedis.disconnect());
+  billing.get(
+    '/bench/whoami',
+    {
+      preHandler: createRequireUser(
+        createTokenVerifier({
+          jwksUrl: `${authUrl}/.well-known/jwks.json`,
+          issuer: authConfig.jwt.issuer,
+          audience: authConfig.jwt.audience,
+          revocation: withRevocationCache(createRedisRevocationStore(benchRedis), 500),
+        }),
+      ),
+    },
+    async (request) => ({ sub: request.user?.sub }),
+  );
   cleanups.push(() => billing.close());
   await billing.billing.catalog.syncAll();
   const billingUrl = await billing.listen({ host: '127.0.0.1', port: billingPort });
-
-  console.error(`machine: ${availableParallelism()} cores, node ${process.version}`);
 
   // 1. Webhook ingest (workers not yet running: this measures acceptance into the inbox).
   log(`webhook ingest, ${SECONDS} s...`);
@@ -149,6 +181,14 @@ try {
   const stored = await billing.billing.db.webhookEvent.count({
     where: { id: { startsWith: `evt_bench_${runId}_` } },
   });
+  report.add({
+    measure: 'POST /api/v1/webhook (signed, 10% duplicates)',
+    figure: ingest.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: hello.rps, unit: '/s' },
+    goal: { on: 'figure', op: '>=', value: 1000, text: '>= 1,000/s' },
+    note: `p99 ${ingest.p99} ms; ${stored} stored`,
+  });
   // Drop the bench events before the workers start (they name customers that do not exist).
   await billing.billing.db.$executeRawUnsafe(
     `DELETE FROM pgboss.job WHERE data->>'eventId' LIKE 'evt_bench_%'`,
@@ -160,6 +200,7 @@ try {
   cleanups.push(() => workers.stop());
   log(`payment -> role, ${CHECKOUTS} checkouts...`);
   const latencies: number[] = [];
+  let subscribedToken = '';
   for (let i = 0; i < CHECKOUTS; i++) {
     const login = `bench${runId}${i}`;
     await auth.inject({
@@ -208,7 +249,56 @@ try {
       await new Promise((r) => setTimeout(r, 5));
     }
     latencies.push(performance.now() - start);
+    subscribedToken = token;
   }
+
+  report.add({
+    measure: `payment -> role in auth, p99 of ${CHECKOUTS}`,
+    figure: percentile(latencies, 99),
+    unit: 'ms',
+    goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
+  });
+
+  // 3. Entitlements read for a subscribed user, against hello-world measured right before it.
+  const authorization = `Bearer ${subscribedToken}`;
+  const probe = await billing.inject({
+    method: 'GET',
+    url: '/api/v1/entitlements',
+    headers: { authorization },
+  });
+  if (probe.statusCode !== 200) throw new Error(`GET /api/v1/entitlements answered ${probe.statusCode}`);
+  log(`GET /api/v1/entitlements against hello-world, ${SECONDS} s each...`);
+  const helloBeside = await cannon({ url: `${billingUrl}/bench/hello` });
+  const whoami = await cannon({ url: `${billingUrl}/bench/whoami`, headers: { authorization } });
+  const entitlements = await cannon({ url: `${billingUrl}/api/v1/entitlements`, headers: { authorization } });
+
+  // 4. Local feature checks.
+  log('requireFeature micro-bench...');
+  const features = await measureFeatureChecks();
+
+  report.add({
+    measure: 'GET /bench/whoami (Bearer check only)',
+    figure: whoami.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: helloBeside.rps, unit: '/s' },
+    note: `p99 ${whoami.p99} ms`,
+  });
+  report.add({
+    measure: 'GET /api/v1/entitlements (Bearer)',
+    figure: entitlements.rps,
+    unit: '/s',
+    baseline: { label: 'hello', value: helloBeside.rps, unit: '/s' },
+    goal: { on: 'ratio', op: '>=', value: 0.4, text: '>= 40% of hello' },
+    note: `p99 ${entitlements.p99} ms; ${Object.keys(probe.json().features ?? {}).length} features`,
+  });
+  report.add({
+    measure: "requireFeature('hd') on verified claims",
+    figure: features.requireFeatureNs / 1000,
+    unit: 'µs',
+    goal: { on: 'figure', op: '<=', value: 5, text: '< 5 µs' },
+    note: `limitOf ${(features.limitOfNs / 1000).toFixed(3)} µs; verify of a repeat token + requireFeature ${(features.verifyAndRequireNs / 1000).toFixed(3)} µs`,
+  });
 
   // 3. sync-stripe over many customers, in a fresh Stripe account (an emulator without webhooks).
   log(`sync-stripe: creating ${CUSTOMERS} customers with subscriptions in a fresh emulator...`);
@@ -253,33 +343,20 @@ try {
   const listSeconds = (performance.now() - listStarted) / 1000;
   log('sync-stripe...');
   const sync = stripeSyncFor(syncBilling);
-  const report = await sync.run();
-  const synced = Object.values(report.counts).reduce((a, b) => a + b, 0);
+  const syncReport = await sync.run();
+  const synced = Object.values(syncReport.counts).reduce((a, b) => a + b, 0);
 
-  const rows: [string, string, string][] = [
-    ['GET /bench/hello (baseline)', `${hello.rps.toFixed(0)}/s`, `p99 ${hello.p99} ms`],
-    [
-      'POST /api/v1/webhook (signed, 10% dup)',
-      `${ingest.rps.toFixed(0)}/s`,
-      `p99 ${ingest.p99} ms, ${((ingest.rps / hello.rps) * 100).toFixed(1)}% of hello; ${stored} stored (goal >= 1,000/s)`,
-    ],
-    [
-      `payment -> role in auth (${CHECKOUTS})`,
-      `p50 ${percentile(latencies, 50).toFixed(0)} ms`,
-      `p99 ${percentile(latencies, 99).toFixed(0)} ms (goal p99 < 1,000 ms)`,
-    ],
-    [
-      'SDK list of the same objects (baseline)',
-      `${(listed / listSeconds).toFixed(0)} obj/s`,
-      `${listed} in ${listSeconds.toFixed(1)} s`,
-    ],
-    [
-      'sync-stripe',
-      `${(synced / report.seconds).toFixed(0)} obj/s`,
-      `${synced} in ${report.seconds.toFixed(1)} s, ${((listSeconds / report.seconds) * 100).toFixed(0)}% of list speed; ${report.roleSyncsEnqueued} role syncs`,
-    ],
-  ];
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(42)} ${b.padStart(14)}  ${c}`);
+  report.add({
+    measure: `sync-stripe (${CUSTOMERS} customers)`,
+    figure: synced / syncReport.seconds,
+    unit: 'obj/s',
+    baseline: { label: 'SDK list of the same objects', value: listed / listSeconds, unit: 'obj/s' },
+    note: `no goal in the issue; ${synced} in ${syncReport.seconds.toFixed(1)} s; ${syncReport.roleSyncsEnqueued} role syncs`,
+  });
+  report.finish();
+} catch (error) {
+  report.finish(error);
+  process.exitCode = 1;
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((e) => console.error(e));
 }

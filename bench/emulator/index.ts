@@ -13,34 +13,36 @@ import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { loadBenchConfig } from '../../services/stripe-emulator/src/config.ts';
 import { startEmulator } from '../../services/stripe-emulator/src/index.ts';
+import { log, startReport } from '../lib/bench.js';
 
 const cfg = loadBenchConfig();
+const report = startReport('emulator');
 
 let helloRps = 0;
 
-async function cannon(title: string, opts: Record<string, unknown>) {
+async function cannon(title: string, opts: autocannon.Options) {
+  log(`${title}, ${cfg.durationSeconds} s`);
   const result = await autocannon({ duration: cfg.durationSeconds, connections: cfg.connections, ...opts });
-  const ok = result['2xx'];
-  const line = {
-    title,
-    requests_per_second_avg: Math.round(result.requests.average),
-    latency_ms_p50: result.latency.p50,
-    latency_ms_p99: result.latency.p99,
-    ok_responses: ok,
-    non_2xx: result.non2xx,
-    errors: result.errors,
-    ...(helloRps ? { ratio_to_hello: Number((result.requests.average / helloRps).toFixed(3)) } : {}),
-  };
-  console.log(JSON.stringify(line));
-  return line;
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${title}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const rps = result['2xx'] / cfg.durationSeconds;
+  if (helloRps) {
+    report.add({
+      measure: title,
+      figure: rps,
+      unit: '/s',
+      baseline: { label: 'plain Fastify hello', value: helloRps, unit: '/s' },
+      note: `no goal in the issue; p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms`,
+    });
+  }
+  return rps;
 }
 
 async function helloBaseline() {
   const app = Fastify();
   app.get('/hello', async () => ({ hello: 'world' }));
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  helloRps = (await cannon('baseline: GET /hello (plain Fastify, same process)', { url: `${url}/hello` }))
-    .requests_per_second_avg;
+  helloRps = await cannon('baseline: GET /hello (plain Fastify, same process)', { url: `${url}/hello` });
   await app.close();
 }
 
@@ -61,7 +63,7 @@ async function httpBench() {
     url: `${emu.url}/v1/customers?limit=10&email=nobody%40example.com`,
     headers,
   });
-  console.log(JSON.stringify({ customers_in_store: emu.emulator.store.customers.items.size }));
+  log(`${emu.emulator.store.customers.items.size} customers in the store`);
   await emu.close();
 }
 
@@ -106,23 +108,24 @@ async function webhookBench(concurrency: number) {
   for (let i = 0; i < cfg.webhookEvents; i++) em.emit('customer.updated', customer);
   await emu.waitForWebhooks();
   const seconds = (performance.now() - started) / 1000;
-  console.log(
-    JSON.stringify({
-      title: `webhook deliveries (signed POST, endpoint concurrency ${concurrency})`,
-      events: cfg.webhookEvents,
-      delivered: received,
-      seconds: Number(seconds.toFixed(2)),
-      deliveries_per_second: Math.round(received / seconds),
-      baseline_plain_posts_per_second: Math.round(baselinePerSecond),
-      ratio_to_baseline: Number((received / seconds / baselinePerSecond).toFixed(3)),
-    }),
-  );
+  report.add({
+    measure: `webhook deliveries (signed POST, endpoint concurrency ${concurrency})`,
+    figure: received / seconds,
+    unit: '/s',
+    baseline: { label: 'plain POSTs', value: baselinePerSecond, unit: '/s' },
+    note: `no goal in the issue; ${received}/${cfg.webhookEvents} delivered in ${seconds.toFixed(2)} s`,
+  });
   await emu.close();
   await new Promise<void>((r) => server.close(() => r()));
 }
 
-console.log(JSON.stringify({ node: process.version, ...cfg }));
-await helloBaseline();
-await httpBench();
-await webhookBench(1);
-await webhookBench(16);
+try {
+  await helloBaseline();
+  await httpBench();
+  await webhookBench(1);
+  await webhookBench(16);
+  report.finish();
+} catch (error) {
+  report.finish(error);
+  process.exitCode = 1;
+}

@@ -22,6 +22,11 @@ const Schema = Type.Object({
   AUTH_PORT: Type.Integer({ default: 3001 }),
   BILLING_PORT: Type.Integer({ default: 3002 }),
   EMULATOR_PORT: Type.Integer({ default: 12111 }),
+  /** Where auth sends account mail instead of the local mail catcher (e.g. smtp://user:pass@smtp.example:587). */
+  SMTP_URL: Type.Optional(Type.String()),
+  /** The local mail catcher (MailDev): its SMTP port and its web inbox. */
+  MAIL_SMTP_PORT: Type.Integer({ default: 1025 }),
+  MAIL_WEB_PORT: Type.Integer({ default: 1080 }),
   /** The services' log level; request lines are logged at info. */
   LOG_LEVEL: Type.String({ default: 'info' }),
 });
@@ -46,6 +51,9 @@ export const STACK_VARIABLES: {
   { name: 'BILLING_PORT', defaultText: '3002', description: 'billing (loopback only)' },
   { name: 'EMULATOR_PORT', defaultText: '12111', description: 'the Stripe emulator (hosted checkout pages)' },
   { name: 'EMBEDDED_POSTGRES_PORT', defaultText: '15432', description: 'the embedded PostgreSQL' },
+  { name: 'MAIL_SMTP_PORT', defaultText: '1025', description: 'the mail catcher (MailDev) takes mail here' },
+  { name: 'MAIL_WEB_PORT', defaultText: '1080', description: "the mail catcher's web inbox" },
+  { name: 'SMTP_URL', defaultText: 'the mail catcher', description: 'a real SMTP server for account mail' },
   { name: 'DATABASE_URL', defaultText: 'embedded PostgreSQL', description: 'a server to use instead' },
   {
     name: 'REDIS_URL',

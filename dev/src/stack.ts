@@ -7,6 +7,8 @@
  *               the services, which then all run in this one process
  *   Stripe      the emulator on :12111 with the seeded catalogue, unless
  *               STRIPE_SECRET_KEY is set (then the key is checked first)
+ *   Mail        a local mail catcher (MailDev: SMTP :1025, web inbox :1080)
+ *               for auth's account mail, unless SMTP_URL is set
  *   auth :3001, billing :3002 (with its queue worker), dev gateway :8080
  *
  * Ctrl+C stops everything and leaves no process behind.
@@ -14,21 +16,25 @@
 import { appendFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { buildApp as buildAuth } from '@tollgate/auth/src/app.js';
-import { bootstrapDatabase as bootstrapAuth } from '@tollgate/auth/src/bootstrap.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { memoryState, redisState } from '@tollgate/auth/src/shared-state.js';
-import { buildApp as buildBilling } from '@tollgate/billing/src/app.js';
+import {
+  bootstrapDatabase as bootstrapAuth,
+  buildApp as buildAuth,
+  createPrismaClient as createAuthPrisma,
+  loadConfig as loadAuthConfig,
+  memoryState,
+  redisState,
+} from '@tollgate/auth';
 import {
   bootstrapDatabase as bootstrapBilling,
+  buildApp as buildBilling,
+  createStripeClient,
+  loadConfig as loadBillingConfig,
   seedCatalogIfEmpty,
-} from '@tollgate/billing/src/bootstrap.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
-import { createStripeClient } from '@tollgate/billing/src/stripe/client.js';
+  startWorkers,
+} from '@tollgate/billing';
 import { installProcessGuard } from '@tollgate/service-kit';
 import { startEmulator } from '@tollgate/stripe-emulator';
+import { MailDev } from 'maildev';
 import { type StackConfig, StartError, withDatabase } from './config.js';
 import { buildGateway } from './gateway.js';
 import { acquireLock, busyPorts } from './lock.js';
@@ -94,12 +100,13 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
       stack.AUTH_PORT,
       stack.BILLING_PORT,
       ...(useEmulator ? [stack.EMULATOR_PORT] : []),
+      ...(stack.SMTP_URL ? [] : [stack.MAIL_SMTP_PORT, stack.MAIL_WEB_PORT]),
     ];
     const busy = await busyPorts(ports);
     if (busy.length > 0) {
       const one = busy.length === 1;
       throw new StartError(
-        `port${one ? '' : 's'} ${busy.join(', ')} ${one ? 'is' : 'are'} already in use on 127.0.0.1: free ${one ? 'it' : 'them'}, or move tollgate with GATEWAY_PORT / AUTH_PORT / BILLING_PORT / EMULATOR_PORT`,
+        `port${one ? '' : 's'} ${busy.join(', ')} ${one ? 'is' : 'are'} already in use on 127.0.0.1: free ${one ? 'it' : 'them'}, or move tollgate with GATEWAY_PORT / AUTH_PORT / BILLING_PORT / EMULATOR_PORT / MAIL_SMTP_PORT / MAIL_WEB_PORT`,
       );
     }
 
@@ -147,9 +154,28 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
       : undefined;
     if (emulator) closers.push({ name: 'stripe emulator', close: () => emulator.close() });
 
+    // Account mail (verification, password reset) lands in a local inbox
+    // unless a real SMTP server is named.
+    let smtpUrl = stack.SMTP_URL;
+    if (!smtpUrl) {
+      const maildev = new MailDev({
+        smtp: stack.MAIL_SMTP_PORT,
+        ip: '127.0.0.1',
+        web: stack.MAIL_WEB_PORT,
+        webIp: '127.0.0.1',
+        mailDirectory: path.join(stack.dataDir, 'mail'),
+        silent: true,
+      });
+      await maildev.start();
+      closers.push({ name: 'mail catcher', close: () => maildev.stop() });
+      smtpUrl = `smtp://127.0.0.1:${stack.MAIL_SMTP_PORT}`;
+    }
+
     const authConfig = loadAuthConfig({
       ...common,
       PORT: String(stack.AUTH_PORT),
+      SMTP_URL: smtpUrl,
+      PUBLIC_URL: `http://localhost:${stack.GATEWAY_PORT}`,
       DATABASE_URL: withDatabase(serverUrl, 'tollgate_auth'),
       KEYS_DIR: path.join(stack.dataDir, 'keys'),
     });
@@ -210,6 +236,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     auth            http://127.0.0.1:${stack.AUTH_PORT}
     billing         http://127.0.0.1:${stack.BILLING_PORT}
     Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
+    mail inbox      ${stack.SMTP_URL ? 'none here: account mail goes to SMTP_URL' : `http://localhost:${stack.MAIL_WEB_PORT}   verification and password-reset mail`}
     PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}
     shared state    ${stack.REDIS_URL ? `Redis at ${stack.REDIS_URL}` : 'in this process (set REDIS_URL to use Redis)'}
     logs            ${shown(logs.dir)}/<service>.log

@@ -1,4 +1,4 @@
-import { createStripeClient } from '@tollgate/billing/src/stripe/client.js';
+import { createStripeClient } from '@tollgate/billing';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartError } from './config.js';

@@ -5,7 +5,7 @@
  * with one line if Stripe refuses or cannot be reached: a billing service
  * that cannot take payments is not worth running in a development stack.
  */
-import type { Stripe } from '@tollgate/billing/src/stripe/client.js';
+import type { Stripe } from '@tollgate/billing';
 import { StartError } from './config.js';
 
 export async function stripeAccountOf(stripe: Stripe, where: string): Promise<string> {

@@ -26,6 +26,9 @@ const STACK_ENV = [
   'AUTH_PORT',
   'BILLING_PORT',
   'EMULATOR_PORT',
+  'SMTP_URL',
+  'MAIL_SMTP_PORT',
+  'MAIL_WEB_PORT',
   'LOG_LEVEL',
 ];
 
@@ -54,6 +57,8 @@ async function npmStart(args: string[], env: Record<string, string>) {
       AUTH_PORT: String(await freePort()),
       BILLING_PORT: String(await freePort()),
       EMULATOR_PORT: String(await freePort()),
+      MAIL_SMTP_PORT: String(await freePort()),
+      MAIL_WEB_PORT: String(await freePort()),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,9 +15,10 @@ import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import {
   freePort,
   provisionDatabase,
-  provisionRedis,
   startTcpProxy,
+  startThrowawayRedis,
   type TcpProxy,
+  type ThrowawayRedis,
 } from '@tollgate/test-kit';
 import pg from 'pg';
 import Stripe from 'stripe';
@@ -25,7 +26,7 @@ import Stripe from 'stripe';
 const root = path.resolve(import.meta.dirname, '..', '..');
 export const SERVICE_SECRET = 'chaos-billing-secret-0123456789abcdef';
 export const PREMIUM = 'price_tollgate_premium_monthly';
-const PASSWORD = 'chaos drill passphrase 7';
+export const PASSWORD = 'chaos drill passphrase 7';
 
 export interface ServiceProcess {
   name: string;
@@ -59,7 +60,10 @@ function serviceProcess(
     name,
     url,
     async start() {
-      proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+      // CHAOS_NODE_ARGS: extra node flags for the services, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+      // (a profile is written on stop(), the graceful way; kill -9 writes none).
+      const extra = process.env.CHAOS_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+      proc = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/server.ts'], {
         cwd,
         env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,6 +116,8 @@ export interface ChaosSystem {
   emulator: RunningEmulator;
   /** Billing -> Stripe. */
   stripeLink: TcpProxy;
+  /** Auth's and billing's Redis, this system's alone. */
+  redis: ThrowawayRedis;
   billingDb: pg.Pool;
   authDb: pg.Pool;
   billingDatabaseUrl: string;
@@ -125,12 +131,26 @@ export interface ChaosUser {
   id: string;
   login: string;
   token: string;
+  refreshToken: string;
   /** The role auth should show once everything settled. */
   expect: 'premium' | null;
   subscriptionId?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * As a client should: a 503 (a store slow on a loaded machine: auth's lockout,
+ * billing's revocation check) is retried after its Retry-After, a few times.
+ */
+async function fetchRetrying503(url: string, init: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, init);
+    if (response.status !== 503 || attempt === 5) return response;
+    await response.text();
+    await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
 
 async function json(response: Response) {
   const text = await response.text();
@@ -150,7 +170,7 @@ export function chaosUsers(sys: ChaosSystem) {
   async function newUser(): Promise<ChaosUser> {
     const login = `c${randomBytes(5).toString('hex')}`;
     const post = (path: string, body: object) =>
-      fetch(`${sys.auth.url}${path}`, {
+      fetchRetrying503(`${sys.auth.url}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -160,8 +180,8 @@ export function chaosUsers(sys: ChaosSystem) {
       password: PASSWORD,
       email: `${login}@example.com`,
     });
-    const { access_token } = await post('/v1/auth/login', { login, password: PASSWORD });
-    const user: ChaosUser = { id, login, token: access_token, expect: null };
+    const { access_token, refresh_token } = await post('/v1/auth/login', { login, password: PASSWORD });
+    const user: ChaosUser = { id, login, token: access_token, refreshToken: refresh_token, expect: null };
     users.push(user);
     return user;
   }
@@ -170,7 +190,7 @@ export function chaosUsers(sys: ChaosSystem) {
   async function checkout(
     user: ChaosUser,
   ): Promise<{ checkout_session_id: string; checkout_session_url: string }> {
-    return fetch(`${sys.billing.url}/api/v1/checkout`, {
+    return fetchRetrying503(`${sys.billing.url}/api/v1/checkout`, {
       method: 'POST',
       headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ price_id: PREMIUM }),
@@ -287,12 +307,13 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
     const [authDbInfo, billingDbInfo, redis] = await Promise.all([
       provisionDatabase('chaos_auth'),
       provisionDatabase('chaos_billing'),
-      provisionRedis('chaos'),
+      startThrowawayRedis(),
     ]);
+    const redisKeyPrefix = `chaos:${randomBytes(4).toString('hex')}:`;
     cleanups.push(
       () => authDbInfo.release(),
       () => billingDbInfo.release(),
-      () => redis.release(),
+      () => redis.stop(),
     );
     const keysDir = await mkdtemp(path.join(tmpdir(), 'tollgate-chaos-keys-'));
     cleanups.push(() => rm(keysDir, { recursive: true, force: true }));
@@ -303,6 +324,10 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       // Stripe keeps retrying through a billing restart (the catch-up covers what it gives up on).
       webhookRetryBaseMs: 250,
       webhookRetryMaxMs: 3000,
+      // As Stripe does: several deliveries at once, in no guaranteed order. One at a
+      // time (the emulator's default) made a burst of payments wait on the
+      // emulator's own queue, which the bench then measured as billing's latency.
+      webhookConcurrency: 8,
     });
     cleanups.push(() => emulator.close());
     const emuUrl = new URL(emulator.url);
@@ -314,7 +339,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: authDbInfo.url,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
       KEYS_DIR: keysDir,
       SERVICE_CLIENTS: `billing:${SERVICE_SECRET}:roles:write`,
       AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -327,7 +352,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       LOG_LEVEL: 'warn',
       DATABASE_URL: billingDbInfo.url,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
+      REDIS_KEY_PREFIX: redisKeyPrefix,
       AUTH_URL: auth.url,
       AUTH_CLIENT_SECRET: SERVICE_SECRET,
       AUTH_TIMEOUT_MS: '2000',
@@ -369,6 +394,7 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       billing,
       emulator,
       stripeLink,
+      redis,
       billingDb,
       authDb,
       billingDatabaseUrl: billingDbInfo.url,

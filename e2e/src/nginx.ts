@@ -21,7 +21,13 @@ export const TEMPLATE_PATH = path.join(
 );
 
 /** The variables the image substitutes (compose restricts NGINX_ENVSUBST_FILTER to them). */
-export const TEMPLATE_VARIABLES = ['AUTH_UPSTREAM', 'BILLING_UPSTREAM', 'TRUSTED_PROXY'] as const;
+export const TEMPLATE_VARIABLES = [
+  'AUTH_UPSTREAM',
+  'BILLING_UPSTREAM',
+  'UPSTREAM_SERVER_FLAGS',
+  'NGINX_RESOLVER',
+  'TRUSTED_PROXY',
+] as const;
 
 /**
  * envsubst with an explicit variable list: `$NAME` and `${NAME}` for the
@@ -40,9 +46,15 @@ export function renderTemplate(template: string, values: Record<string, string>)
 export { freePort };
 
 export interface NginxOptions {
-  /** host:port of the auth service, as AUTH_UPSTREAM (e.g. `127.0.0.1:3001`, `auth:3000`). */
-  authUpstream: string;
-  billingUpstream: string;
+  /**
+   * host:port of the auth service, as AUTH_UPSTREAM (e.g. `127.0.0.1:3001`,
+   * `auth:3000`), or one per replica: the template's one `server` line is
+   * then written once per address, which is what `resolve` makes of a name
+   * with several addresses in compose and Kubernetes (Debian's nginx 1.22
+   * has no `resolve`, and loopback replicas differ by port, not address).
+   */
+  authUpstream: string | string[];
+  billingUpstream: string | string[];
   /**
    * TRUSTED_PROXY: the hop (CIDR) whose X-Forwarded-Proto/-For nginx believes, e.g. a
    * TLS terminator; default 127.0.0.1/32, as in compose (nothing in front).
@@ -54,6 +66,13 @@ export interface NginxOptions {
   binary?: string;
   /** How long to wait for the port to accept connections. */
   startTimeoutMs?: number;
+  /**
+   * Keep-alive for clients (default on, 65 s, as the image's nginx.conf).
+   * Off for tests that reload nginx under traffic (setUpstreams): a reload
+   * closes the old workers' idle client connections, and a client that
+   * reuses one at that moment sees the connection drop.
+   */
+  clientKeepalive?: boolean;
 }
 
 export interface RunningNginx {
@@ -64,13 +83,19 @@ export interface RunningNginx {
   /** The rendered conf.d/default.conf. */
   config: string;
   readErrorLog(): Promise<string>;
+  /**
+   * Rewrites the upstream servers and reloads nginx (SIGHUP; old workers
+   * finish their requests), as an endpoints change does in Kubernetes;
+   * resolves once the new workers run.
+   */
+  setUpstreams(upstreams: { auth: string | string[]; billing: string | string[] }): Promise<void>;
   /** What nginx wrote to the access log (the template's format). */
   readAccessLog(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** The image's http block, reduced to what the template relies on, with every path under `dir`. */
-function mainConfig(dir: string): string {
+function mainConfig(dir: string, clientKeepalive = true): string {
   return `daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -85,7 +110,7 @@ http {
     default_type application/octet-stream;
     access_log ${dir}/access.log;
     sendfile on;
-    keepalive_timeout 65;
+    keepalive_timeout ${clientKeepalive ? 65 : 0};
     client_body_temp_path ${dir}/tmp/client_body;
     proxy_temp_path ${dir}/tmp/proxy;
     fastcgi_temp_path ${dir}/tmp/fastcgi;
@@ -130,18 +155,34 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   await mkdir(path.join(dir, 'conf.d'));
   await mkdir(path.join(dir, 'tmp'));
 
-  const rendered = renderTemplate(await readFile(TEMPLATE_PATH, 'utf8'), {
-    AUTH_UPSTREAM: options.authUpstream,
-    BILLING_UPSTREAM: options.billingUpstream,
-    TRUSTED_PROXY: options.trustedProxy ?? '127.0.0.1/32',
-  });
-  // The image listens on :80 inside its container; here, a free loopback port.
-  const config = rendered.replace(/^(\s*)listen\s+80;$/m, `$1listen 127.0.0.1:${port};`);
-  if (config === rendered) throw new Error('the template has no `listen 80;` line to move');
-  // The image's access log (a symlink to stdout there) goes to the temp directory.
-  const logged = config.replaceAll('/var/log/nginx/access.log', path.join(dir, 'access.log'));
+  const template = await readFile(TEMPLATE_PATH, 'utf8');
+  const render = (auth: string | string[], billing: string | string[]) => {
+    const first = (upstream: string | string[]) => (Array.isArray(upstream) ? upstream[0] : upstream) ?? '';
+    let rendered = renderTemplate(template, {
+      AUTH_UPSTREAM: first(auth),
+      BILLING_UPSTREAM: first(billing),
+      // Debian's nginx has no `resolve`; loopback addresses need no re-resolution.
+      UPSTREAM_SERVER_FLAGS: '',
+      NGINX_RESOLVER: '127.0.0.1',
+      TRUSTED_PROXY: options.trustedProxy ?? '127.0.0.1/32',
+    });
+    for (const upstream of [auth, billing]) {
+      if (!Array.isArray(upstream)) continue;
+      const line = new RegExp(`^(\\s*)server ${first(upstream).replaceAll('.', '\\.')}( .*)$`, 'm');
+      if (!line.test(rendered)) throw new Error(`no server line for ${first(upstream)}`);
+      rendered = rendered.replace(line, (_m, indent: string, rest: string) =>
+        upstream.map((address) => `${indent}server ${address}${rest}`).join('\n'),
+      );
+    }
+    // The image listens on :80 inside its container; here, a free loopback port.
+    const config = rendered.replace(/^(\s*)listen\s+80;$/m, `$1listen 127.0.0.1:${port};`);
+    if (config === rendered) throw new Error('the template has no `listen 80;` line to move');
+    // The image's access log (a symlink to stdout there) goes to the temp directory.
+    return config.replaceAll('/var/log/nginx/access.log', path.join(dir, 'access.log'));
+  };
+  const logged = render(options.authUpstream, options.billingUpstream);
   await writeFile(path.join(dir, 'conf.d', 'default.conf'), logged);
-  await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir));
+  await writeFile(path.join(dir, 'nginx.conf'), mainConfig(dir, options.clientKeepalive));
 
   const child = spawn(
     binary,
@@ -170,6 +211,18 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
     await rm(dir, { recursive: true, force: true });
   };
 
+  const setUpstreams = async (upstreams: { auth: string | string[]; billing: string | string[] }) => {
+    await writeFile(path.join(dir, 'conf.d', 'default.conf'), render(upstreams.auth, upstreams.billing));
+    const started = async () => ((await readErrorLog()).match(/start worker process/g) ?? []).length;
+    const before = await started();
+    child.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while ((await started()) <= before) {
+      if (Date.now() > deadline) throw new Error(`nginx did not reload:\n${await readErrorLog()}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
   try {
     await spawned;
     await waitForPort(port, child, options.startTimeoutMs ?? 10_000, () => stderr);
@@ -178,5 +231,14 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
     await stop();
     throw new Error(`${(error as Error).message}\n${log}`);
   }
-  return { url: `http://127.0.0.1:${port}`, port, dir, config: logged, readErrorLog, readAccessLog, stop };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    config: logged,
+    readErrorLog,
+    readAccessLog,
+    setUpstreams,
+    stop,
+  };
 }

@@ -8,17 +8,22 @@
  * tests point it at the gateway, as the Stripe CLI is pointed at nginx) and
  * billing's workers run, so payments turn into roles.
  */
-import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
-import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
-import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
-import { buildApp as buildBillingApp } from '@tollgate/billing/src/app.js';
-import { loadConfig as loadBillingConfig } from '@tollgate/billing/src/config.js';
-import { migrateBillingDatabase } from '@tollgate/billing/src/db/migrate.js';
-import { startWorkers } from '@tollgate/billing/src/jobs/workers.js';
+import {
+  buildApp as buildAuthApp,
+  createPrismaClient as createAuthPrisma,
+  createRolesService,
+  ensureSuperuser,
+  generatePrivateJwk,
+  keySetFromJwks,
+  loadConfig as loadAuthConfig,
+  migrateAuthDatabase,
+} from '@tollgate/auth';
+import {
+  buildApp as buildBillingApp,
+  loadConfig as loadBillingConfig,
+  migrateBillingDatabase,
+  startWorkers,
+} from '@tollgate/billing';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';
@@ -71,6 +76,8 @@ export interface ServicesOptions {
   webhookUrl?: string;
   /** Variables over billing's test configuration (e.g. NODE_ENV=production and its secrets). */
   billingEnv?: Record<string, string>;
+  /** Variables over auth's test configuration (e.g. SMTP_URL and PUBLIC_URL for account mail). */
+  authEnv?: Record<string, string>;
   /** The emulator's key and webhook secret (production billing refuses the dev ones). */
   stripeKeys?: { apiKey: string; webhookSecret: string };
   /** Create auth's superuser (ADMIN_LOGIN / ADMIN_PASSWORD below), as the server does at start. */
@@ -116,6 +123,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       ADMIN_LOGIN: SUPERUSER.login,
       ADMIN_PASSWORD: SUPERUSER.password,
       LOG_LEVEL: 'warn',
+      ...options.authEnv,
     });
     const seedDb = createAuthPrisma(authConfig.databaseUrl);
     try {

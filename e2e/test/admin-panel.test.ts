@@ -4,8 +4,9 @@
  *   fetch while the admin is signed in: nothing changes;
  * - the admin's own click on an action in the panel works;
  * - the panel is tollgate's (name, logo, "Login"), money reads as money,
- *   lists are newest first, raw Stripe objects are formatted JSON, and no
- *   request leaves the machine (no Google Fonts);
+ *   lists are newest first, raw Stripe objects are formatted JSON, the
+ *   customer page shows the user's audit history from billing and auth, and
+ *   no request leaves the machine (no Google Fonts);
  * - screenshots of the login, the dashboard and every list go to e2e/artifacts/.
  */
 import { randomBytes } from 'node:crypto';
@@ -297,6 +298,28 @@ describe('admin panel in Chromium, through nginx', () => {
     await screenshot(page, 'admin-subscription');
     await page.close();
   }, 180_000);
+
+  it('the customer page shows why the user has what they have: both services’ history (screenshot)', async () => {
+    const page = await context.newPage();
+    await logIn(page);
+    await page.goto(`${panel}/admin/resources/Customer/records/${customerId}/show`);
+    const history = page.locator('[data-testid=json-history]');
+    await history.waitFor({ timeout: 20_000 });
+    const shown = JSON.parse((await history.textContent()) ?? '{}') as {
+      data: { service: string; action: string; role: string | null; cause: { type: string } | null }[];
+      auth_included: boolean;
+    };
+    expect(shown.auth_included).toBe(true);
+    const lines = shown.data.map((e) => `${e.service}:${e.action}:${e.role}:${e.cause?.type}`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'billing:role_grant:subscriber:stripe_event',
+        'auth:role_granted:subscriber:stripe_event',
+      ]),
+    );
+    await screenshot(page, 'admin-customer-history');
+    await page.close();
+  }, 120_000);
 
   it('no request left the machine (no Google Fonts, no CDN)', () => {
     const hosts = new Set(requests.map((url) => new URL(url).hostname));

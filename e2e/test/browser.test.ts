@@ -243,6 +243,7 @@ describe('the money path through nginx, in Chromium', () => {
     const data = products.json<{ data: Product[] }>().data;
     expect(data.map((p) => [p.name, p.role]).sort()).toEqual([
       ['Basic', 'subscriber'],
+      ['Offline downloads', 'downloads'],
       ['Premium', 'premium'],
     ]);
     const basic = data.find((p) => p.role === 'subscriber')!;

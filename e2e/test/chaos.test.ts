@@ -6,11 +6,12 @@
  * auth is what the subscriptions say, each subscription's grant and
  * revocation went to auth once in effect, and both services answer ready
  * with nobody restarting them by hand (a drill that kills a process starts it
- * again, as a supervisor would). Each prints its convergence time.
+ * again, as a supervisor would). Each prints its convergence time. Redis is
+ * the system's own redis-server, so the Redis drill can restart it empty.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChaosSystem, chaosUsers, startChaosSystem } from '../src/chaos.js';
+import { type ChaosSystem, type ChaosUser, chaosUsers, PASSWORD, startChaosSystem } from '../src/chaos.js';
 
 let sys: ChaosSystem;
 let people: ReturnType<typeof chaosUsers>;
@@ -43,7 +44,9 @@ describe('chaos drills', () => {
     const burst = await Promise.all(Array.from({ length: 8 }, () => people.newUser()));
     const paying = Promise.allSettled(burst.map((user) => people.subscribe(user)));
     // Killed once webhooks are arriving and being processed, while other checkouts are under way.
-    for (let i = 0; i < 200 && (await countEvents()) < 3; i++) await sleep(100);
+    // (A payment's webhooks, not just the customers checkouts create: deliveries run 8 at a time.)
+    for (let i = 0; i < 200 && (await countEvents(`type = 'checkout.session.completed'`)) < 1; i++)
+      await sleep(100);
     await sys.billing.kill();
     const results = await paying;
     // A checkout that billing never answered was never paid: that user stays without a role.
@@ -128,5 +131,81 @@ describe('chaos drills', () => {
       sys.stripeLink.restore();
     }
     await converge('Stripe unreachable beyond the retry budget', performance.now());
+  });
+
+  it('Redis killed and restarted empty', async () => {
+    const call = (url: string, init: RequestInit = {}) =>
+      fetch(url, { ...init, signal: AbortSignal.timeout(5000) }).then(async (response) => ({
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        retryAfter: response.headers.get('retry-after'),
+        body: await response.text(),
+      }));
+    const bearer = (user: ChaosUser) => ({ authorization: `Bearer ${user.token}` });
+    const atAuth = (user: ChaosUser) => call(`${sys.auth.url}/v1/auth/me`, { headers: bearer(user) });
+    const atBilling = (user: ChaosUser) =>
+      call(`${sys.billing.url}/api/v1/subscription`, { headers: bearer(user) });
+    const post = (path: string, body: object) =>
+      call(`${sys.auth.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    /** 2xx, or (only while Redis is down) a fast 503 problem+json saying when to come back. */
+    const workingOr503 = (answer: Awaited<ReturnType<typeof call>>, what: string) => {
+      if (answer.status < 300) return;
+      expect(answer.status, `${what}: ${answer.body}`).toBe(503);
+      expect(answer.type).toContain('application/problem+json');
+      expect(answer.retryAfter).not.toBeNull();
+    };
+
+    const [gone, staying] = await Promise.all([people.newUser(), people.newUser()]);
+    await people.subscribe(staying);
+    const loggedOut = await call(`${sys.auth.url}/v1/auth/logout`, { method: 'POST', headers: bearer(gone) });
+    expect(loggedOut.status).toBe(204);
+    expect((await atAuth(gone)).status).toBe(401);
+    expect((await atBilling(gone)).status).toBe(401);
+    // Checkouts started before the fault, paid while Redis is away: grants must not need it.
+    const arriving = await Promise.all(Array.from({ length: 3 }, () => people.newUser()));
+    const sessions = await Promise.all(arriving.map((user) => people.checkout(user)));
+
+    await sys.redis.kill();
+    const down = { refused: 0, served: [] as string[], unavailable: [] as string[] };
+    try {
+      await Promise.all(arriving.map((user, i) => people.pay(user, sessions[i]!)));
+      for (const answer of [await atAuth(gone), await atBilling(gone)]) {
+        // Never accepted: refused as logged out, or (a verifier that cannot check) 503.
+        expect([401, 503], answer.body).toContain(answer.status);
+        down.refused++;
+      }
+      for (const [answer, what] of [
+        [await atAuth(staying), 'me at auth'],
+        [await post('/v1/auth/login', { login: staying.login, password: PASSWORD }), 'login'],
+        [await post('/v1/auth/refresh-token', { refresh_token: staying.refreshToken }), 'refresh'],
+      ] as const) {
+        workingOr503(answer, what);
+        (answer.status < 300 ? down.served : down.unavailable).push(what);
+        if (what === 'refresh' && answer.status === 200)
+          staying.refreshToken = (JSON.parse(answer.body) as { refresh_token: string }).refresh_token;
+      }
+    } finally {
+      await sys.redis.start();
+    }
+    const back = performance.now();
+    console.log(
+      `[chaos] Redis down: logged-out token refused ${down.refused}/2; served: ${down.served.join(', ') || 'none'}; 503: ${down.unavailable.join(', ') || 'none'}`,
+    );
+
+    // Empty now: nothing Redis held (revocations, rate-limit counters) may come back as "allowed".
+    const seconds = await converge('Redis killed and restarted empty', back);
+    expect((await atAuth(gone)).status).toBe(401);
+    expect((await atBilling(gone)).status).toBe(401);
+    expect((await atAuth(staying)).status).toBe(200);
+    expect((await atBilling(staying)).status).toBe(200);
+    const relogin = await post('/v1/auth/login', { login: staying.login, password: PASSWORD });
+    expect(relogin.status, relogin.body).toBe(200);
+    const refreshed = await post('/v1/auth/refresh-token', { refresh_token: staying.refreshToken });
+    expect(refreshed.status, refreshed.body).toBe(200);
+    expect(seconds).toBeLessThan(10);
   });
 });

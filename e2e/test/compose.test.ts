@@ -8,8 +8,11 @@ import { BlockList, isIPv4 } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { TEMPLATE_VARIABLES } from '../src/nginx.js';
 
 interface ComposeService {
+  container_name?: string;
+  image?: string;
   ports?: string[];
   environment?: Record<string, string | null>;
   networks?: Record<string, { ipv4_address?: string } | null>;
@@ -48,5 +51,28 @@ describe('compose: who may set the client address', () => {
 
   it.each(['auth', 'billing', 'postgres', 'redis'])('%s publishes no port on the host', (name) => {
     expect(compose.services[name]?.ports ?? []).toEqual([]);
+  });
+});
+
+describe('compose: docker compose up --scale auth=2 --scale billing=3', () => {
+  it.each(['auth', 'billing'])('%s can have several containers: no container_name, no host port', (name) => {
+    expect(compose.services[name]?.container_name).toBeUndefined();
+    expect(compose.services[name]?.ports ?? []).toEqual([]);
+  });
+
+  it('nginx names each service once and re-resolves it through Docker’s DNS', () => {
+    const env = compose.services.nginx?.environment ?? {};
+    expect(env.AUTH_UPSTREAM).toBe('auth:3000');
+    expect(env.BILLING_UPSTREAM).toBe('billing:3000');
+    expect(env.UPSTREAM_SERVER_FLAGS).toBe('resolve');
+    expect(env.NGINX_RESOLVER).toBe('127.0.0.11');
+    // `resolve` on an upstream server: nginx 1.27.3 and later.
+    const [major, minor] = (compose.services.nginx?.image ?? '')
+      .replace(/^nginx:/, '')
+      .split('.')
+      .map(Number);
+    expect((major ?? 0) * 1000 + (minor ?? 0)).toBeGreaterThanOrEqual(1028);
+    const filter = new RegExp((env.NGINX_ENVSUBST_FILTER ?? '').replace('$$', '$'));
+    expect(TEMPLATE_VARIABLES.filter((v) => filter.test(v))).toEqual([...TEMPLATE_VARIABLES]);
   });
 });

@@ -93,8 +93,8 @@ describe('nginx only: template rendering', () => {
       AUTH_UPSTREAM: 'auth:3000',
       BILLING_UPSTREAM: 'billing:3000',
     });
-    expect(rendered).toContain('server auth:3000;');
-    expect(rendered).toContain('server billing:3000;');
+    expect(rendered).toMatch(/server auth:3000 [^;]*;/);
+    expect(rendered).toMatch(/server billing:3000 [^;]*;/);
     expect(rendered).not.toMatch(/\$\{?(AUTH|BILLING)_UPSTREAM/);
     expect(rendered).toContain('$request_id');
     expect(rendered).toContain('$http_x_request_id');
@@ -233,6 +233,30 @@ describe.each(GATEWAY_KINDS)('%s', (kind) => {
       }
       expect(seenBy('auth', '/nope')).toHaveLength(0);
       expect(seenBy('billing', '/nope')).toHaveLength(0);
+    });
+
+    it('never routes /metrics (each service serves it on its own port only), however it is spelled', async () => {
+      // The services do answer it directly: the 404 below is the gateway's.
+      for (const service of [services.auth, services.billing]) {
+        const direct = await httpRequest(service.url, { path: '/metrics' });
+        expect(direct.status).toBe(200);
+        expect(direct.text()).toContain('http_requests_total');
+      }
+      const seenBefore = seenBy('auth', '/metrics').length + seenBy('billing', '/metrics').length;
+      for (const path of [
+        '/metrics',
+        '/metrics/',
+        '//metrics',
+        '/v1/../metrics',
+        '/api/v1/%2e%2e/%2e%2e/metrics',
+        '/METRICS',
+      ]) {
+        const response = await gateway({ path });
+        expect(response.status, path).toBe(404);
+        expect(response.header('content-type')).toBe('application/problem+json');
+        expect(response.json()).toMatchObject({ code: 'route_not_found', detail: GATEWAY_404_DETAIL });
+      }
+      expect(seenBy('auth', '/metrics').length + seenBy('billing', '/metrics').length).toBe(seenBefore);
     });
   });
 

@@ -47,8 +47,10 @@ beforeAll(async () => {
     BILLING_PORT: String(await freePort()),
     EMULATOR_PORT: String(await freePort()),
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    MAIL_SMTP_PORT: String(await freePort()),
+    MAIL_WEB_PORT: String(await freePort()),
   };
-  for (const name of ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'])
+  for (const name of ['DATABASE_URL', 'REDIS_URL', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET', 'SMTP_URL'])
     delete process.env[name];
   first = start();
   await new Promise<void>((resolve, reject) => {
@@ -87,11 +89,37 @@ describe('npm start', () => {
     });
     expect(registered.status).toBe(201);
     const products = (await (await fetch(`${g}/api/v1/products`)).json()) as { data: { role: string }[] };
-    expect(products.data.map((p) => p.role).sort()).toEqual(['premium', 'subscriber']);
+    expect(products.data.map((p) => p.role).sort()).toEqual(['downloads', 'premium', 'subscriber']);
     expect((await fetch(`${g}/internal/v1/grants`)).status).toBe(403);
     const home = await fetch(`${g}/`);
     expect(home.status).toBe(200);
     expect(await home.text()).toContain('tollgate is an open pair of services');
+  });
+
+  it('catches account mail in a local inbox whose URL it prints', async () => {
+    expect(output).toContain(`http://localhost:${env.MAIL_WEB_PORT}`);
+    const g = `http://127.0.0.1:${env.GATEWAY_PORT}`;
+    const registered = await fetch(`${g}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        login: 'mailed',
+        password: 'correct horse battery',
+        email: 'mailed@example.com',
+      }),
+    });
+    expect(registered.status).toBe(201);
+    const inbox = `http://127.0.0.1:${env.MAIL_WEB_PORT}`;
+    let mails: { subject: string; to: { address: string }[]; text: string }[] = [];
+    for (let i = 0; i < 50 && mails.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const all = (await (await fetch(`${inbox}/api/email`)).json()) as typeof mails;
+      mails = all.filter((m) => m.to.some((t) => t.address === 'mailed@example.com'));
+    }
+    expect(mails[0]?.subject).toBe('Confirm your email address');
+    expect(mails[0]?.text).toContain(`http://localhost:${env.GATEWAY_PORT}/#verify-email=`);
+    const page = await fetch(inbox, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
   });
 
   it('logs each service to .data/logs/<service>.log, and to its stdout as JSON (not a terminal)', async () => {

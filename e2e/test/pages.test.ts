@@ -156,8 +156,12 @@ describe('the home page, in Chromium through nginx', () => {
     expect(await page.textContent('button[data-price="price_tollgate_basic_monthly"]')).toBe(
       'Switch to this',
     );
+    // Back to the cheaper plan: a downgrade waits for the period end (issue 12), and can be undone.
     await page.click('button[data-price="price_tollgate_basic_monthly"]');
-    await expect.poll(summary, SLOW).toMatch(/^Basic, \$4\.99 per month/);
+    await expect.poll(() => page.textContent('#pending-change'), SLOW).toMatch(/^Changes to Basic on /);
+    expect(await summary()).toMatch(/^Premium, \$9\.99 per month/);
+    await page.click('button:has-text("Keep Premium")');
+    await expect.poll(() => page.locator('#pending-change').count(), SLOW).toBe(0);
     expect(await page.isHidden('#account-error')).toBe(true);
   });
 

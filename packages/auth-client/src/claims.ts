@@ -18,8 +18,26 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   email: string;
+  /** Whether the user proved they read mail at `email`; absent in tokens issued before auth knew (treat as false). */
+  email_verified?: boolean;
   login: string;
   roles: string[];
+  /**
+   * The user's entitlements when the token was issued (absent in tokens
+   * issued before entitlements existed: treated as version 0, no features).
+   */
+  ent?: EntitlementsClaim;
+}
+
+/**
+ * The compact `ent` claim: `v` the entitlements version auth held, `f` the
+ * features (key -> true, or a numeric limit). A token whose `v` is below the
+ * user's floor (set when entitlements shrank) is refused with
+ * `entitlements_changed`; refreshing gives a token with the current set.
+ */
+export interface EntitlementsClaim {
+  v: number;
+  f: Record<string, true | number>;
 }
 
 /** Claims of a service's client-credentials token. */

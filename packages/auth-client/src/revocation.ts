@@ -8,6 +8,12 @@
  * has no marker, so a verifier can tell "not revoked" from "I don't know" and
  * never lets a logged-out token back in: it asks an authority (auth asks its
  * database) or refuses with 503 until auth has rebuilt the cache.
+ *
+ * The same store carries entitlement floors (architecture/decisions/0018-entitlements-in-tokens.md):
+ * `entitlements-floor:<userId>` = the lowest `ent` version a token of that
+ * user must carry, set when the user's entitlements shrank, for as long as a
+ * token with an older version may be unexpired. It obeys the same marker and
+ * the same fail-closed rules as revocations.
  */
 import { type CircuitBreakerPolicy, ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 
@@ -37,6 +43,20 @@ export interface RevocationStore {
   /** Whether the session was ended; throws RevocationUnavailableError when it cannot tell. */
   isSessionRevoked(sessionId: string): Promise<boolean>;
   revokeSessions(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
+  /**
+   * The lowest entitlements version (`ent.v`) a token of this user must
+   * carry; 0 when none is required. Throws RevocationUnavailableError when it cannot tell.
+   */
+  entitlementsFloor(userId: string): Promise<number>;
+  /** Raises the user's floor to `version` (never lowers it) for `ttlSeconds`. */
+  raiseEntitlementsFloor(userId: string, version: number, ttlSeconds: number): Promise<void>;
+}
+
+export interface EntitlementsFloorEntry {
+  userId: string;
+  version: number;
+  /** How long the floor must last: until every token with an older version has expired. */
+  ttlSeconds: number;
 }
 
 export interface RevocationEntry {
@@ -50,10 +70,11 @@ export interface RevocationCache extends RevocationStore {
   /** Whether the cache holds every revocation (its completeness marker is present). */
   isComplete(): Promise<boolean>;
   /**
-   * Writes every entry, then the completeness marker, unless the cache was
-   * emptied again meanwhile (then returns false and the caller tries again).
+   * Writes every entry (revocations and entitlement floors), then the
+   * completeness marker, unless the cache was emptied again meanwhile (then
+   * returns false and the caller tries again).
    */
-  restore(entries: readonly RevocationEntry[]): Promise<boolean>;
+  restore(entries: readonly RevocationEntry[], floors?: readonly EntitlementsFloorEntry[]): Promise<boolean>;
   /**
    * Declares the cache incomplete (removes the marker): what a writer does
    * when it could not publish a revocation, so verifiers stop trusting a
@@ -65,6 +86,9 @@ export interface RevocationCache extends RevocationStore {
 export function revokedSessionKey(sessionId: string): string {
   return `revoked-session:${sessionId}`;
 }
+export function entitlementsFloorKey(userId: string): string {
+  return `entitlements-floor:${userId}`;
+}
 export const REVOCATIONS_COMPLETE_KEY = 'revocations:complete';
 const REVOCATIONS_REBUILD_KEY = 'revocations:rebuild';
 
@@ -75,6 +99,18 @@ const COMPLETE_REBUILD = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[1])
   redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;
+
+// KEYS[1] the user's floor; ARGV[1] version, ARGV[2] ttl seconds. A floor
+// only rises: a late or repeated write of an older floor changes nothing.
+const RAISE_FLOOR = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wanted = tonumber(ARGV[1])
+if wanted >= current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   return 1
 end
 return 0
@@ -124,6 +160,24 @@ export function createRedisRevocationStore(
     }
   }
 
+  async function writeFloors(floors: readonly EntitlementsFloorEntry[]) {
+    for (let i = 0; i < floors.length; i += WRITE_BATCH) {
+      await Promise.all(
+        floors
+          .slice(i, i + WRITE_BATCH)
+          .map((f) =>
+            redis.eval(
+              RAISE_FLOOR,
+              1,
+              entitlementsFloorKey(f.userId),
+              f.version,
+              Math.max(1, Math.ceil(f.ttlSeconds)),
+            ),
+          ),
+      );
+    }
+  }
+
   return {
     async isSessionRevoked(sessionId) {
       const [revoked, complete] = await call('read', () =>
@@ -137,6 +191,17 @@ export function createRedisRevocationStore(
     async revokeSessions(sessionIds, ttlSeconds) {
       await call('write', () => writeAll(sessionIds.map((sessionId) => ({ sessionId, ttlSeconds }))));
     },
+    async entitlementsFloor(userId) {
+      const [floor, complete] = await call('read', () =>
+        redis.mget(entitlementsFloorKey(userId), REVOCATIONS_COMPLETE_KEY),
+      );
+      if (complete === null)
+        throw new RevocationUnavailableError('the revocation cache is being rebuilt after a Redis data loss');
+      return floor === null ? 0 : Number(floor);
+    },
+    async raiseEntitlementsFloor(userId, version, ttlSeconds) {
+      await call('write', () => writeFloors([{ userId, version, ttlSeconds }]));
+    },
     async isComplete() {
       return (await call('read', () => redis.get(REVOCATIONS_COMPLETE_KEY))) !== null;
     },
@@ -144,11 +209,12 @@ export function createRedisRevocationStore(
       // Not through the breaker: when it is open, reads skip Redis as well.
       await redis.del(REVOCATIONS_COMPLETE_KEY);
     },
-    async restore(entries) {
+    async restore(entries, floors = []) {
       const nonce = `${new Date().toISOString()}/${Math.random().toString(36).slice(2)}`;
       return call('rebuild', async () => {
         await redis.set(REVOCATIONS_REBUILD_KEY, nonce, 'EX', 300);
         await writeAll(entries);
+        await writeFloors(floors);
         return (
           (await redis.eval(
             COMPLETE_REBUILD,
@@ -163,6 +229,13 @@ export function createRedisRevocationStore(
   };
 }
 
+/** The record a cache stands for (auth's database). */
+export interface RevocationAuthority {
+  isSessionEnded(sessionId: string): Promise<boolean>;
+  /** The user's entitlements floor in force now (0 when none). */
+  entitlementsFloor(userId: string): Promise<number>;
+}
+
 /**
  * Asks `authority` whenever `cache` cannot tell (auth passes its database):
  * a Redis outage or data loss then costs a database read, not a refusal.
@@ -170,20 +243,32 @@ export function createRedisRevocationStore(
  */
 export function withRevocationFallback(
   cache: RevocationStore,
-  authority: (sessionId: string) => Promise<boolean>,
+  authority: RevocationAuthority,
   onFallback?: (error: RevocationUnavailableError) => void,
 ): RevocationStore {
+  async function orAuthority<T>(fromCache: () => Promise<T>, fromAuthority: () => Promise<T>): Promise<T> {
+    try {
+      return await fromCache();
+    } catch (error) {
+      if (!(error instanceof RevocationUnavailableError)) throw error;
+      onFallback?.(error);
+      return fromAuthority();
+    }
+  }
   return {
-    async isSessionRevoked(sessionId) {
-      try {
-        return await cache.isSessionRevoked(sessionId);
-      } catch (error) {
-        if (!(error instanceof RevocationUnavailableError)) throw error;
-        onFallback?.(error);
-        return authority(sessionId);
-      }
-    },
+    isSessionRevoked: (sessionId) =>
+      orAuthority(
+        () => cache.isSessionRevoked(sessionId),
+        () => authority.isSessionEnded(sessionId),
+      ),
+    entitlementsFloor: (userId) =>
+      orAuthority(
+        () => cache.entitlementsFloor(userId),
+        () => authority.entitlementsFloor(userId),
+      ),
     revokeSessions: (sessionIds, ttlSeconds) => cache.revokeSessions(sessionIds, ttlSeconds),
+    raiseEntitlementsFloor: (userId, version, ttlSeconds) =>
+      cache.raiseEntitlementsFloor(userId, version, ttlSeconds),
   };
 }
 
@@ -200,7 +285,22 @@ export function withRevocationCache(
   maxEntries = 50_000,
 ): RevocationStore {
   const checkedAt = new Map<string, number>();
+  // Floors are remembered the same way: a raise elsewhere is seen within ttlMs.
+  const floors = new Map<string, { at: number; floor: number }>();
   return {
+    async entitlementsFloor(userId) {
+      const hit = floors.get(userId);
+      if (hit !== undefined && Date.now() - hit.at < ttlMs) return hit.floor;
+      const floor = await inner.entitlementsFloor(userId);
+      floors.delete(userId);
+      floors.set(userId, { at: Date.now(), floor });
+      if (floors.size > maxEntries) floors.delete(floors.keys().next().value as string);
+      return floor;
+    },
+    async raiseEntitlementsFloor(userId, version, ttlSeconds) {
+      floors.delete(userId);
+      await inner.raiseEntitlementsFloor(userId, version, ttlSeconds);
+    },
     async isSessionRevoked(sessionId) {
       const at = checkedAt.get(sessionId);
       if (at !== undefined && Date.now() - at < ttlMs) return false;
@@ -230,9 +330,15 @@ export function withRevocationCache(
  */
 export function createMemoryRevocationStore(now = () => Date.now()): RevocationCache {
   const until = new Map<string, number>();
+  const floors = new Map<string, { version: number; until: number }>();
   let complete = false;
   const write = (entries: readonly RevocationEntry[]) => {
     for (const e of entries) until.set(e.sessionId, now() + Math.max(1, Math.ceil(e.ttlSeconds)) * 1000);
+  };
+  const raise = (f: EntitlementsFloorEntry) => {
+    const current = floors.get(f.userId);
+    if (current && current.until > now() && current.version > f.version) return;
+    floors.set(f.userId, { version: f.version, until: now() + Math.max(1, Math.ceil(f.ttlSeconds)) * 1000 });
   };
   return {
     async isSessionRevoked(sessionId) {
@@ -245,11 +351,20 @@ export function createMemoryRevocationStore(now = () => Date.now()): RevocationC
     async revokeSessions(sessionIds, ttlSeconds) {
       write(sessionIds.map((sessionId) => ({ sessionId, ttlSeconds })));
     },
+    async entitlementsFloor(userId) {
+      if (!complete) throw new RevocationUnavailableError('the revocation store has not been restored yet');
+      const floor = floors.get(userId);
+      return floor && floor.until > now() ? floor.version : 0;
+    },
+    async raiseEntitlementsFloor(userId, version, ttlSeconds) {
+      raise({ userId, version, ttlSeconds });
+    },
     async isComplete() {
       return complete;
     },
-    async restore(entries) {
+    async restore(entries, restoredFloors = []) {
       write(entries);
+      for (const f of restoredFloors) raise(f);
       complete = true;
       return true;
     },

@@ -1,12 +1,14 @@
 import { ProblemError } from '@tollgate/service-kit';
 import {
   createRemoteJWKSet,
+  customFetch,
   type JWTPayload,
   type JWTVerifyGetKey,
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
 import { type AccessTokenClaims, type ServiceTokenClaims, TOKEN_ALGORITHM, TOKEN_TYPE } from './claims.js';
+import { conditionalJwksFetch } from './jwks.js';
 import { type RevocationStore, RevocationUnavailableError } from './revocation.js';
 
 export type TokenErrorCode =
@@ -14,7 +16,8 @@ export type TokenErrorCode =
   | 'token_expired'
   | 'token_revoked'
   | 'insufficient_scope'
-  | 'revocation_unavailable';
+  | 'revocation_unavailable'
+  | 'entitlements_changed';
 
 /** Why a token was refused. `code` is stable and safe to show to clients. */
 export class TokenError extends Error {
@@ -30,7 +33,10 @@ export class TokenError extends Error {
 }
 
 export interface TokenVerifierOptions {
-  /** Where to fetch the signing keys; fetched keys are cached and refetched for unknown `kid`s. */
+  /**
+   * Where to fetch the signing keys; fetched keys are cached and refetched
+   * (conditionally, with the ETag) for unknown `kid`s and every 10 minutes.
+   */
   jwksUrl?: string | URL;
   /** Alternatively, a key resolver (auth itself passes its local key set). */
   keys?: JWTVerifyGetKey;
@@ -61,11 +67,28 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
+/** The `ent` claim's version, or undefined when the claim is malformed (absent counts as 0). */
+function entVersion(ent: unknown): number | undefined {
+  if (ent === undefined) return 0;
+  if (typeof ent !== 'object' || ent === null) return undefined;
+  const { v, f } = ent as { v?: unknown; f?: unknown };
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined;
+  if (typeof f !== 'object' || f === null || Array.isArray(f)) return undefined;
+  return v;
+}
+
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const keys =
     options.keys ??
     (options.jwksUrl
-      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 10 * 60_000 })
+      ? createRemoteJWKSet(new URL(options.jwksUrl), {
+          cooldownDuration: 5_000,
+          // Longer than auth's max-age on purpose: rotations are caught by the
+          // unknown-kid refetch, and a copy this old still verifies while auth is
+          // unreachable (a failed refetch of a stale copy fails every token).
+          cacheMaxAge: 10 * 60_000,
+          [customFetch]: conditionalJwksFetch(),
+        })
       : undefined);
   if (!keys) throw new Error('createTokenVerifier needs jwksUrl or keys');
   const clockTolerance = options.clockToleranceSeconds ?? 5;
@@ -110,18 +133,25 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   return {
     async verifyAccessToken(token) {
       const payload = await verify(token, options.audience);
-      const { sid, email, login, roles } = payload;
+      const { sid, sub, email, login, roles } = payload;
+      const version = entVersion(payload.ent);
       if (
         typeof sid !== 'string' ||
+        typeof sub !== 'string' ||
         typeof email !== 'string' ||
         typeof login !== 'string' ||
-        !isStringArray(roles)
+        !isStringArray(roles) ||
+        version === undefined
       ) {
         throw new TokenError('token_invalid', 'the token is not a user access token');
       }
       let revoked: boolean;
+      let floor: number;
       try {
-        revoked = await options.revocation.isSessionRevoked(sid);
+        [revoked, floor] = await Promise.all([
+          options.revocation.isSessionRevoked(sid),
+          options.revocation.entitlementsFloor(sub),
+        ]);
       } catch (error) {
         // Fail closed: a token whose session may have ended is not accepted.
         if (error instanceof RevocationUnavailableError)
@@ -133,6 +163,11 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         throw error;
       }
       if (revoked) throw new TokenError('token_revoked', 'the session of this token has ended');
+      if (version < floor)
+        throw new TokenError(
+          'entitlements_changed',
+          'your entitlements changed since this token was issued; refresh it (POST /v1/auth/refresh-token)',
+        );
       return payload as unknown as AccessTokenClaims;
     },
     async verifyServiceToken(token, requiredScope) {
@@ -176,6 +211,16 @@ export function tokenErrorProblem(error: unknown): ProblemError | undefined {
   if (error.code === 'insufficient_scope') {
     return new ProblemError(403, error.code, 'Insufficient scope', error.message);
   }
+  if (error.code === 'entitlements_changed') {
+    return new ProblemError(
+      401,
+      error.code,
+      'Entitlements changed',
+      error.message,
+      {},
+      { 'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"` },
+    );
+  }
   return new ProblemError(
     401,
     error.code,
@@ -184,4 +229,33 @@ export function tokenErrorProblem(error: unknown): ProblemError | undefined {
     {},
     { 'www-authenticate': `Bearer error="invalid_token", error_description="${error.message}"` },
   );
+}
+
+/** What one verification ended with: `valid`, or the TokenError code (`token_expired`, ...), or `error`. */
+export type VerificationOutcome = 'valid' | string;
+
+/**
+ * The verifier, reporting each verification's kind and outcome to
+ * `observe` (the services count them as a metric). Answers are unchanged.
+ */
+export function withVerificationObserver(
+  verifier: TokenVerifier,
+  observe: (kind: 'access' | 'service', outcome: VerificationOutcome) => void,
+): TokenVerifier {
+  function counted<T>(kind: 'access' | 'service', result: Promise<T>): Promise<T> {
+    return result.then(
+      (value) => {
+        observe(kind, 'valid');
+        return value;
+      },
+      (error: unknown) => {
+        observe(kind, error instanceof TokenError ? error.code : 'error');
+        throw error;
+      },
+    );
+  }
+  return {
+    verifyAccessToken: (token) => counted('access', verifier.verifyAccessToken(token)),
+    verifyServiceToken: (token, scope) => counted('service', verifier.verifyServiceToken(token, scope)),
+  };
 }

@@ -14,15 +14,23 @@ import {
 
 // An in-memory RevocationStore: the interface is this package's own seam;
 // the Redis-backed store is exercised against real Redis in the auth tests.
-function memoryRevocations(): RevocationStore & { revoked: Set<string> } {
+function memoryRevocations(): RevocationStore & { revoked: Set<string>; floors: Map<string, number> } {
   const revoked = new Set<string>();
+  const floors = new Map<string, number>();
   return {
     revoked,
+    floors,
     async isSessionRevoked(id) {
       return revoked.has(id);
     },
     async revokeSessions(ids) {
       for (const id of ids) revoked.add(id);
+    },
+    async entitlementsFloor(userId) {
+      return floors.get(userId) ?? 0;
+    },
+    async raiseEntitlementsFloor(userId, version) {
+      floors.set(userId, Math.max(version, floors.get(userId) ?? 0));
     },
   };
 }
@@ -142,6 +150,8 @@ describe('caches', () => {
         return inner.isSessionRevoked(id);
       },
       revokeSessions: (ids, ttl) => inner.revokeSessions(ids, ttl),
+      entitlementsFloor: (userId) => inner.entitlementsFloor(userId),
+      raiseEntitlementsFloor: (userId, version, ttl) => inner.raiseEntitlementsFloor(userId, version, ttl),
     };
     const cached = withRevocationCache(counting, 100);
     expect(await cached.isSessionRevoked('a')).toBe(false);
@@ -191,6 +201,12 @@ describe('when revocations cannot be checked', () => {
     async revokeSessions() {
       throw new RevocationUnavailableError('down', 2);
     },
+    async entitlementsFloor() {
+      throw new RevocationUnavailableError('down', 2);
+    },
+    async raiseEntitlementsFloor() {
+      throw new RevocationUnavailableError('down', 2);
+    },
   };
 
   it('a verifier refuses the token with revocation_unavailable, a 503 with Retry-After', async () => {
@@ -206,9 +222,15 @@ describe('when revocations cannot be checked', () => {
 
   it('withRevocationFallback asks the authority instead, and only then', async () => {
     const asked: string[] = [];
-    const authority = async (sid: string) => {
-      asked.push(sid);
-      return sid === 'ended';
+    const authority = {
+      isSessionEnded: async (sid: string) => {
+        asked.push(sid);
+        return sid === 'ended';
+      },
+      entitlementsFloor: async (userId: string) => {
+        asked.push(`floor:${userId}`);
+        return userId === 'shrunk' ? 4 : 0;
+      },
     };
     const viaAuthority = withRevocationFallback(unavailable, authority);
     expect(await viaAuthority.isSessionRevoked('ended')).toBe(true);
@@ -216,7 +238,9 @@ describe('when revocations cannot be checked', () => {
     const healthy = memoryRevocations();
     healthy.revoked.add('x');
     expect(await withRevocationFallback(healthy, authority).isSessionRevoked('x')).toBe(true);
-    expect(asked).toEqual(['ended', 'open']);
+    expect(await viaAuthority.entitlementsFloor('shrunk')).toBe(4);
+    expect(await withRevocationFallback(healthy, authority).entitlementsFloor('shrunk')).toBe(0);
+    expect(asked).toEqual(['ended', 'open', 'floor:shrunk']);
   });
 });
 
@@ -242,5 +266,64 @@ describe('isRedisUnavailableError', () => {
     expect(isRedisUnavailableError(named('ReplyError', 'ERR wrong number of arguments'))).toBe(false);
     expect(isRedisUnavailableError(new Error('something else'))).toBe(false);
     expect(isRedisUnavailableError(undefined)).toBe(false);
+  });
+});
+
+describe('entitlement floors', () => {
+  const user = { sid: 's1', email: 'a@b.c', login: 'a', roles: [] };
+
+  it('refuses a token whose ent version is below the user’s floor with entitlements_changed (401), and accepts a newer one', async () => {
+    const revocations = memoryRevocations();
+    const verifier = verifierWith(revocations);
+    const old = await sign({ ...user, ent: { v: 3, f: { hd: true } } }, 'users');
+    const legacy = await sign(user, 'users'); // issued before entitlements: version 0
+    await expect(verifier.verifyAccessToken(old)).resolves.toMatchObject({ ent: { v: 3 } });
+    await expect(verifier.verifyAccessToken(legacy)).resolves.toBeDefined();
+
+    revocations.floors.set('u1', 4);
+    const error = await verifier.verifyAccessToken(old).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'entitlements_changed' });
+    const problem = tokenErrorProblem(error);
+    expect(problem).toMatchObject({ status: 401, code: 'entitlements_changed' });
+    expect(problem?.headers['www-authenticate']).toContain('invalid_token');
+    await expect(verifier.verifyAccessToken(legacy)).rejects.toMatchObject({ code: 'entitlements_changed' });
+
+    const refreshed = await sign({ ...user, ent: { v: 4, f: {} } }, 'users');
+    await expect(verifier.verifyAccessToken(refreshed)).resolves.toMatchObject({ ent: { v: 4, f: {} } });
+  });
+
+  it('refuses a malformed ent claim as an invalid token', async () => {
+    const verifier = verifierWith();
+    for (const ent of [{ v: '3', f: {} }, { v: 1 }, { v: -1, f: {} }, { v: 1, f: [] }, 'x']) {
+      const token = await sign({ ...user, ent }, 'users');
+      await expect(verifier.verifyAccessToken(token)).rejects.toMatchObject({ code: 'token_invalid' });
+    }
+  });
+
+  it('the memory store only raises a floor, keeps it for its ttl, and cannot tell before a restore', async () => {
+    let clock = 1_000_000;
+    const store = createMemoryRevocationStore(() => clock);
+    await expect(store.entitlementsFloor('u')).rejects.toBeInstanceOf(RevocationUnavailableError);
+    expect(await store.restore([], [{ userId: 'u', version: 5, ttlSeconds: 10 }])).toBe(true);
+    expect(await store.entitlementsFloor('u')).toBe(5);
+    await store.raiseEntitlementsFloor('u', 3, 100);
+    expect(await store.entitlementsFloor('u')).toBe(5);
+    await store.raiseEntitlementsFloor('u', 7, 10);
+    expect(await store.entitlementsFloor('u')).toBe(7);
+    clock += 10_001;
+    expect(await store.entitlementsFloor('u')).toBe(0);
+    expect(await store.entitlementsFloor('other')).toBe(0);
+  });
+
+  it('the cache remembers a floor for its ttl and forgets at once one raised through it', async () => {
+    const inner = memoryRevocations();
+    const cached = withRevocationCache(inner, 100);
+    expect(await cached.entitlementsFloor('u')).toBe(0);
+    inner.floors.set('u', 2); // raised elsewhere
+    expect(await cached.entitlementsFloor('u')).toBe(0);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await cached.entitlementsFloor('u')).toBe(2);
+    await cached.raiseEntitlementsFloor('u', 3, 60);
+    expect(await cached.entitlementsFloor('u')).toBe(3);
   });
 });

@@ -31,10 +31,31 @@ const HealthBody = {
   required: ['status'],
 } as const;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The first step of a graceful stop: /health/ready answers 503 from now
+     * on (the load balancer or Kubernetes takes this replica out of rotation)
+     * while requests are still served, each answer with `Connection: close`
+     * so kept-alive connections end after their request instead of being cut
+     * by the close. Resolves after `ms`; then close the app.
+     */
+    drain(ms: number): Promise<void>;
+  }
+}
+
 /** GET /health/live (the process answers) and GET /health/ready (its dependencies answer). */
 export const healthRoutes = fp<HealthOptions>(
   async (app: FastifyInstance, options) => {
     const timeoutMs = options.timeoutMs ?? 2_000;
+    let draining = false;
+    app.decorate('drain', async (ms: number) => {
+      draining = true;
+      if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    });
+    app.addHook('onSend', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close');
+    });
     app.get(
       '/health/live',
       { schema: { tags: ['health'], summary: 'Liveness', response: { 200: HealthBody } }, logLevel: 'warn' },
@@ -47,6 +68,11 @@ export const healthRoutes = fp<HealthOptions>(
         logLevel: 'warn',
       },
       async (_request, reply) => {
+        if (draining)
+          return reply.code(503).send({
+            status: 'fail',
+            checks: { shutdown: { status: 'fail', error: 'draining before shutdown' } },
+          });
         const run = (checks: Record<string, ReadinessCheck>) =>
           Promise.all(
             Object.entries(checks).map(async ([name, check]) => {

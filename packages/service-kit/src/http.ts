@@ -296,7 +296,7 @@ export const openApiRefResolver = {
 };
 
 /** Paths the gateway never routes: the internal API (403 there) and the probes. */
-export const PRIVATE_PATH_PREFIXES = ['/internal/', '/health/'] as const;
+export const PRIVATE_PATH_PREFIXES = ['/internal/', '/health/', '/metrics'] as const;
 
 /**
  * For @fastify/swagger's `transform`: routes under PRIVATE_PATH_PREFIXES are

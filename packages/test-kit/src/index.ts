@@ -158,5 +158,6 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+export * from './mail-catcher.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export * from './throwaway-redis.js';

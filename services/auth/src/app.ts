@@ -10,12 +10,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { createRedisBreaker, isRedisUnavailableError, tokenErrorProblem } from '@tollgate/auth-client';
 import {
-  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
-  hidePrivateRoutes,
-  openApiRefResolver,
+  metricsPlugin,
+  openApiOptions,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -28,6 +27,8 @@ import { type AuthContext, type AuthContextDeps, createAuthContext } from './con
 import { Problems } from './errors.js';
 import { createGuards } from './http-guards/authenticate.js';
 import { redisWithLocalFallback } from './http-guards/rate-limit-store.js';
+import { internalEntitlementsRoutes } from './routes/internal/entitlements.js';
+import { internalHistoryRoutes } from './routes/internal/history.js';
 import { internalGrantListRoutes, internalRoleRoutes } from './routes/internal/user-roles.js';
 import { internalUserRoutes } from './routes/internal/users.js';
 import { authRoutes } from './routes/v1/auth/index.js';
@@ -79,6 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : undefined),
   });
   await app.register(requestHygiene);
+  await app.register(metricsPlugin, { registry: context.metrics.registry, token: config.metricsToken });
   await app.register(commonProblemResponses);
   await app.register(formbody, { bodyLimit: 64 * 1024, parser: formBodyParser });
   await app.register(rateLimit, {
@@ -91,30 +93,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     errorResponseBuilder: (_request, context) => Problems.rateLimited(Math.ceil(context.ttl / 1000)),
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tollgate auth',
-        version: '1.0.0',
-        description: `Registration, login, JWT access and refresh tokens, sessions, roles.\n\n${API_INTRO}`,
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          clientBasic: { type: 'http', scheme: 'basic' },
-        },
-      },
+  await app.register(
+    swagger,
+    openApiOptions({
+      title: 'tollgate auth',
+      description: 'Registration, login, JWT access and refresh tokens, sessions, roles.',
+      securitySchemes: { clientBasic: { type: 'http', scheme: 'basic' } },
       tags: [
         { name: 'auth', description: 'Accounts, login and tokens' },
         { name: 'roles', description: 'Roles and grants' },
         { name: 'users', description: 'Disabling, enabling and deleting accounts (admin)' },
       ],
-    },
-    // The internal API and the probes are not reachable through the gateway.
-    transform: hidePrivateRoutes,
-    refResolver: openApiRefResolver,
-  });
+    }),
+  );
   await app.register(swaggerUi, {
     routePrefix: '/swagger',
     ...swaggerUiBranding(),
@@ -143,6 +134,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     profiles,
     loginHistory: context.loginHistory,
+    accountEmails: context.accountEmails,
+    totp: context.totp,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
   });
@@ -160,6 +153,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     guards,
     onRolesChanged: profiles.clear,
   });
+  await app.register(internalEntitlementsRoutes, {
+    prefix: '/internal/v1',
+    entitlements: context.entitlements,
+    guards,
+  });
+  await app.register(internalHistoryRoutes, { prefix: '/internal/v1', audit: context.audit, guards });
   await app.register(internalGrantListRoutes, {
     prefix: '/internal/v1',
     roles,

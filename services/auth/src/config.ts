@@ -3,8 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { parseTrustProxy } from '@tollgate/service-kit';
-import { envSchema } from 'env-schema';
+import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
 
 export const DEV_ADMIN_PASSWORD = 'admin';
 export const DEV_SERVICE_CLIENTS = 'billing:billing-dev-secret:roles:write';
@@ -17,6 +16,12 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ default: 3001, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
+  /**
+   * On SIGTERM: seconds /health/ready answers 503 while requests are still
+   * served (with Connection: close) before the server closes, so the load
+   * balancer stops sending first (Kubernetes: longer than endpoint removal).
+   */
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({ default: 0, minimum: 0, maximum: 120 }),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /** Prisma's pool per replica (see the root README's connection budget). */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
@@ -29,6 +34,8 @@ const ConfigSchema = Type.Object({
   REDIS_KEY_PREFIX: Type.String({ default: 'tollgate:' }),
   /** Trust X-Forwarded-* from these proxies: true, false, or comma-separated addresses, CIDRs or names (loopback, uniquelocal). */
   TRUST_PROXY: Type.String({ default: 'loopback' }),
+  /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
 
   JWT_ISSUER: Type.String({ default: 'tollgate-auth' }),
   JWT_AUDIENCE: Type.String({ default: 'tollgate' }),
@@ -61,6 +68,16 @@ const ConfigSchema = Type.Object({
   LOCKOUT_BASE_SECONDS: Type.Integer({ default: 60, minimum: 1 }),
   LOCKOUT_MAX_SECONDS: Type.Integer({ default: 900, minimum: 1 }),
 
+  /**
+   * Where account mail (email verification, password reset, email change)
+   * goes: an SMTP URL such as smtp://user:pass@mail:587 or smtps://... .
+   * Unset: no mail is sent (each would-be mail is logged without its link).
+   */
+  SMTP_URL: Type.Optional(Type.String()),
+  MAIL_FROM: Type.String({ default: 'tollgate <no-reply@tollgate.localhost>' }),
+  /** The public address of tollgate's pages; links in mail point there (e.g. https://tollgate.example). */
+  PUBLIC_URL: Type.String({ default: 'http://localhost:8080' }),
+
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
 });
@@ -78,6 +95,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** SHUTDOWN_DRAIN_SECONDS in ms. */
+  shutdownDrainMs: number;
   databaseUrl: string;
   databasePoolMax: number;
   redisUrl: string;
@@ -85,6 +104,8 @@ export interface Config {
   redisCommandTimeoutMs: number;
   revocationRepairIntervalMs: number;
   trustProxy: boolean | string[];
+  /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
+  metricsToken?: string;
   jwt: {
     issuer: string;
     audience: string;
@@ -103,11 +124,10 @@ export interface Config {
   revocationCacheMs: number;
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
+  mail: { smtpUrl?: string; from: string; publicUrl: string };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function parseServiceClients(value: string): ServiceClient[] {
   return value
@@ -135,9 +155,8 @@ function parseSwaggerDocuments(value: string): { name: string; url: string }[] {
     });
 }
 
-/** Refuses, in production, everything that only makes sense on a developer's machine. */
-function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
-  if (raw.NODE_ENV !== 'production') return;
+/** Everything that only makes sense on a developer's machine: in production, any refuses the start. */
+function productionProblems(raw: RawConfig, env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
   if (!raw.JWT_SIGNING_KEYS) problems.push('JWT_SIGNING_KEYS must be set (keys on disk are for development)');
@@ -152,19 +171,17 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     if (client.secret.length < 24)
       problems.push(`SERVICE_CLIENTS secret of "${client.id}" must be at least 24 characters`);
   }
-  if (problems.length > 0) {
-    throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
-  }
+  return problems;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
-  assertProductionSafe(raw, env);
+  const raw = loadEnv(ConfigSchema, env, productionProblems);
   return {
     env: raw.NODE_ENV,
     host: raw.HOST,
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_SECONDS * 1000,
     databaseUrl: raw.DATABASE_URL,
     databasePoolMax: raw.DATABASE_POOL_MAX,
     redisUrl: raw.REDIS_URL,
@@ -172,6 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisCommandTimeoutMs: raw.REDIS_COMMAND_TIMEOUT_MS,
     revocationRepairIntervalMs: raw.REVOCATION_REPAIR_INTERVAL_MS,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     jwt: {
       issuer: raw.JWT_ISSUER,
       audience: raw.JWT_AUDIENCE,
@@ -198,5 +216,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSeconds: raw.LOCKOUT_MAX_SECONDS,
     },
     swaggerDocuments: parseSwaggerDocuments(raw.SWAGGER_DOCUMENTS),
+    mail: {
+      smtpUrl: raw.SMTP_URL || undefined,
+      from: raw.MAIL_FROM,
+      publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
+    },
   };
 }

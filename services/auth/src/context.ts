@@ -11,6 +11,13 @@ import {
 } from '@tollgate/auth-client';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditRepository } from './domain/audit/audit.repository.js';
+import { createAccountEmails } from './domain/email/account-emails.service.js';
+import { createEmailTokensRepository } from './domain/email/email-tokens.repository.js';
+import { createMailer, type Mailer } from './domain/email/mailer.js';
+import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
+import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
+import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -29,6 +36,7 @@ import { createLoginHistoryRepository } from './domain/users/login-history.repos
 import { createProfiles } from './domain/users/profiles.js';
 import { createUserAdmin } from './domain/users/user-admin.service.js';
 import { createUsersRepository } from './domain/users/users.repository.js';
+import { type AuthMetrics, createAuthMetrics } from './metrics.js';
 import { redisState, type SharedState } from './shared-state.js';
 
 export interface AuthContextDeps {
@@ -37,6 +45,10 @@ export interface AuthContextDeps {
   state?: SharedState;
   keys?: SigningKeySet;
   hasher?: PasswordHasher;
+  /** The metrics (default: a registry of this context's own, served at /metrics by the app). */
+  metrics?: AuthMetrics;
+  /** Where account mail goes (default: SMTP at SMTP_URL, or nowhere). */
+  mailer?: Mailer;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -55,8 +67,10 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   // ioredis reconnects by itself; log its errors instead of crashing on them.
   state.redis?.on('error', (error: Error) => log.warn({ err: error }, 'redis connection error'));
   const revocations = createRevocationsRepository(db);
+  const entitlementsRepository = createEntitlementsRepository(db);
   const keeper = createRevocationKeeper({
     revocations,
+    floors: entitlementsRepository,
     cache: state.revocation,
     log,
     intervalMs: config.revocationRepairIntervalMs,
@@ -67,7 +81,10 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
   // Postgres is the record of ended sessions; when Redis cannot answer (down,
   // or emptied and not rebuilt yet) auth asks its database instead of refusing.
   const revocation = withRevocationCache(
-    withRevocationFallback(state.revocation, revocations.isSessionEnded),
+    withRevocationFallback(state.revocation, {
+      isSessionEnded: revocations.isSessionEnded,
+      entitlementsFloor: (userId) => entitlementsRepository.floorOf(userId),
+    }),
     config.revocationCacheMs,
   );
   const tokens = createTokenIssuer({
@@ -78,48 +95,88 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     accessTtlSeconds: config.jwt.accessTtlSeconds,
     serviceTtlSeconds: config.jwt.serviceTtlSeconds,
   });
-  const verifier: TokenVerifier = createTokenVerifier({
-    keys: keys.resolver,
-    issuer: config.jwt.issuer,
-    audience: config.jwt.audience,
-    serviceAudience: config.jwt.serviceAudience,
-    revocation,
-  });
+  // The domain is not changed to count: the verifier, the service and the lockout are wrapped.
+  const metrics = deps.metrics ?? createAuthMetrics();
+  const verifier: TokenVerifier = metrics.instrumentVerifier(
+    createTokenVerifier({
+      keys: keys.resolver,
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      serviceAudience: config.jwt.serviceAudience,
+      revocation,
+    }),
+  );
   const users = createUsersRepository(db);
   const loginHistory = createLoginHistoryRepository(db);
   const roles = createRolesService(db, users);
   const sessions = createSessionsRepository(db, {
     revocationWindowSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
-  const auth = createAuthService({
+  const mailer = deps.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, log });
+  const profiles = createProfiles(users);
+  // Built before the auth service and handed endSessions lazily: a reset ends
+  // sessions, and registration sends the verification mail.
+  const accountEmails = createAccountEmails({
     users,
-    sessions,
-    revocations,
-    onPublishFailed: async (error, sessionIds) => {
+    tokens: createEmailTokensRepository(db),
+    mailer,
+    hasher,
+    endSessions: (userId, filter, reason) => auth.endSessions(userId, filter, reason),
+    onUserChanged: (userId) => profiles.invalidate(userId),
+    publicUrl: config.mail.publicUrl,
+    log,
+  });
+  const totp = createTotpService(db);
+  const auth = metrics.instrumentAuth(
+    createAuthService({
+      users,
+      entitlements: entitlementsRepository,
+      sessions,
+      revocations,
+      onPublishFailed: async (error, sessionIds) => {
+        log.warn(
+          { err: error, sessions: sessionIds.length },
+          'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
+        );
+        // Until it is published, verifiers must not trust a cache without it:
+        // they fall back to the database (auth) or refuse (others).
+        await state.revocation.invalidate().catch(() => {});
+      },
+      loginHistory,
+      hasher,
+      lockout: metrics.instrumentLockout(state.lockout),
+      tokens,
+      revocation,
+      accessTtlSeconds: config.jwt.accessTtlSeconds,
+      refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+      revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
+      onRegistered: accountEmails.sendVerification,
+      requestEmailChange: accountEmails.requestEmailChange,
+      mfa: { totp, tickets: createMfaTickets(db) },
+    }),
+  );
+  const serviceClients = createServiceClients(config.serviceClients, tokens);
+  const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
+  const entitlements = createEntitlementsService({
+    entitlements: entitlementsRepository,
+    userExists: async (userId) => (await users.findById(userId)) !== null,
+    revocation,
+    onPublishFailed: async (error, userId) => {
       log.warn(
-        { err: error, sessions: sessionIds.length },
-        'sessions ended but their revocation is not in Redis yet; the revocation keeper will publish it',
+        { err: error, userId },
+        'entitlements shrank but the floor is not in Redis yet; the revocation keeper will publish it',
       );
-      // Until it is published, verifiers must not trust a cache without it:
-      // they fall back to the database (auth) or refuse (others).
+      // As for revocations: verifiers must not trust a cache without it.
       await state.revocation.invalidate().catch(() => {});
     },
-    loginHistory,
-    hasher,
-    lockout: state.lockout,
-    tokens,
-    revocation,
-    accessTtlSeconds: config.jwt.accessTtlSeconds,
-    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
-    revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
+    floorTtlSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
-  const serviceClients = createServiceClients(config.serviceClients, tokens);
-  const profiles = createProfiles(users);
-  const userAdmin = createUserAdmin({ users, endSessions: auth.endSessions });
+  const audit = createAuditRepository(db);
 
   return {
     config,
     db,
+    metrics,
     state,
     keys,
     hasher,
@@ -135,6 +192,11 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     serviceClients,
     profiles,
     userAdmin,
+    entitlements,
+    audit,
+    mailer,
+    accountEmails,
+    totp,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only
@@ -147,6 +209,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       await keeper.stop();
       if (!deps.db) await db.$disconnect();
       if (!deps.state) await state.close();
+      if (!deps.mailer) mailer.close();
     },
   };
 }

@@ -20,7 +20,7 @@ describe('bootstrapDatabase (what npm start does before listening)', () => {
       await bootstrapDatabase(config, db, (m) => messages.push(m));
       expect(messages).toEqual(expect.arrayContaining(['created the database', 'created superuser "boss"']));
       const roles = await db.role.findMany({ orderBy: { name: 'asc' } });
-      expect(roles.map((r) => r.name)).toEqual(['admin', 'premium', 'subscriber']);
+      expect(roles.map((r) => r.name)).toEqual(['admin', 'downloads', 'premium', 'subscriber']);
       const boss = await db.user.findUniqueOrThrow({
         where: { login: 'boss' },
         include: { roles: { include: { role: true } } },

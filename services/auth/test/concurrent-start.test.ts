@@ -70,6 +70,7 @@ describe('two auth replicas starting together on an empty database', () => {
       try {
         expect((await db.role.findMany()).map((r) => r.name).sort()).toEqual([
           'admin',
+          'downloads',
           'premium',
           'subscriber',
         ]);

@@ -486,6 +486,33 @@ describe('internal role API', () => {
     expect(after.json().roles).toEqual(['subscriber']);
   });
 
+  it('a refreshed access token carries the roles in force at the refresh, not at the login', async () => {
+    const { user, tokens } = await registerAndLogin(ctx.app);
+    const token = await serviceToken(ctx.app);
+    await ctx.app.inject({
+      method: 'PUT',
+      url: url(user.id, 'premium'),
+      headers: bearer(token),
+      payload: { source: 'subscription:sub_refresh' },
+    });
+    await ctx.app.inject({
+      method: 'PUT',
+      url: url(user.id, 'subscriber'),
+      headers: bearer(token),
+      payload: { source: 'subscription:sub_gone', expires_at: new Date(Date.now() - 1000).toISOString() },
+    });
+    const refreshed = await ctx.app.inject({
+      method: 'POST',
+      url: '/v1/auth/refresh-token',
+      payload: { refresh_token: tokens.refresh_token },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const claims = JSON.parse(
+      Buffer.from(refreshed.json().access_token.split('.')[1], 'base64url').toString(),
+    );
+    expect(claims.roles).toEqual(['premium']);
+  });
+
   it('honours expires_at: an expired grant no longer counts', async () => {
     const { user } = await registerAndLogin(ctx.app);
     const token = await serviceToken(ctx.app);

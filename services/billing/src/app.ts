@@ -16,12 +16,11 @@ import {
 } from '@tollgate/auth-client';
 import { createMemoryLoginLockout, createRedisLoginLockout } from '@tollgate/login-guard';
 import {
-  API_INTRO,
   commonProblemResponses,
   formBodyParser,
   healthRoutes,
-  hidePrivateRoutes,
-  openApiRefResolver,
+  metricsPlugin,
+  openApiOptions,
   problemHandler,
   problemSchema,
   requestHygiene,
@@ -30,7 +29,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createAdminActions } from './admin/actions.js';
-import { registerAdmin } from './admin/index.js';
+import { mountAdmin } from './admin/mount.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
 import { mapError } from './errors.js';
@@ -38,6 +37,7 @@ import { createRequireUser } from './http-guards/authenticate.js';
 import { queueHealthRoutes } from './routes/health/queue.js';
 import { siteRoutes } from './routes/site/index.js';
 import { problemPages } from './routes/site/problems.js';
+import { adminHistoryRoutes } from './routes/v1/admin-history.js';
 import { apiRoutes } from './routes/v1/api.js';
 import { pageRoutes } from './routes/v1/pages.js';
 import { webhookRoutes } from './routes/v1/webhook.js';
@@ -62,15 +62,14 @@ declare module 'fastify' {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const app = Fastify(
-    serverOptions({
-      service: 'billing',
-      logLevel: config.logLevel,
-      trustProxy: config.trustProxy,
-      logging: deps.logging,
-      logStream: deps.logStream,
-    }),
-  ).withTypeProvider<TypeBoxTypeProvider>();
+  const serverConfig = serverOptions({
+    service: 'billing',
+    logLevel: config.logLevel,
+    trustProxy: config.trustProxy,
+    logging: deps.logging,
+    logStream: deps.logStream,
+  });
+  const app = Fastify(serverConfig).withTypeProvider<TypeBoxTypeProvider>();
 
   const billing = await createBilling(config, deps);
   billing.boss.on('error', (error: Error) => app.log.error({ err: error }, 'job queue error'));
@@ -109,30 +108,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addSchema(problemSchema);
   await app.register(problemHandler, { mapError });
   await app.register(requestHygiene);
+  await app.register(metricsPlugin, { registry: billing.metrics.registry, token: config.metricsToken });
   await app.register(commonProblemResponses);
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tollgate billing',
-        version: '1.0.0',
-        description: `Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.\n\n${API_INTRO}`,
-      },
+  await app.register(
+    swagger,
+    openApiOptions({
+      title: 'tollgate billing',
+      description: 'Stripe customers, products, checkout, subscriptions, invoices, portal, webhooks.',
       servers: [{ url: '/' }],
-      components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      },
       tags: [
         { name: 'billing', description: 'Subscriptions and payments' },
         { name: 'pages', description: 'HTML pages: home, the returns from Stripe, error codes' },
         { name: 'webhooks', description: 'Stripe to billing' },
       ],
-    },
-    // The internal API and the probes are not reachable through the gateway.
-    transform: hidePrivateRoutes,
-    refResolver: openApiRefResolver,
-  });
+    }),
+  );
 
   await app.register(healthRoutes, {
     checks: {
@@ -160,29 +151,54 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     async (api) => {
       await api.register(formbody, { bodyLimit: 16 * 1024, parser: formBodyParser });
       await api.register(apiRoutes, { billing, requireUser });
-      await api.register(pageRoutes, { checkout: billing.checkout, catalog: billing.catalog });
+      await api.register(adminHistoryRoutes, { auditLog: billing.auditLog, requireUser });
+      await api.register(pageRoutes, {
+        checkout: billing.checkout,
+        catalog: billing.catalog,
+        trials: billing.plans.trials,
+      });
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },
   );
-  await app.register(webhookRoutes, { prefix: '/api/v1', inbox: billing.inbox });
+  await app.register(webhookRoutes, {
+    prefix: '/api/v1',
+    inbox: {
+      ...billing.inbox,
+      async accept(event) {
+        const stored = await billing.inbox.accept(event);
+        billing.metrics.webhookAccepted(event.type, stored);
+        return stored;
+      },
+    },
+  });
   // The gateway's / and /problems pages (billing has the catalogue the home page shows).
   await app.register(siteRoutes, { catalog: billing.catalog });
   await app.register(problemPages);
-  await registerAdmin(app, {
-    db: billing.db,
-    login: config.admin.login,
-    password: config.admin.password,
-    cookieSecret: config.admin.cookieSecret,
-    production: config.env === 'production',
-    sessionTtlSeconds: config.admin.sessionTtlSeconds,
-    loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
-    // Counted in Redis, under its own namespace, so every replica shares one count per account.
-    lockout: redis
-      ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
-      : createMemoryLoginLockout(config.admin.lockout),
-    redis,
-    actions: createAdminActions(billing),
+  await mountAdmin(app, {
+    // The panel's own instance, made at the first /admin request: billing's errors and hygiene.
+    createHost: async () => {
+      const host = Fastify(serverConfig);
+      host.addSchema(problemSchema);
+      await host.register(problemHandler, { mapError });
+      await host.register(requestHygiene);
+      return host;
+    },
+    admin: {
+      db: billing.db,
+      login: config.admin.login,
+      password: config.admin.password,
+      cookieSecret: config.admin.cookieSecret,
+      production: config.env === 'production',
+      sessionTtlSeconds: config.admin.sessionTtlSeconds,
+      loginRateLimitPerMinute: config.admin.loginRateLimitPerMinute,
+      // Counted in Redis, under its own namespace, so every replica shares one count per account.
+      lockout: redis
+        ? createRedisLoginLockout(redis, config.admin.lockout, Date.now, 'admin-lockout')
+        : createMemoryLoginLockout(config.admin.lockout),
+      redis,
+      actions: createAdminActions(billing),
+    },
   });
 
   return app;

@@ -3,8 +3,7 @@
  * environment. Nothing else in the service reads process.env.
  */
 import { type Static, Type } from '@sinclair/typebox';
-import { parseTrustProxy } from '@tollgate/service-kit';
-import { envSchema } from 'env-schema';
+import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
 import { type DunningPolicy, parseFeatureList } from './domain/dunning/dunning.js';
 
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
@@ -23,11 +22,20 @@ const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
   PORT: Type.Integer({ default: 3002, minimum: 0, maximum: 65535 }),
   LOG_LEVEL: Type.String({ default: 'info' }),
+  /**
+   * On SIGTERM: seconds /health/ready answers 503 while requests are still
+   * served (with Connection: close) before the server closes, so the load
+   * balancer stops sending first (Kubernetes: longer than endpoint removal).
+   */
+  SHUTDOWN_DRAIN_SECONDS: Type.Number({ default: 0, minimum: 0, maximum: 120 }),
   TRUST_PROXY: Type.String({ default: 'loopback' }),
+  /** When set, GET /metrics answers only to `Authorization: Bearer <this>` (the gateway never routes it). */
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16 })),
   DATABASE_URL: Type.String({ default: DEV_DATABASE_URL }),
   /**
    * Connection budget per replica (README, "Connection budget"): the Prisma pool,
-   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool.
+   * pg-boss's pool, plus one LISTEN connection pg-boss holds outside its pool and
+   * (with workers) the liveness connection holding the workers' advisory lock.
    */
   DATABASE_POOL_MAX: Type.Integer({ default: 12, minimum: 2 }),
   QUEUE_POOL_MAX: Type.Integer({ default: 4, minimum: 2 }),
@@ -82,6 +90,14 @@ const ConfigSchema = Type.Object({
   SELLABLE_PRODUCTS: Type.String({ default: '' }),
 
   /**
+   * Refuse checkout (403 email_not_verified) to users whose access token
+   * does not say `email_verified: true`. Off by default: it needs auth to
+   * send mail (SMTP_URL), and accounts made before verification existed
+   * start unverified (architecture/decisions/0022-identity-email-and-mfa.md).
+   */
+  REQUIRE_VERIFIED_EMAIL: Type.Boolean({ default: false }),
+
+  /**
    * Dunning (domain/dunning): days a past_due subscription keeps access,
    * from the first failed renewal (fractions allowed). The default, 14, is
    * the end of Stripe's default retry schedule (Smart Retries: 8 tries in 2 weeks).
@@ -119,6 +135,12 @@ const ConfigSchema = Type.Object({
   QUEUE_HEARTBEAT_SECONDS: Type.Integer({ default: 10, minimum: 10 }),
   /** How often pg-boss looks for jobs with a lost heartbeat (and expired ones). */
   QUEUE_SUPERVISE_SECONDS: Type.Integer({ default: 2, minimum: 1 }),
+  /**
+   * How often each worker process looks for workers that died (their liveness lock
+   * is free) and fails their jobs into a retry: a kill -9 costs about this long
+   * plus the retry delay, instead of the heartbeat's 10 s+ (ADR 0015).
+   */
+  QUEUE_REAP_SECONDS: Type.Number({ default: 1, minimum: 0.2 }),
   /** How often Stripe and auth are probed; a dependency coming back re-drives the work it held up. */
   DEPENDENCY_PROBE_SECONDS: Type.Number({ default: 2, minimum: 0.5 }),
   /** Automatic re-drives of a dead webhook event before it stays dead for an admin (with a warning). */
@@ -138,9 +160,13 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
+  /** SHUTDOWN_DRAIN_SECONDS in ms. */
+  shutdownDrainMs: number;
   trustProxy: boolean | string[];
+  /** METRICS_TOKEN: the bearer token /metrics asks for, if any. */
+  metricsToken?: string;
   databaseUrl: string;
-  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN connection). */
+  /** Connections per replica: Prisma's pool, pg-boss's pool (+1 LISTEN, +1 liveness connection). */
   pools: { database: number; queue: number };
   redisUrl: string;
   redisKeyPrefix: string;
@@ -176,6 +202,8 @@ export interface Config {
   sellableProductIds: string[];
   /** The dunning policy (past_due -> optional restricted -> revoked), all of it from here. */
   dunning: DunningPolicy;
+  /** Checkout only for users whose token carries email_verified: true. */
+  requireVerifiedEmail: boolean;
   worker: {
     runInProcess: boolean;
     webhookMaxAttempts: number;
@@ -189,6 +217,7 @@ export interface Config {
     batchSize: number;
     heartbeatSeconds: number;
     superviseSeconds: number;
+    reapSeconds: number;
     probeSeconds: number;
     webhookRedriveLimit: number;
     catchupSeconds: number;
@@ -196,9 +225,7 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function dunningPolicy(raw: RawConfig): DunningPolicy {
   let features: DunningPolicy['restricted']['features'];
@@ -232,8 +259,7 @@ function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'h
   };
 }
 
-function assertProductionSafe(raw: RawConfig, env: Record<string, string | undefined>): void {
-  if (raw.NODE_ENV !== 'production') return;
+function productionProblems(raw: RawConfig, env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (!env.DATABASE_URL) problems.push('DATABASE_URL must be set');
   if (raw.STRIPE_SECRET_KEY === DEV_STRIPE_SECRET_KEY)
@@ -252,19 +278,20 @@ function assertProductionSafe(raw: RawConfig, env: Record<string, string | undef
     );
   if (raw.ADMIN_COOKIE_SECRET === DEV_ADMIN_COOKIE_SECRET)
     problems.push('ADMIN_COOKIE_SECRET must not be the development secret');
-  if (problems.length > 0) throw new ConfigError(`refusing to start in production: ${problems.join('; ')}`);
+  return problems;
 }
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const raw = envSchema<RawConfig>({ schema: ConfigSchema, data: env, env: false, dotenv: false });
-  assertProductionSafe(raw, env);
+  const raw = loadEnv(ConfigSchema, env, productionProblems);
   const publicUrl = raw.PUBLIC_URL.replace(/\/+$/, '');
   return {
     env: raw.NODE_ENV,
     host: raw.HOST,
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
+    shutdownDrainMs: raw.SHUTDOWN_DRAIN_SECONDS * 1000,
     trustProxy: parseTrustProxy(raw.TRUST_PROXY),
+    ...(raw.METRICS_TOKEN ? { metricsToken: raw.METRICS_TOKEN } : {}),
     databaseUrl: raw.DATABASE_URL,
     pools: { database: raw.DATABASE_POOL_MAX, queue: raw.QUEUE_POOL_MAX },
     redisUrl: raw.REDIS_URL,
@@ -306,6 +333,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .map((id) => id.trim())
       .filter(Boolean),
     dunning: dunningPolicy(raw),
+    requireVerifiedEmail: raw.REQUIRE_VERIFIED_EMAIL,
     worker: {
       runInProcess: raw.RUN_WORKER,
       webhookMaxAttempts: raw.WEBHOOK_MAX_ATTEMPTS,
@@ -319,6 +347,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: raw.WORKER_BATCH_SIZE,
       heartbeatSeconds: raw.QUEUE_HEARTBEAT_SECONDS,
       superviseSeconds: raw.QUEUE_SUPERVISE_SECONDS,
+      reapSeconds: raw.QUEUE_REAP_SECONDS,
       probeSeconds: raw.DEPENDENCY_PROBE_SECONDS,
       webhookRedriveLimit: raw.WEBHOOK_REDRIVE_LIMIT,
       catchupSeconds: raw.STRIPE_CATCHUP_SECONDS,

@@ -5,6 +5,7 @@
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
+import { createAuditLog } from './domain/audit/audit-log.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
 import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
@@ -17,6 +18,11 @@ import {
 } from './domain/entitlements/user-entitlements.js';
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
+import { addonProductIds } from './domain/plans/addons.js';
+import { createPlanChanges } from './domain/plans/plan-changes.js';
+import { createPlans } from './domain/plans/plans.js';
+import { createPromotions } from './domain/plans/promotions.js';
+import { createTrials } from './domain/plans/trials.js';
 import { createPurchases } from './domain/purchases/purchases.js';
 import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
@@ -27,6 +33,7 @@ import { createStripeCatchup } from './domain/webhooks/catchup.js';
 import { createEventRunner } from './domain/webhooks/event-runner.js';
 import { createInbox } from './domain/webhooks/inbox.js';
 import { createProcessor } from './domain/webhooks/processor.js';
+import { type BillingMetrics, createBillingMetrics } from './metrics.js';
 import { type Boss, createBoss, startBoss } from './queue/queue.js';
 import { createStripeClient } from './stripe/client.js';
 
@@ -35,6 +42,8 @@ export interface BillingDeps {
   stripe?: Stripe;
   boss?: Boss;
   clock?: Clock;
+  /** Default: a registry of this context's own (served at /metrics by the app). */
+  metrics?: BillingMetrics;
 }
 
 export async function createBilling(config: Config, deps: BillingDeps = {}) {
@@ -42,6 +51,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const stripe = deps.stripe ?? createStripeClient(config.stripe);
   const boss = deps.boss ?? createBoss(config);
   const clock = deps.clock ?? systemClock;
+  const metrics = deps.metrics ?? createBillingMetrics(db);
+  metrics.observeStripe(stripe);
   await startBoss(boss, config);
 
   const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
@@ -51,6 +62,16 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     clientSecret: config.auth.clientSecret,
     timeoutMs: config.auth.timeoutMs,
   });
+  const authEntitlements = createEntitlementsSyncClient({
+    authUrl: config.auth.url,
+    clientId: config.auth.clientId,
+    clientSecret: config.auth.clientSecret,
+    timeoutMs: config.auth.timeoutMs,
+  });
+  const auditLog = createAuditLog({
+    db,
+    authHistory: (userId, limit) => authEntitlements.history(userId, limit),
+  });
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
   const dunning = config.dunning;
@@ -59,12 +80,22 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const refreshEntitlements = createEntitlementsRefresher({ db, boss, clock, policy: dunning });
   const entitlements = createEntitlementsReader({ db });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
+  const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
+  const plans = createPlans({
+    trials: createTrials({ db, stripe }),
+    promotions: createPromotions({ db, stripe }),
+    planChanges,
+    subscriptions,
+    catalog,
+  });
   const checkout = createCheckout({
     ownedPurchase: purchases.ownedPurchase,
     stripe,
     catalog,
     customers,
     subscriptions,
+    plans,
+    addonProducts: () => addonProductIds(db),
     sessions: createCheckoutSessions({ db }),
     leases: createLeases({ db }),
     urls: config.urls,
@@ -85,8 +116,14 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     subscriptions: subscriptionSync,
     purchases,
     refreshEntitlements,
+    plans,
+    planChanges,
   });
-  const eventRunner = createEventRunner({ db, processor });
+  const eventRunner = createEventRunner({
+    db,
+    processor,
+    onRan: (outcome, createdAt) => metrics.eventRan(outcome, createdAt),
+  });
   const catchup = createStripeCatchup({
     db,
     stripe,
@@ -98,18 +135,14 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const roleSync = createRoleSyncRunner({ db, auth: authRoles, clock });
   const entitlementPush = createEntitlementPushRunner({
     db,
-    auth: createEntitlementsSyncClient({
-      authUrl: config.auth.url,
-      clientId: config.auth.clientId,
-      clientSecret: config.auth.clientSecret,
-      timeoutMs: config.auth.timeoutMs,
-    }),
+    auth: authEntitlements,
   });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
 
   return {
     config,
     db,
+    metrics,
     stripe,
     boss,
     clock,
@@ -122,12 +155,16 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     entitlements,
     refreshEntitlements,
     entitlementPush,
+    plans,
+    planChanges,
     checkout,
     inbox,
     processor,
     eventRunner,
     catchup,
     authRoles,
+    authEntitlements,
+    auditLog,
     roleSync,
     roleSyncAdmin,
     /** Stops the queue and closes what this context opened. */

@@ -18,6 +18,11 @@ export const Problems = {
   subscriptionEnded: problem(409, 'subscription_ended', 'Subscription has ended'),
   samePrice: problem(409, 'same_price', 'Already on this plan'),
   alreadyPurchased: problem(409, 'already_purchased', 'Already purchased'),
+  promotionCodeNotFound: problem(404, 'promotion_code_not_found', 'Promotion code not found'),
+  planChangeNotFound: problem(404, 'plan_change_not_found', 'No pending plan change'),
+  basePlanRequired: problem(409, 'base_plan_required', 'An add-on needs a plan'),
+  notABasePlan: problem(400, 'not_a_base_plan', 'Not a plan'),
+  emailNotVerified: problem(403, 'email_not_verified', 'Email not verified'),
   checkoutInProgress: problem(409, 'checkout_in_progress', 'A checkout is already being started'),
   checkoutSessionNotFound: problem(404, 'checkout_session_not_found', 'Checkout session not found'),
   webhookSignatureMissing: problem(400, 'webhook_signature_missing', 'Stripe-Signature header missing'),
@@ -38,6 +43,7 @@ export const Problems = {
     ),
   authUnavailable: problem(502, 'auth_unavailable', 'The account service did not answer'),
   userNotFound: problem(404, 'user_not_found', 'User not found'),
+  forbidden: problem(403, 'forbidden', 'Forbidden'),
 };
 
 /** Token errors from @tollgate/auth-client and Stripe API errors, as problems. */

@@ -24,9 +24,14 @@ if (config.worker.runInProcess) {
   app.addHook('preClose', async () => workers.stop());
 }
 
-closeWithGrace({ delay: 15_000, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, err }) => {
+// The drain comes first and is not part of the 15 s allowed for closing.
+const delay = config.shutdownDrainMs + 15_000;
+closeWithGrace({ delay, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error');
-  else app.log.info({ signal }, 'shutting down');
+  else {
+    app.log.info({ signal, drainMs: config.shutdownDrainMs }, 'draining, then shutting down');
+    await app.drain(config.shutdownDrainMs);
+  }
   await app.close();
 });
 

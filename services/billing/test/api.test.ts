@@ -1,5 +1,4 @@
-import { ensureSuperuser } from '@tollgate/auth/src/bootstrap.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
+import { createPrismaClient as createAuthPrisma, ensureSuperuser } from '@tollgate/auth';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   BASIC_MONTHLY,
@@ -98,6 +97,14 @@ describe('the user as auth knows them now', () => {
       payload: { email: newEmail, current_password: PASSWORD },
     });
     expect(patched.statusCode).toBe(200);
+    // The new address takes effect once the link mailed to it is followed.
+    const link = stack.auth.mails.findLast((m) => m.to === newEmail)?.text.match(/#confirm-email=([\w-]+)/);
+    const confirmed = await stack.auth.app.inject({
+      method: 'POST',
+      url: '/v1/auth/email/verify',
+      payload: { token: link?.[1] },
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
     // The same token, minted before the change, still says the old email.
     const claims = JSON.parse(Buffer.from(user.token.split('.')[1] as string, 'base64url').toString());
     expect(claims.email).toBe(user.email);
@@ -246,7 +253,7 @@ describe('checkout', () => {
     });
     expectProblem(again, 409, 'subscription_exists');
     expect(again.json().detail).toBe(
-      'you already have an active subscription; change plan with PUT /api/v1/subscription',
+      'you already have an active subscription; change plan with POST /api/v1/subscription/change',
     );
   });
 });

@@ -99,13 +99,14 @@ describe('what is on sale', () => {
   it('the seeded demo catalogue is on sale', async () => {
     const products = await stack.stripe.products.list({ limit: 100 });
     const seeded = products.data.filter((p) => p.id.startsWith('prod_tollgate_'));
-    expect(seeded.map((p) => p.metadata.tollgate_sellable)).toEqual(['true', 'true']);
+    expect(seeded.map((p) => p.metadata.tollgate_sellable)).toEqual(['true', 'true', 'true']);
     expect(await listedPriceIds()).toEqual(
       expect.arrayContaining([
         'price_tollgate_basic_monthly',
         'price_tollgate_basic_yearly',
         'price_tollgate_premium_monthly',
         'price_tollgate_premium_yearly',
+        'price_tollgate_downloads_monthly',
       ]),
     );
   });

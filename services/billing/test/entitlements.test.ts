@@ -11,6 +11,7 @@ import {
   DAY,
   eventually,
   newUser,
+  PASSWORD,
   PREMIUM_MONTHLY,
   payOnHostedPage,
   rolesInAuth,
@@ -38,12 +39,34 @@ interface EntitlementsBody {
   }[];
 }
 
+/**
+ * As a client does: when auth raised the user's floor (their entitlements
+ * shrank, so tokens issued before are refused with 401 entitlements_changed),
+ * log in again and repeat the request once.
+ */
+async function asUser<T>(user: TestUser, request: () => Promise<T>): Promise<T> {
+  const refused = (result: unknown) =>
+    typeof result === 'object' &&
+    result !== null &&
+    'statusCode' in result &&
+    (result as { statusCode: number; json(): { code?: string } }).statusCode === 401 &&
+    (result as { json(): { code?: string } }).json().code === 'entitlements_changed';
+  try {
+    const result = await request();
+    if (!refused(result)) return result;
+  } catch (error) {
+    if (!String((error as Error).message).includes('entitlements_changed')) throw error;
+  }
+  user.token = await login(user);
+  return request();
+}
+
+const authRoles = (user: TestUser) => asUser(user, () => rolesInAuth(stack, user));
+
 async function entitlements(user: TestUser): Promise<EntitlementsBody> {
-  const response = await stack.app.inject({
-    method: 'GET',
-    url: '/api/v1/entitlements',
-    headers: bearer(user),
-  });
+  const response = await asUser(user, () =>
+    stack.app.inject({ method: 'GET', url: '/api/v1/entitlements', headers: bearer(user) }),
+  );
   expect(response.statusCode).toBe(200);
   return response.json() as EntitlementsBody;
 }
@@ -61,7 +84,9 @@ const entitlementsMatch = (user: TestUser, features: Record<string, true | numbe
 
 async function subscriptionBody(user: TestUser) {
   return (
-    await stack.app.inject({ method: 'GET', url: '/api/v1/subscription', headers: bearer(user) })
+    await asUser(user, () =>
+      stack.app.inject({ method: 'GET', url: '/api/v1/subscription', headers: bearer(user) }),
+    )
   ).json() as {
     id: string;
     status: string;
@@ -174,6 +199,76 @@ describe('features on products', () => {
   });
 });
 
+/** A fresh access token for the user: auth puts the entitlements it holds into `ent`. */
+async function login(user: TestUser): Promise<string> {
+  const response = await stack.auth.app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: { login: user.login, password: PASSWORD },
+  });
+  expect(response.statusCode).toBe(200);
+  return (response.json() as { access_token: string }).access_token;
+}
+
+function entClaim(token: string): { v: number; f: Record<string, true | number> } | undefined {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return payload.ent;
+}
+
+describe('the push reaches auth', () => {
+  it('the next token carries the features; after a cancel the token that had them is refused (entitlements_changed)', async () => {
+    const user = await newUser(stack);
+    await subscribe(stack, user, PREMIUM_MONTHLY);
+    await entitlementsMatch(user, { hd_streaming: true, projects_10: 10, uhd_streaming: true });
+    const subscriptionId = (await subscriptionBody(user)).id;
+
+    // Auth received billing's PUT /internal/v1/users/{id}/entitlements: its tokens say so.
+    const withFeatures = await eventually(async () => {
+      const token = await login(user);
+      return entClaim(token)?.f.hd_streaming === true ? token : undefined;
+    });
+    const ent = entClaim(withFeatures);
+    expect(ent?.f).toEqual({ hd_streaming: true, projects_10: 10, uhd_streaming: true });
+    const holder = { ...user, token: withFeatures };
+    expect(ent?.v).toBe((await entitlements(holder)).version);
+
+    // Billing recorded the change in its audit log, with the cause, beside the outbox row.
+    const audited = await stack.app.billing.db.auditEntry.findMany({
+      where: { userId: user.id, action: 'entitlements_changed' },
+    });
+    expect(audited).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          subscriptionId,
+          outboxId: expect.any(String),
+          cause: expect.objectContaining({ type: 'stripe_event', subscription_id: subscriptionId }),
+        }),
+      ]),
+    );
+    const outbox = await stack.app.billing.db.entitlementChange.findMany({ where: { userId: user.id } });
+    expect(new Set(audited.map((a) => a.outboxId))).toEqual(new Set(outbox.map((c) => c.id)));
+
+    // A cancel takes the features away: auth raises the user's floor, and billing's verifier refuses the old token.
+    await stack.stripe.subscriptions.cancel(subscriptionId);
+    const refused = await eventually(async () => {
+      const response = await stack.app.inject({
+        method: 'GET',
+        url: '/api/v1/entitlements',
+        headers: bearer(holder),
+      });
+      return response.statusCode === 401 ? response : undefined;
+    });
+    expect(refused.json()).toMatchObject({ code: 'entitlements_changed' });
+    // A fresh token carries the current (empty) set and is accepted.
+    const fresh = await eventually(async () => {
+      const token = await login(user);
+      return entClaim(token)?.f.hd_streaming === undefined ? token : undefined;
+    });
+    expect(entClaim(fresh)?.f).toEqual({});
+    expect(await entitlements({ ...user, token: fresh })).toMatchObject({ features: {}, roles: [] });
+  });
+});
+
 describe('one-time purchases', () => {
   it('union with a subscription, lifetime until refunded; a second purchase of it is refused', async () => {
     const user = await newUser(stack);
@@ -197,18 +292,16 @@ describe('one-time purchases', () => {
       until: null,
     });
     await eventually(async () => {
-      const roles = await rolesInAuth(stack, user);
+      const roles = await authRoles(user);
       return JSON.stringify(roles) === '["premium","subscriber"]';
     });
 
     // A purchase's grant lost in auth comes back with reconcile.
     await stack.app.billing.authRoles.revoke(user.id, 'subscriber', `purchase:${sessionId}`);
-    expect(await rolesInAuth(stack, user)).toEqual(['premium']);
+    expect(await authRoles(user)).toEqual(['premium']);
     const reconciled = await stripeSyncFor(stack.app.billing).reconcile();
     expect(reconciled.purchases).toEqual({ grantsInAuth: 0, missingGranted: 1, extraRevoked: 0 });
-    await eventually(
-      async () => JSON.stringify(await rolesInAuth(stack, user)) === '["premium","subscriber"]',
-    );
+    await eventually(async () => JSON.stringify(await authRoles(user)) === '["premium","subscriber"]');
 
     const again = await stack.app.inject({
       method: 'POST',
@@ -224,7 +317,7 @@ describe('one-time purchases', () => {
     const after = await entitlementsMatch(user, { hd_streaming: true, projects_10: 10, uhd_streaming: true });
     expect(after.roles).toEqual(['premium']);
     expect(after.version).toBeGreaterThan(body.version);
-    await eventually(async () => JSON.stringify(await rolesInAuth(stack, user)) === '["premium"]');
+    await eventually(async () => JSON.stringify(await authRoles(user)) === '["premium"]');
     expect((await stack.app.billing.db.purchase.findUniqueOrThrow({ where: { id: sessionId } })).status).toBe(
       'refunded',
     );
@@ -319,7 +412,7 @@ describe('dunning', () => {
       // The configured reduced set, limited to what the plan grants (projects=2 names no feature of it).
       const restricted = await entitlementsMatch(user, { hd_streaming: true });
       expect(restricted.roles).toEqual(['subscriber']);
-      await eventually(async () => JSON.stringify(await rolesInAuth(stack, user)) === '["subscriber"]');
+      await eventually(async () => JSON.stringify(await authRoles(user)) === '["subscriber"]');
 
       stack.clock.advanceDays(7);
       expect(await stack.app.billing.subscriptionSync.sweepDunning()).toBeGreaterThanOrEqual(1);
@@ -329,7 +422,7 @@ describe('dunning', () => {
         next_step_at: null,
       });
       expect((await entitlementsMatch(user, {})).roles).toEqual([]);
-      await eventually(async () => (await rolesInAuth(stack, user)).length === 0);
+      await eventually(async () => (await authRoles(user)).length === 0);
 
       // The card is fixed and the open invoice paid: invoice.paid brings everything back.
       const good = await stack.stripe.paymentMethods.attach('pm_card_visa', { customer: live!.customerId });

@@ -3,7 +3,7 @@
  * prefix. Each test file provisions its own billing database (test/stack.ts),
  * because its queue workers must only see that file's emulator.
  */
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
+import { migrateAuthDatabase } from '@tollgate/auth';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import type { TestProject } from 'vitest/node';
 

@@ -1,12 +1,15 @@
 /**
  * Issue 9, item 5: a job whose worker process is killed with -9 mid-job is
- * retried within seconds (heartbeats), not after the queue's expiry.
+ * retried within seconds, not after the queue's expiry: the dead worker's
+ * liveness lock is free at once, and another process's reaper fails the job
+ * into its retry (ADR 0015); pg-boss's heartbeat (10 s+) is only the backstop.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers, type Workers } from '../src/jobs/workers.js';
+import { startLiveness } from '../src/queue/liveness.js';
 import {
   eventually,
   newUser,
@@ -76,17 +79,45 @@ describe('a worker killed with -9 mid-job', () => {
          WHERE r.user_id = ${user.id}::uuid`;
       return rows[0]?.state;
     };
-    await eventually(async () => (await jobState()) === 'active', 60_000);
+    // Active, and recorded as in hand by the child (it writes that before running the job;
+    // a kill in between is left to pg-boss's heartbeat, the slower backstop).
+    const inHand = async () => {
+      const rows = await stack.app.billing.db.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM queue_workers w, jsonb_array_elements(w.jobs) j, role_syncs r
+         WHERE r.user_id = ${user.id}::uuid AND j->>'id' = r.job_id`;
+      return (rows[0]?.n ?? 0) > 0;
+    };
+    await eventually(async () => (await jobState()) === 'active' && (await inHand()), 60_000);
     child.kill('SIGKILL');
     await new Promise((resolve) => child?.once('exit', resolve));
     const killedAt = performance.now();
+
+    // Another process's reaper: the dead worker's lock is free, its job goes back to the queue.
+    const { db, boss } = stack.app.billing;
+    const reaper = await startLiveness({ db, boss, databaseUrl: stack.config.databaseUrl }, () => {});
+    try {
+      // The role sync, and the webhook jobs of its batch that were still in hand.
+      await eventually(async () => (await reaper.reap()) >= 1, 30_000);
+    } finally {
+      await reaper.stop();
+    }
+    const [failed] = await db.$queryRaw<{ state: string; message: string }[]>`
+      SELECT j.state::text AS state, j.output->>'message' AS message
+        FROM pgboss.job j JOIN role_syncs r ON r.job_id = j.id::text WHERE r.user_id = ${user.id}::uuid`;
+    // Failed by the reaper (pg-boss's own heartbeat check says "job heartbeat timeout"), into a retry.
+    expect(failed?.state).toBe('retry');
+    expect(failed?.message).toMatch(/^worker [0-9a-f-]+ died/);
+    const { n: leftBehind } = (
+      await db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM queue_workers`
+    )[0] as { n: number };
+    expect(leftBehind).toBe(0);
 
     // A healthy worker (this process, real auth) takes over.
     workers = await startWorkers(stack.app.billing, stack.app.log);
     await eventually(async () => (await rolesInAuth(stack, user)).includes('premium'), 90_000);
     const seconds = (performance.now() - killedAt) / 1000;
     console.log(`orphaned role-sync job retried and applied ${seconds.toFixed(1)} s after kill -9`);
-    // Heartbeat 10 s + a 2 s supervision pass + the first retry delay; the old expiry was 60 s.
+    // A reaper pass + the first retry delay + a poll; pg-boss's heartbeat alone took 11.7-13.4 s.
     expect(seconds).toBeLessThan(20);
   });
 });

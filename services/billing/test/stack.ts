@@ -4,11 +4,14 @@
  * deliver webhooks to it) on a fresh database of its own, with its workers.
  */
 import { randomBytes } from 'node:crypto';
-import { buildApp as buildAuthApp } from '@tollgate/auth/src/app.js';
-import { loadConfig as loadAuthConfig } from '@tollgate/auth/src/config.js';
-import { createPrismaClient as createAuthPrisma } from '@tollgate/auth/src/db/prisma.js';
-import { createRolesService } from '@tollgate/auth/src/domain/roles/roles.service.js';
-import { generatePrivateJwk, keySetFromJwks } from '@tollgate/auth/src/domain/tokens/signing-keys.js';
+import {
+  buildApp as buildAuthApp,
+  createPrismaClient as createAuthPrisma,
+  createRolesService,
+  generatePrivateJwk,
+  keySetFromJwks,
+  loadConfig as loadAuthConfig,
+} from '@tollgate/auth';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { freePort, provisionDatabase } from '@tollgate/test-kit';
 import type { FastifyInstance } from 'fastify';
@@ -41,6 +44,8 @@ export class TestClock implements Clock {
 
 export interface AuthHandle {
   app: FastifyInstance;
+  /** The account mail auth sent (verification, email change), newest last. */
+  mails: { to: string; subject: string; text: string }[];
   url: string;
   port: number;
   /** Stops auth (an outage). */
@@ -72,9 +77,16 @@ export async function startAuth(
   } finally {
     await db.$disconnect();
   }
-  const handle = {} as AuthHandle;
+  const handle = { mails: [] } as unknown as AuthHandle;
+  // Auth's mail port, kept in memory: billing's tests only need the links (auth's own tests use real SMTP).
+  const mailer = {
+    async send(to: string, content: { subject: string; text: string }) {
+      handle.mails.push({ to, subject: content.subject, text: content.text });
+    },
+    close() {},
+  };
   const boot = async (onPort: number) => {
-    const app = await buildAuthApp(config, { keys, logging: false });
+    const app = await buildAuthApp(config, { keys, mailer, logging: false });
     await app.listen({ host: '127.0.0.1', port: onPort });
     const address = app.server.address();
     handle.port = typeof address === 'object' && address ? address.port : onPort;

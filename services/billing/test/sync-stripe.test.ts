@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { migrateAuthDatabase } from '@tollgate/auth/src/db/migrate.js';
+import { migrateAuthDatabase } from '@tollgate/auth';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import { provisionDatabase } from '@tollgate/test-kit';
 import pino from 'pino';
@@ -113,8 +113,8 @@ describe('sync-stripe', () => {
     });
 
     expect(report.counts).toMatchObject({
-      products: 2,
-      prices: 4,
+      products: 3,
+      prices: 5,
       customers: EXTRA_CUSTOMERS + 2,
       subscriptions: 2,
     });
@@ -139,6 +139,7 @@ describe('sync-stripe', () => {
     const customer = await billing.db.customer.findFirst({ where: { userId: subscriber.id } });
     expect(customer).not.toBeNull();
     expect(await billing.db.product.findMany({ select: { role: true }, orderBy: { role: 'asc' } })).toEqual([
+      { role: 'downloads' },
       { role: 'premium' },
       { role: 'subscriber' },
     ]);

@@ -2,6 +2,14 @@
  * buildApp(config): the emulator as a Fastify instance. It never listens;
  * server.ts and index.ts (the library entry) do.
  */
+
+import {
+  Counter,
+  createMetricsRegistry,
+  Histogram,
+  LATENCY_BUCKETS,
+  metricsPlugin,
+} from '@tollgate/service-kit';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import qs from 'qs';
 import type { EmulatorConfig } from './config.js';
@@ -113,6 +121,7 @@ export async function buildApp(config: EmulatorConfig, deps: AppDeps = {}): Prom
     return reply.code(404).send({ error: { type: 'invalid_request_error', message: `Not found: ${path}` } });
   });
 
+  await app.register(metricsPlugin, { registry: deliveryMetrics(em) });
   app.get('/health/live', async () => ({ status: 'ok' }));
   app.get('/health/ready', async () => ({ status: 'ok' }));
 
@@ -140,4 +149,36 @@ export async function buildApp(config: EmulatorConfig, deps: AppDeps = {}): Prom
   });
 
   return app;
+}
+
+/**
+ * The emulator's /metrics: HTTP RED and process metrics like every service,
+ * and its webhook deliveries (attempts by result, ones it gave up on).
+ */
+function deliveryMetrics(em: Emulator) {
+  const registry = createMetricsRegistry('stripe-emulator');
+  const attempts = new Counter({
+    name: 'emulator_webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts by result (succeeded: a 2xx; failed: anything else, or no answer)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const gaveUp = new Counter({
+    name: 'emulator_webhook_deliveries_failed_total',
+    help: 'Webhook deliveries given up on after the last attempt',
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'emulator_webhook_delivery_duration_seconds',
+    help: 'Time one delivery attempt took (until the endpoint answered)',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  gaveUp.inc(0);
+  em.webhooks.onAttempt = ({ ok, gaveUp: final, seconds }) => {
+    attempts.inc({ result: ok ? 'succeeded' : 'failed' });
+    if (final) gaveUp.inc();
+    duration.observe(seconds);
+  };
+  return registry;
 }

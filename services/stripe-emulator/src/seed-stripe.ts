@@ -61,9 +61,13 @@ export async function seedStripe(stripe: Stripe, catalogue: Catalogue): Promise<
         existing.recurring?.interval === s.interval &&
         existing.recurring?.interval_count === 1;
       let priceId: string;
+      const metadata = s.metadata ?? {};
+      const metadataDrift = existing
+        ? Object.entries(metadata).some(([k, v]) => existing.metadata[k] !== v)
+        : false;
       if (existing && matches) {
-        if (!existing.active) {
-          await stripe.prices.update(existing.id, { active: true });
+        if (!existing.active || metadataDrift) {
+          await stripe.prices.update(existing.id, { active: true, metadata });
           report.updated.push(existing.id);
         } else {
           report.unchanged.push(existing.id);
@@ -78,6 +82,7 @@ export async function seedStripe(stripe: Stripe, catalogue: Catalogue): Promise<
           recurring: { interval: s.interval },
           lookup_key: s.lookup_key,
           nickname: s.nickname,
+          metadata,
           transfer_lookup_key: true,
         });
         if (existing) await stripe.prices.update(existing.id, { active: false });
@@ -90,5 +95,41 @@ export async function seedStripe(stripe: Stripe, catalogue: Catalogue): Promise<
       await stripe.products.update(p.id, { default_price: defaultPrice });
     }
   }
+  for (const c of catalogue.coupons ?? []) await seedCoupon(stripe, c, report);
   return report;
+}
+
+type CouponSeed = NonNullable<Catalogue['coupons']>[number];
+
+/** A coupon (by id; coupons are immutable, so one that differs is reported, not changed) and its codes. */
+async function seedCoupon(stripe: Stripe, c: CouponSeed, report: SeedReport): Promise<void> {
+  let coupon: Stripe.Coupon | null = null;
+  try {
+    coupon = await stripe.coupons.retrieve(c.id);
+    report.unchanged.push(coupon.id);
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+  }
+  if (!coupon) {
+    coupon = await stripe.coupons.create({
+      id: c.id,
+      name: c.name,
+      percent_off: c.percent_off,
+      duration: c.duration,
+      ...(c.duration_in_months ? { duration_in_months: c.duration_in_months } : {}),
+    });
+    report.created.push(coupon.id);
+  }
+  for (const { code } of c.promotion_codes) {
+    const existing = (await stripe.promotionCodes.list({ code, active: true, limit: 1 })).data[0];
+    if (existing) {
+      report.unchanged.push(existing.id);
+      continue;
+    }
+    const promo = await stripe.promotionCodes.create({
+      promotion: { type: 'coupon', coupon: coupon.id },
+      code,
+    });
+    report.created.push(promo.id);
+  }
 }

@@ -172,14 +172,23 @@ describe('lists', () => {
 });
 
 describe('catalogue', () => {
-  it('is seeded with Basic and Premium, monthly and yearly USD prices and role metadata', async () => {
+  it('is seeded with Basic and Premium (monthly and yearly), an add-on, a trial and a promotion code', async () => {
     const products = await stripe.products.list({ active: true });
     const byName = Object.fromEntries(products.data.map((p) => [p.name, p]));
     expect(byName.Basic?.metadata.role).toBe('subscriber');
     expect(byName.Premium?.metadata.role).toBe('premium');
+    expect(byName['Offline downloads']?.metadata).toMatchObject({
+      role: 'downloads',
+      tollgate_addon: 'true',
+    });
     const prices = await stripe.prices.list({ limit: 100, active: true });
     const seeded = prices.data.filter((p) => String(p.product).startsWith('prod_tollgate_'));
-    expect(seeded).toHaveLength(4);
+    expect(seeded).toHaveLength(5);
+    expect(seeded.find((p) => p.id === 'price_tollgate_premium_yearly')?.metadata).toEqual({
+      trial_period_days: '14',
+    });
+    const [code] = (await stripe.promotionCodes.list({ code: 'WELCOME20' })).data;
+    expect(code?.promotion.coupon).toBe('tollgate_welcome20');
     for (const p of seeded) {
       expect(p.currency).toBe('usd');
       expect(p.type).toBe('recurring');

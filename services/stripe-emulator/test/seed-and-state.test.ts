@@ -20,13 +20,15 @@ describe('seed-stripe', () => {
     try {
       expect((await t.stripe.products.list()).data).toHaveLength(0);
       const first = await seedStripe(t.stripe, readCatalogue());
-      expect(first.created).toHaveLength(6);
+      // 3 products, 5 prices, the coupon and its promotion code.
+      expect(first.created).toHaveLength(10);
       const second = await seedStripe(t.stripe, readCatalogue());
       expect(second.created).toEqual([]);
-      expect(second.unchanged).toHaveLength(6);
+      expect(second.unchanged).toHaveLength(10);
       const products = await t.stripe.products.list();
       expect(products.data.map((p) => [p.id, p.metadata.role]).sort()).toEqual([
         ['prod_tollgate_basic', 'subscriber'],
+        ['prod_tollgate_downloads', 'downloads'],
         ['prod_tollgate_premium', 'premium'],
       ]);
       const prices = await t.stripe.prices.list({ lookup_keys: ['tollgate_premium_yearly'] });
@@ -61,8 +63,8 @@ describe('seed-stripe', () => {
           env: { ...process.env, STRIPE_SECRET_KEY: t.emu.apiKey, STRIPE_API_URL: t.emu.url },
         },
       );
-      expect(JSON.parse(stdout).created).toHaveLength(6);
-      expect((await t.stripe.prices.list()).data).toHaveLength(4);
+      expect(JSON.parse(stdout).created).toHaveLength(10);
+      expect((await t.stripe.prices.list()).data).toHaveLength(5);
     } finally {
       await t.close();
     }
@@ -88,7 +90,7 @@ describe('state file', () => {
       const again = (await b.stripe.customers.retrieve(customer.id)) as Stripe.Customer;
       expect(again.email).toBe('persist@example.com');
       expect((await b.stripe.subscriptions.retrieve(sub.id)).status).toBe('active');
-      expect((await b.stripe.prices.list()).data).toHaveLength(4);
+      expect((await b.stripe.prices.list()).data).toHaveLength(5);
       const time = await b.control<{ offset_seconds: number }>('GET', '/_emulator/time');
       expect(time.offset_seconds).toBe(3600);
     } finally {

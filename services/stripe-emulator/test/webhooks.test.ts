@@ -156,7 +156,7 @@ describe('fault injection', () => {
     await t.control('POST', '/_emulator/reset');
     expect((await stripe.customers.list()).data).toHaveLength(0);
     expect((await stripe.events.list()).data).toHaveLength(0);
-    expect((await stripe.prices.list()).data).toHaveLength(4);
+    expect((await stripe.prices.list()).data).toHaveLength(5);
     expect((await stripe.webhookEndpoints.list()).data.map((e) => e.url)).toEqual([receiver.url]);
     const res = await t.control<Deliveries>('GET', '/_emulator/deliveries');
     expect(res.data).toHaveLength(0);

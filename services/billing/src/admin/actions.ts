@@ -13,13 +13,18 @@ export function createAdminActions(billing: Billing): AdminActions {
   const { db, stripe } = billing;
 
   return {
+    userHistory: (userId) => billing.auditLog.historyOf(userId, 100),
+
     async cancelSubscriptionNow(subscriptionId) {
       await stripe.subscriptions.cancel(
         subscriptionId,
         {},
         { idempotencyKey: `admin-cancel-${subscriptionId}` },
       );
-      const result = await billing.subscriptionSync.sync(subscriptionId);
+      const result = await billing.subscriptionSync.sync(subscriptionId, {
+        type: 'admin',
+        detail: 'admin panel: cancel now',
+      });
       return `Canceled ${subscriptionId} at Stripe; status ${result.status}, ${result.changes} role change(s) queued.`;
     },
 
@@ -50,7 +55,10 @@ export function createAdminActions(billing: Billing): AdminActions {
         status: 'all',
         limit: 100,
       })) {
-        await billing.subscriptionSync.sync(subscription.id);
+        await billing.subscriptionSync.sync(subscription.id, {
+          type: 'admin',
+          detail: 'admin panel: resync',
+        });
         subscriptions++;
       }
       let invoices = 0;

@@ -11,20 +11,15 @@ import path from 'node:path';
 import AdminJSFastify from '@adminjs/fastify';
 import { Database, Resource } from '@adminjs/prisma';
 import type { LoginLockout } from '@tollgate/login-guard';
-import AdminJS, { ComponentLoader } from 'adminjs';
+import AdminJS from 'adminjs';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { registerAdminAuth } from './admin-auth.js';
+import { adminComponents } from './components.js';
 import { dashboardStats } from './dashboard-stats.js';
 import { loadDatamodel } from './dmmf.js';
-import {
-  type AdminActions,
-  actionLabels,
-  adminResources,
-  postActions,
-  registerComponents,
-} from './resources.js';
+import { type AdminActions, actionLabels, adminResources, postActions } from './resources.js';
 import { createAdminSessionStore } from './session-store.js';
 
 export type { AdminActions } from './resources.js';
@@ -88,10 +83,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
   const { db, actions } = options;
   const rootPath = options.rootPath ?? '/admin';
   const own = `${rootPath}/tollgate`;
-  const componentLoader = new ComponentLoader();
-  const componentDir = path.join(import.meta.dirname, 'components');
-  const Dashboard = componentLoader.add('Dashboard', path.join(componentDir, 'dashboard.tsx'));
-  const components = registerComponents(componentLoader, componentDir);
+  const { componentLoader, Dashboard, components } = adminComponents();
   const resources = adminResources({ db, datamodel: loadDatamodel(), actions, components });
 
   const admin = new AdminJS({
@@ -112,9 +104,10 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
     dashboard: { component: Dashboard, handler: async () => dashboardStats(db) },
     resources,
   });
-  // In production AdminJS bundles the custom components here, offline. Outside it, it bundles
-  // them at the first request into .adminjs/bundle.js and then serves that file for ever,
-  // across restarts, so a changed component never showed: start from the sources.
+  // In production AdminJS bundles the custom components here, offline, unless `npm run build`
+  // has (./mount.ts). Outside it, it bundles them at the first request into .adminjs/bundle.js
+  // and then serves that file for ever, across restarts, so a changed component never showed:
+  // start from the sources.
   if (!options.production) await rm(path.join('.adminjs', 'bundle.js'), { force: true });
   await admin.initialize();
 

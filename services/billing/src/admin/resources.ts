@@ -19,6 +19,8 @@ import type {
   ComponentLoader,
   ResourceWithOptions,
 } from 'adminjs';
+import { flat } from 'adminjs';
+import type { UserHistory } from '../domain/audit/audit-log.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { DmmfDatamodel } from './dmmf.js';
 
@@ -29,6 +31,8 @@ export interface AdminActions {
   resyncCustomer(customerId: string): Promise<string>;
   replayWebhookEvent(eventId: string): Promise<string>;
   retryRoleSync(roleSyncId: string): Promise<string>;
+  /** "Why does this user have this?": both services' audit entries about the user, newest first. */
+  userHistory(userId: string): Promise<UserHistory>;
 }
 
 export interface AdminComponents {
@@ -118,9 +122,22 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
       options: {
         ...stripeMirror,
         ...newestFirst('createdAt'),
-        properties: { raw: json() },
+        properties: {
+          raw: json(),
+          // Not a column: filled in by the show action below from both services' audit logs.
+          history: json(),
+        },
         actions: {
           ...readOnly,
+          show: {
+            after: async (response: ActionResponse) => {
+              const userId = response.record?.params?.userId;
+              if (typeof userId !== 'string' || userId === '') return response;
+              const history = await actions.userHistory(userId);
+              Object.assign(response.record.params, flat.flatten({ history }));
+              return response;
+            },
+          },
           resync: ask(
             labels.resync!,
             'Fetch this customer and its subscriptions and invoices from Stripe again?',

@@ -30,3 +30,18 @@ export function userOf(request: FastifyRequest) {
   const claims = request.user as AccessTokenClaims;
   return { id: claims.sub };
 }
+
+/**
+ * Checkout needs a verified email when the deployment says so
+ * (REQUIRE_VERIFIED_EMAIL). Read from the token: it is at most one access
+ * token old, and verifying then logging in again (or refreshing) carries it.
+ */
+export function createRequireVerifiedEmail(required: boolean): PreHandler {
+  return async (request) => {
+    if (!required) return;
+    if ((request.user as AccessTokenClaims).email_verified !== true)
+      throw Problems.emailNotVerified(
+        'verify your email address first (the link in the verification mail; POST /v1/auth/email/resend sends another), then refresh your token',
+      );
+  };
+}

@@ -8,12 +8,15 @@
  * Throughput: each worker takes WORKER_BATCH_SIZE jobs per fetch and, while
  * fetches come back full, fetches again at once (pg-boss waits its polling
  * interval after a short fetch only), so a backlog drains at processing
- * speed. Every job in hand sends a heartbeat; a job whose worker died stops
- * sending it and is retried QUEUE_HEARTBEAT_SECONDS later.
+ * speed; the jobs of a batch run at once. A process's jobs in hand are
+ * recorded under its liveness lock: when the process dies, the others retry
+ * them within QUEUE_REAP_SECONDS (ADR 0015); pg-boss's job heartbeat
+ * (QUEUE_HEARTBEAT_SECONDS) is the backstop.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import type { Billing } from '../context.js';
+import { type HeldJob, startLiveness } from '../queue/liveness.js';
 import { QUEUES } from '../queue/queue.js';
 import { startDependencyWatch } from './dependency-watch.js';
 
@@ -21,25 +24,32 @@ export interface Workers {
   stop(): Promise<void>;
 }
 
-/** Runs `run` on each job of a batch in turn and settles each one by itself. */
+/**
+ * Runs `run` on every job of a batch at once and settles each one by itself.
+ * A job's time is mostly waiting (Stripe, auth, Postgres), so a batch of N
+ * in flight costs about one job's latency instead of N; the database pool
+ * queues what exceeds it. Jobs of one batch may finish in any order: every
+ * handler is idempotent and order-free (re-fetch from Stripe, apply what is
+ * due now).
+ */
 async function settleEach<T>(
   jobs: JobWithMetadata<T>[],
   run: (job: JobWithMetadata<T>) => Promise<unknown>,
 ): Promise<JobResult[]> {
-  const results: JobResult[] = [];
-  for (const job of jobs) {
-    try {
-      const output = await run(job);
-      results.push({ id: job.id, status: 'completed', output: output ?? null });
-    } catch (error) {
-      results.push({
-        id: job.id,
-        status: 'failed',
-        output: { message: (error as Error)?.message ?? String(error) },
-      });
-    }
-  }
-  return results;
+  return Promise.all(
+    jobs.map(async (job): Promise<JobResult> => {
+      try {
+        const output = await run(job);
+        return { id: job.id, status: 'completed', output: output ?? null };
+      } catch (error) {
+        return {
+          id: job.id,
+          status: 'failed',
+          output: { message: (error as Error)?.message ?? String(error) },
+        };
+      }
+    }),
+  );
 }
 
 /** A timer whose failures are logged, never thrown: background work may fail a job, never the process. */
@@ -63,6 +73,28 @@ function every(seconds: number, log: FastifyBaseLogger, what: string, fn: () => 
 export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Promise<Workers> {
   const { boss, config, eventRunner, roleSync, subscriptionSync, entitlementPush, purchases } = billing;
   const w = config.worker;
+  const liveness = await startLiveness(
+    { db: billing.db, boss, databaseUrl: config.databaseUrl },
+    (error, what) => log.warn({ err: error }, `${what} failed`),
+  );
+  /**
+   * Runs a batch with its jobs recorded as in hand (so a kill -9 of this process
+   * gets them retried within QUEUE_REAP_SECONDS). Not recorded (Postgres hiccup):
+   * run anyway; pg-boss's heartbeat is the slower backstop.
+   */
+  async function inHand<T>(
+    queue: string,
+    jobs: JobWithMetadata<T>[],
+    run: (job: JobWithMetadata<T>) => Promise<unknown>,
+  ): Promise<JobResult[]> {
+    const held: HeldJob[] = jobs.map((job) => ({ queue, id: job.id, retryCount: job.retryCount }));
+    await liveness.hold(held).catch((error) => log.warn({ err: error }, 'jobs in hand not recorded'));
+    try {
+      return await settleEach(jobs, run);
+    } finally {
+      liveness.release(held);
+    }
+  }
   // NOTIFY wakes workers for new jobs only, not for retries coming due: keep polling at the same pace.
   const polling = {
     pollingIntervalSeconds: w.pollSeconds,
@@ -78,7 +110,7 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     { ...polling, localConcurrency: w.webhookConcurrency },
     (jobs) =>
       // includeMetadata is on (see polling): pg-boss's handler type does not follow it through the spread.
-      settleEach(jobs as JobWithMetadata<{ eventId: string }>[], async (job) => {
+      inHand(QUEUES.webhook, jobs as JobWithMetadata<{ eventId: string }>[], async (job) => {
         try {
           await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
         } catch (error) {
@@ -95,12 +127,16 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     QUEUES.roleSync,
     { ...polling, localConcurrency: w.roleSyncConcurrency },
     (jobs) =>
-      settleEach(jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
+      inHand(QUEUES.roleSync, jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
+        const started = performance.now();
+        const seconds = () => (performance.now() - started) / 1000;
         try {
           const outcome = await roleSync.run(job.data.roleSyncId);
+          billing.metrics.roleSyncRan(outcome, seconds());
           log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
           return { outcome };
         } catch (error) {
+          billing.metrics.roleSyncRan('failed', seconds());
           log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
           throw error;
         }
@@ -113,7 +149,9 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     (jobs) =>
       settleEach(jobs as JobWithMetadata<{ changeId: string }>[], async (job) => {
         try {
-          const outcome = await entitlementPush.run(job.data.changeId);
+          const outcome = await entitlementPush.run(job.data.changeId, (details, message) =>
+            log.warn(details, message),
+          );
           log.info({ changeId: job.data.changeId, outcome }, 'entitlements pushed to auth');
           return { outcome };
         } catch (error) {
@@ -169,6 +207,14 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     stops.push(every(w.catchupSeconds, log, 'queueing the Stripe catch-up', askCatchup));
   }
 
+  // Jobs of worker processes that died: retried within seconds (ADR 0015).
+  stops.push(
+    every(w.reapSeconds, log, 'reaping jobs of dead workers', async () => {
+      const n = await liveness.reap();
+      if (n > 0) log.warn({ jobs: n }, 'retried the jobs of a worker process that died');
+    }),
+  );
+
   const watch = startDependencyWatch(billing, log);
 
   return {
@@ -179,6 +225,7 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
       await boss.offWork(QUEUES.roleSync);
       await boss.offWork(QUEUES.entitlementSync);
       await boss.offWork(QUEUES.stripeCatchup);
+      await liveness.stop();
     },
   };
 }

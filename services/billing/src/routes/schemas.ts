@@ -28,6 +28,9 @@ export const PriceView = Type.Object({
   interval_count: Nullable(Type.Integer()),
   lookup_key: Nullable(Type.String()),
   nickname: Nullable(Type.String()),
+  trial_period_days: Nullable(
+    Type.Integer({ description: 'The free trial a first checkout of this price gives (metadata)' }),
+  ),
 });
 
 export const ProductView = Type.Object({
@@ -39,15 +42,29 @@ export const ProductView = Type.Object({
     description:
       'Stripe Entitlements features of the product: true, or the limit from feature metadata `limit`',
   }),
+  addon: Type.Boolean({ description: 'An add-on, bought beside a plan (metadata tollgate_addon=true)' }),
   prices: Type.Array(PriceView),
+});
+
+export const PromotionCode = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,64}$',
+  description: 'A promotion code as customers type it (case-insensitive)',
+  examples: ['WELCOME20'],
 });
 
 export const CheckoutView = Type.Object({
   checkout_session_id: Type.String(),
   checkout_session_url: Type.String(),
+  trial_period_days: Nullable(
+    Type.Integer({ description: 'The free trial this checkout gives (null: none)' }),
+  ),
+  trial_note: Nullable(Type.String({ description: 'Why a price that offers a trial gives this user none' })),
+  amount_discount: Type.Integer({
+    description: 'The discount on the first payment from the promotion code given (cents)',
+  }),
 });
 
-export const SubscriptionView = Type.Object({
+const SubscriptionCore = {
   id: Type.String(),
   status: Type.String({ description: 'Stripe status: active, trialing, past_due, canceled, unpaid, ...' }),
   customer_id: Type.String(),
@@ -86,6 +103,44 @@ export const SubscriptionView = Type.Object({
       Type.String({ description: 'The step it takes by itself (null: waits for Stripe)' }),
     ),
     next_step_at: Nullable(DateTime),
+  }),
+  trial: Nullable(
+    Type.Object({
+      outcome: Type.String({ description: 'granted, or refused (the card had a trial on another account)' }),
+      days: Type.Integer(),
+      ends_at: Nullable(DateTime),
+      note: Nullable(Type.String()),
+      will_end_notified_at: Nullable(
+        Type.String({ format: 'date-time', description: 'When Stripe announced the trial ends soon' }),
+      ),
+    }),
+  ),
+  discount: Nullable(
+    Type.Object({
+      promotion_code: Nullable(Type.String()),
+      coupon_name: Nullable(Type.String()),
+      percent_off: Nullable(Type.Number()),
+      amount_off: Nullable(Type.Integer()),
+      currency: Nullable(Type.String()),
+      duration: Type.String({ description: 'once, repeating or forever' }),
+      duration_in_months: Nullable(Type.Integer()),
+    }),
+  ),
+  pending_change: Nullable(
+    Type.Object({
+      price_id: Type.String(),
+      product_name: Nullable(Type.String()),
+      effective_at: DateTime,
+    }),
+  ),
+};
+
+export const AddonSubscriptionView = Type.Object(SubscriptionCore);
+
+export const SubscriptionView = Type.Object({
+  ...SubscriptionCore,
+  addons: Type.Array(AddonSubscriptionView, {
+    description: 'Live add-on subscriptions beside the plan (each in the same shape, without addons)',
   }),
 });
 
@@ -131,4 +186,7 @@ export const InvoiceView = Type.Object({
   period_start: Nullable(DateTime),
   period_end: Nullable(DateTime),
   created: DateTime,
+  subtotal: Type.Integer({ description: 'Before discounts (cents)' }),
+  discount_amount: Type.Integer({ description: 'Taken off by discounts (cents)' }),
+  promotion_code: Nullable(Type.String({ description: 'The code whose discount this invoice carries' })),
 });

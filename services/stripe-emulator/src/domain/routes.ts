@@ -10,6 +10,7 @@ import { eventRoutes } from './events-webhooks/routes.js';
 import { invoiceRoutes } from './invoices/routes.js';
 import { paymentRoutes } from './payments/routes.js';
 import { catalogueRoutes } from './products-prices/routes.js';
+import { subscriptionScheduleRoutes } from './subscription-schedules/routes.js';
 import { subscriptionRoutes } from './subscriptions/routes.js';
 import { testClockRoutes } from './test-clocks/routes.js';
 
@@ -19,6 +20,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...catalogueRoutes,
   ...checkoutRoutes,
   ...subscriptionRoutes,
+  ...subscriptionScheduleRoutes,
   ...invoiceRoutes,
   ...paymentRoutes,
   ...portalRoutes,

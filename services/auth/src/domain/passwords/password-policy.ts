@@ -2,6 +2,7 @@
  * NIST SP 800-63B style password rules: a length window and a block list of
  * the most common passwords, no composition rules.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 export const PASSWORD_MIN_LENGTH = 8;
@@ -9,9 +10,12 @@ export const PASSWORD_MAX_LENGTH = 128;
 export const COMMON_PASSWORD_COUNT = 10_000;
 
 // @zxcvbn-ts/language-common ships real-world leaked passwords ranked by
-// frequency; the first 10,000 are the "most common" list we refuse.
+// frequency; the first 10,000 are the "most common" list we refuse. Read, not require()d:
+// require's cache would keep the whole list (30,000 strings) for the life of the process.
 const require = createRequire(import.meta.url);
-const ranked = require('@zxcvbn-ts/language-common/src/passwords.json') as string[];
+const ranked = JSON.parse(
+  readFileSync(require.resolve('@zxcvbn-ts/language-common/src/passwords.json'), 'utf8'),
+) as string[];
 const commonPasswords = new Set(ranked.slice(0, COMMON_PASSWORD_COUNT).map((p) => p.toLowerCase()));
 
 export type PasswordProblem = 'too_short' | 'too_long' | 'too_common';

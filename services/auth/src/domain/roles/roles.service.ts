@@ -5,19 +5,29 @@
  * grant leaves an admin's grant of the same role in place.
  */
 import { randomUUID } from 'node:crypto';
+import type { ChangeCause } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
+import { auditRow } from '../audit/audit.repository.js';
 import { createUsersRepository, type UsersRepository } from '../users/users.repository.js';
 
 export const BUILT_IN_ROLES = [
   { name: 'admin', description: 'Manages users and roles' },
   { name: 'subscriber', description: 'Has a paid subscription' },
   { name: 'premium', description: 'Has the premium subscription' },
+  { name: 'downloads', description: 'Has the offline-downloads add-on' },
 ] as const;
 
 export const ADMIN_ROLE = 'admin';
 export const MANUAL_SOURCE = 'admin';
+
+/** Who changed a grant and why, for the audit log. */
+export interface GrantChange {
+  /** An admin's user id, or a service's client id. */
+  actor?: string;
+  cause?: ChangeCause;
+}
 
 export interface RoleView {
   name: string;
@@ -120,37 +130,92 @@ export function createRolesService(db: Db, users: UsersRepository = createUsersR
       return grant !== null;
     },
 
-    async grantManually(login: string, roleName: string) {
+    async grantManually(login: string, roleName: string, change: GrantChange = {}) {
       const user = await userByLogin(login);
       const role = await roleByName(roleName);
-      await db.userRole.upsert({
-        where: { userId_roleId_source: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } },
-        create: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
-        update: { expiresAt: null },
-      });
+      await db.$transaction([
+        db.userRole.upsert({
+          where: { userId_roleId_source: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } },
+          create: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
+          update: { expiresAt: null },
+        }),
+        db.auditEntry.createMany({
+          data: [
+            auditRow({
+              userId: user.id,
+              action: 'role_granted',
+              role: roleName,
+              source: MANUAL_SOURCE,
+              actor: change.actor,
+              cause: change.cause ?? { type: 'admin' },
+            }),
+          ],
+        }),
+      ]);
       return this.rolesOf(login);
     },
 
-    async revokeManually(login: string, roleName: string) {
+    async revokeManually(login: string, roleName: string, change: GrantChange = {}) {
       const user = await userByLogin(login);
       const role = await roleByName(roleName);
-      await db.userRole.deleteMany({ where: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE } });
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.userRole.deleteMany({
+          where: { userId: user.id, roleId: role.id, source: MANUAL_SOURCE },
+        });
+        if (count === 0) return;
+        await tx.auditEntry.createMany({
+          data: [
+            auditRow({
+              userId: user.id,
+              action: 'role_revoked',
+              role: roleName,
+              source: MANUAL_SOURCE,
+              actor: change.actor,
+              cause: change.cause ?? { type: 'admin' },
+            }),
+          ],
+        });
+      });
       return this.rolesOf(login);
     },
 
     /** Idempotent grant keyed by (user, role, source); returns whether a new grant was created. */
-    async grantFromSource(userId: string, roleName: string, source: string, expiresAt: Date | null) {
+    async grantFromSource(
+      userId: string,
+      roleName: string,
+      source: string,
+      expiresAt: Date | null,
+      change: GrantChange = {},
+    ) {
       const user = await db.user.findUnique({ where: { id: userId }, select: { id: true } });
       if (!user) throw Problems.userNotFound(`no user ${userId}`);
       const role = await roleByName(roleName);
       const key = { userId, roleId: role.id, source };
-      const existing = await db.userRole.findUnique({ where: { userId_roleId_source: key } });
-      const grant = await db.userRole.upsert({
-        where: { userId_roleId_source: key },
-        create: { ...key, expiresAt },
-        update: { expiresAt },
+      return db.$transaction(async (tx) => {
+        const existing = await tx.userRole.findUnique({ where: { userId_roleId_source: key } });
+        const grant = await tx.userRole.upsert({
+          where: { userId_roleId_source: key },
+          create: { ...key, expiresAt },
+          update: { expiresAt },
+        });
+        // A retried grant that changes nothing is not news for the history.
+        const changed = existing === null || existing.expiresAt?.getTime() !== expiresAt?.getTime();
+        if (changed)
+          await tx.auditEntry.createMany({
+            data: [
+              auditRow({
+                userId,
+                action: 'role_granted',
+                role: roleName,
+                source,
+                actor: change.actor,
+                cause: change.cause,
+                details: { expires_at: expiresAt?.toISOString() ?? null, renewed: existing !== null },
+              }),
+            ],
+          });
+        return { created: existing === null, grant };
       });
-      return { created: existing === null, grant };
     },
 
     /**
@@ -176,10 +241,30 @@ export function createRolesService(db: Db, users: UsersRepository = createUsersR
     },
 
     /** Idempotent revoke of one source's grant; other sources' grants of the role stay. */
-    async revokeFromSource(userId: string, roleName: string, source: string): Promise<void> {
+    async revokeFromSource(
+      userId: string,
+      roleName: string,
+      source: string,
+      change: GrantChange = {},
+    ): Promise<void> {
       const role = await db.role.findUnique({ where: { name: roleName } });
       if (!role) return;
-      await db.userRole.deleteMany({ where: { userId, roleId: role.id, source } });
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.userRole.deleteMany({ where: { userId, roleId: role.id, source } });
+        if (count === 0) return;
+        await tx.auditEntry.createMany({
+          data: [
+            auditRow({
+              userId,
+              action: 'role_revoked',
+              role: roleName,
+              source,
+              actor: change.actor,
+              cause: change.cause,
+            }),
+          ],
+        });
+      });
     },
   };
 }

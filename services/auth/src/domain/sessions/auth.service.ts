@@ -6,8 +6,11 @@ import type { RevocationStore } from '@tollgate/auth-client';
 import { type LoginLockout, lockoutSubject } from '@tollgate/login-guard';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
+import type { EntitlementsRepository } from '../entitlements/entitlements.repository.js';
+import type { MfaTickets, TotpService } from '../mfa/totp.service.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { checkPassword, describePasswordProblem } from '../passwords/password-policy.js';
+import { entClaim } from '../tokens/ent-claim.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';
 import type { LoginHistoryRepository } from '../users/login-history.repository.js';
 import type { UserRecord, UsersRepository } from '../users/users.repository.js';
@@ -33,6 +36,8 @@ export interface AuthServiceDeps {
   hasher: PasswordHasher;
   lockout: LoginLockout;
   tokens: TokenIssuer;
+  /** The entitlements each access token carries in its `ent` claim. */
+  entitlements: Pick<EntitlementsRepository, 'current'>;
   /** Where revocations are published for every verifier (Redis, or this process). */
   revocation: RevocationStore;
   /** The durable record of revocations (written by sessions.end). */
@@ -43,6 +48,16 @@ export interface AuthServiceDeps {
   refreshTtlSeconds: number;
   /** Extra seconds a revocation outlives the last access token (verifiers allow clock skew). */
   revocationSlackSeconds?: number;
+  /** Told of each new account (the verification mail goes out from here). */
+  onRegistered?: (user: UserRecord) => Promise<void>;
+  /**
+   * Asked to change a user's email (after their password was checked). The
+   * address changes only once the new one is confirmed; without this hook it
+   * changes at once.
+   */
+  requestEmailChange?: (user: UserRecord, newEmail: string) => Promise<void>;
+  /** The second factor: a password login of a user with TOTP on answers mfa_required with a ticket. */
+  mfa?: { totp: Pick<TotpService, 'isEnabled' | 'check' | 'disable'>; tickets: MfaTickets };
 }
 
 export function assertAcceptablePassword(password: string): void {
@@ -59,13 +74,18 @@ export function createAuthService(deps: AuthServiceDeps) {
     refreshToken: string,
     knownRoles?: string[],
   ): Promise<TokenPair> {
-    const roles = knownRoles ?? (await deps.users.activeRoleNames(user.id));
+    const [roles, entitlements] = await Promise.all([
+      knownRoles ?? deps.users.activeRoleNames(user.id),
+      deps.entitlements.current(user.id),
+    ]);
     const access = await deps.tokens.issueAccessToken({
       userId: user.id,
       sessionId,
       email: user.email,
       login: user.login,
       roles,
+      ent: entClaim(entitlements),
+      emailVerified: user.emailVerifiedAt !== null,
     });
     return {
       access_token: access.token,
@@ -98,6 +118,31 @@ export function createAuthService(deps: AuthServiceDeps) {
     return ended;
   }
 
+  /** Opens a session for a user whose credentials checked out, and answers its first token pair. */
+  async function startSession(
+    user: UserRecord & { roleNames: string[] },
+    loginName: string,
+    client: ClientInfo,
+    /** The lockout subject to clear, when it had failures recorded. */
+    clearLockoutOf?: string,
+  ): Promise<TokenPair> {
+    const refresh = newRefreshToken();
+    const [sessionId] = await Promise.all([
+      deps.sessions.create({
+        userId: user.id,
+        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+        ip: client.ip,
+        userAgent: client.userAgent,
+        refreshTokenHash: refresh.hash,
+        login: loginName,
+      }),
+      clearLockoutOf ? deps.lockout.recordSuccess(clearLockoutOf, client.ip) : undefined,
+    ]);
+    // Disabled while the password was being checked.
+    if (!sessionId) throw Problems.accountDisabled('this account has been disabled by an administrator');
+    return issuePair(user, sessionId, refresh.token, user.roleNames);
+  }
+
   async function verifyCurrentPassword(user: UserRecord, password: string, client: ClientInfo) {
     const subject = lockoutSubject(user, user.login);
     const status = await deps.lockout.check(subject, client.ip);
@@ -127,13 +172,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (await deps.users.findByEmail(input.email))
         throw Problems.emailTaken('this email is already registered');
       const passwordHash = await deps.hasher.hash(input.password);
+      let user: UserRecord;
       try {
-        return await deps.users.create({ login: input.login, email: input.email, passwordHash });
+        user = await deps.users.create({ login: input.login, email: input.email, passwordHash });
       } catch (error) {
         if (isUniqueViolation(error, 'login')) throw Problems.loginTaken(`login "${input.login}" is taken`);
         if (isUniqueViolation(error, 'email')) throw Problems.emailTaken('this email is already registered');
         throw error;
       }
+      await deps.onRegistered?.(user);
+      return user;
     },
 
     async login(input: { login: string; password: string }, client: ClientInfo): Promise<TokenPair> {
@@ -183,21 +231,56 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (verdict.needsRehash) {
         await deps.users.update(user.id, { passwordHash: await deps.hasher.hash(input.password) });
       }
-      const refresh = newRefreshToken();
-      const [sessionId] = await Promise.all([
-        deps.sessions.create({
+      // The lockout keeps counting until the second factor is through too.
+      if (deps.mfa && (await deps.mfa.totp.isEnabled(user.id))) {
+        const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, input.login);
+        throw Problems.mfaRequired(ticket, expiresIn);
+      }
+      return startSession(user, input.login, client, lockout.clean ? undefined : subject);
+    },
+
+    /** The second step of a login with TOTP on: the ticket from the first, and a TOTP or recovery code. */
+    async loginMfa(input: { ticket: string; code: string }, client: ClientInfo): Promise<TokenPair> {
+      if (!deps.mfa) throw Problems.mfaTicketInvalid('multi-factor login is not configured');
+      const ticket = await deps.mfa.tickets.attempt(input.ticket);
+      if (!ticket) throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+      const user = await deps.users.findForLogin(ticket.login);
+      if (!user || user.id !== ticket.userId)
+        throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+      const subject = lockoutSubject(user, ticket.login);
+      const lockout = await deps.lockout.check(subject, client.ip);
+      if (lockout.lockedSeconds > 0) throw Problems.accountLocked(lockout.lockedSeconds);
+      const factor = await deps.mfa.totp.check(user.id, input.code);
+      if (!factor) {
+        await deps.lockout.recordFailure(subject, client.ip);
+        await deps.loginHistory.record({
           userId: user.id,
-          expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
-          ip: client.ip,
-          userAgent: client.userAgent,
-          refreshTokenHash: refresh.hash,
-          login: input.login,
-        }),
-        lockout.clean ? undefined : deps.lockout.recordSuccess(subject, client.ip),
-      ]);
-      // Disabled while the password was being checked.
-      if (!sessionId) throw Problems.accountDisabled('this account has been disabled by an administrator');
-      return issuePair(user, sessionId, refresh.token, user.roleNames);
+          login: ticket.login,
+          success: false,
+          reason: 'wrong_mfa_code',
+          ...client,
+        });
+        throw Problems.mfaCodeInvalid('the code is wrong or was used already');
+      }
+      if (!(await deps.mfa.tickets.spend(ticket.id)))
+        throw Problems.mfaTicketInvalid('this ticket was used already');
+      if (user.disabledAt)
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
+    },
+
+    /** Turns TOTP off: needs the password and a code (wrong ones count into the lockout). */
+    async disableTotp(userId: string, input: { password: string; code: string }, client: ClientInfo) {
+      if (!deps.mfa) throw Problems.mfaNotSetUp('multi-factor login is not configured');
+      const user = await deps.users.findById(userId);
+      if (!user) throw Problems.userNotFound();
+      if (!(await deps.mfa.totp.isEnabled(userId))) throw Problems.mfaNotSetUp('TOTP is not on');
+      await verifyCurrentPassword(user, input.password, client);
+      if (!(await deps.mfa.totp.check(userId, input.code))) {
+        await deps.lockout.recordFailure(lockoutSubject(user, user.login), client.ip);
+        throw Problems.mfaCodeInvalid('the code is wrong or was used already');
+      }
+      await deps.mfa.totp.disable(userId);
     },
 
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
@@ -220,7 +303,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await endSessions(session.userId, { only: session.id }, 'refresh_token_reuse');
         throw Problems.refreshTokenReused('this refresh token was already used; its session has been ended');
       }
-      return issuePair(session.user, session.id, next.token);
+      return issuePair(session.user, session.id, next.token, session.user.roleNames);
     },
 
     /**
@@ -274,6 +357,13 @@ export function createAuthService(deps: AuthServiceDeps) {
         assertAcceptablePassword(changes.password);
         update.passwordHash = await deps.hasher.hash(changes.password);
       }
+      const newEmail = update.email;
+      if (newEmail !== undefined && deps.requestEmailChange) {
+        // Refused before anything else changes.
+        if (await deps.users.findByEmail(newEmail))
+          throw Problems.emailTaken('this email is already registered');
+        delete update.email;
+      }
       let updated = user;
       if (Object.keys(update).length > 0) {
         try {
@@ -287,6 +377,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         }
       }
       if (update.passwordHash) await endSessions(userId, { except: currentSessionId }, 'password_changed');
+      if (newEmail !== undefined && deps.requestEmailChange) await deps.requestEmailChange(updated, newEmail);
       return updated;
     },
   };

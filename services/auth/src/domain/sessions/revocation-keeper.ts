@@ -6,11 +6,13 @@
  * - otherwise it publishes revocations whose Redis write failed when their
  *   session ended (a logout during a Redis blip), so they reach every
  *   verifier even if the client never retries.
- * It runs in every auth replica; the work is idempotent, so replicas racing
+ * Entitlement floors (rows of user_entitlements) are rebuilt and published
+ * the same way. It runs in every auth replica; the work is idempotent, so replicas racing
  * each other only repeat writes. A failed round is logged and retried on the
  * next tick; it never throws out of the timer.
  */
-import type { RevocationCache, RevocationEntry } from '@tollgate/auth-client';
+import type { EntitlementsFloorEntry, RevocationCache, RevocationEntry } from '@tollgate/auth-client';
+import type { EntitlementsRepository, FloorRow } from '../entitlements/entitlements.repository.js';
 import type { Revocation, RevocationsRepository } from './revocations.repository.js';
 
 export interface KeeperLog {
@@ -20,6 +22,7 @@ export interface KeeperLog {
 
 export interface RevocationKeeperDeps {
   revocations: Pick<RevocationsRepository, 'live' | 'unpublished' | 'markPublished' | 'prune'>;
+  floors: Pick<EntitlementsRepository, 'liveFloors' | 'unpublishedFloors' | 'markFloorsPublished'>;
   cache: RevocationCache;
   log: KeeperLog;
   /** Time between rounds. */
@@ -45,6 +48,14 @@ function entries(rows: readonly Revocation[], now: Date): RevocationEntry[] {
   }));
 }
 
+function floorEntries(rows: readonly FloorRow[], now: Date): EntitlementsFloorEntry[] {
+  return rows.map((r) => ({
+    userId: r.userId,
+    version: r.version,
+    ttlSeconds: (r.floorUntil.getTime() - now.getTime()) / 1000,
+  }));
+}
+
 export function createRevocationKeeper(deps: RevocationKeeperDeps) {
   const now = deps.now ?? (() => new Date());
   let timer: NodeJS.Timeout | undefined;
@@ -56,18 +67,41 @@ export function createRevocationKeeper(deps: RevocationKeeperDeps) {
   async function runOnce(): Promise<KeeperRound> {
     const at = now();
     if (!(await deps.cache.isComplete())) {
-      const live = await deps.revocations.live(at);
-      if (!(await deps.cache.restore(entries(live, at)))) return { kind: 'rebuild_interrupted' };
+      const [live, floors] = await Promise.all([deps.revocations.live(at), deps.floors.liveFloors(at)]);
+      if (!(await deps.cache.restore(entries(live, at), floorEntries(floors, at))))
+        return { kind: 'rebuild_interrupted' };
       await deps.revocations.markPublished(live.map((r) => r.sessionId));
-      deps.log.info({ count: live.length }, 'rebuilt the revocation cache from the database');
-      return { kind: 'rebuilt', count: live.length };
+      await deps.floors.markFloorsPublished(floors);
+      deps.log.info(
+        { count: live.length, floors: floors.length },
+        'rebuilt the revocation cache from the database',
+      );
+      return { kind: 'rebuilt', count: live.length + floors.length };
     }
     if (at.getTime() - lastPrune > PRUNE_EVERY_MS) {
       lastPrune = at.getTime();
       await deps.revocations.prune(new Date(at.getTime() - KEEP_EXPIRED_MS));
     }
-    const pending = await deps.revocations.unpublished(PUBLISH_BATCH, at);
-    if (pending.length === 0) return { kind: 'idle' };
+    const [pending, pendingFloors] = await Promise.all([
+      deps.revocations.unpublished(PUBLISH_BATCH, at),
+      deps.floors.unpublishedFloors(PUBLISH_BATCH, at),
+    ]);
+    if (pending.length === 0 && pendingFloors.length === 0) return { kind: 'idle' };
+    try {
+      for (const floor of floorEntries(pendingFloors, at))
+        await deps.cache.raiseEntitlementsFloor(floor.userId, floor.version, floor.ttlSeconds);
+    } catch (error) {
+      await deps.cache.invalidate().catch(() => {});
+      throw error;
+    }
+    await deps.floors.markFloorsPublished(pendingFloors);
+    if (pending.length === 0) {
+      deps.log.info(
+        { floors: pendingFloors.length },
+        'published entitlement floors an earlier Redis write had missed',
+      );
+      return { kind: 'published', count: pendingFloors.length };
+    }
     // One TTL for the batch: the longest any of them needs (a few minutes' excess is harmless).
     const ttl = Math.max(...entries(pending, at).map((e) => e.ttlSeconds));
     try {

@@ -56,12 +56,20 @@ function fakeRecord() {
   };
 }
 
+const noFloors = {
+  liveFloors: async () => [],
+  unpublishedFloors: async () => [],
+  markFloorsPublished: async () => {},
+};
+
 /** A store whose writes fail while `down` is set. */
 function flakyStore() {
   const inner = createMemoryRevocationStore();
   const state = { down: false, writes: [] as string[][] };
   const store: RevocationStore = {
     isSessionRevoked: (id) => inner.isSessionRevoked(id),
+    entitlementsFloor: (userId) => inner.entitlementsFloor(userId),
+    raiseEntitlementsFloor: (userId, version, ttl) => inner.raiseEntitlementsFloor(userId, version, ttl),
     async revokeSessions(ids, ttl) {
       if (state.down) throw new Error('Command timed out');
       state.writes.push([...ids]);
@@ -83,6 +91,7 @@ function serviceWith(
     hasher: unused,
     lockout: unused,
     tokens: unused,
+    entitlements: unused,
     sessions: record.sessions as never,
     revocations: record.revocations,
     revocation,
@@ -137,6 +146,7 @@ describe('logout and logout-all publish revocations retry-safely', () => {
     const logs: string[] = [];
     const keeper = createRevocationKeeper({
       revocations: record.revocations,
+      floors: noFloors,
       cache: inner,
       intervalMs: 1_000,
       log: { info: (_d, m) => logs.push(m), warn: (_d, m) => logs.push(m) },
@@ -155,6 +165,7 @@ describe('logout and logout-all publish revocations retry-safely', () => {
     const fresh = createMemoryRevocationStore(); // Redis restarted empty
     const keeper = createRevocationKeeper({
       revocations: record.revocations,
+      floors: noFloors,
       cache: fresh,
       intervalMs: 1_000,
       log: { info: () => {}, warn: () => {} },

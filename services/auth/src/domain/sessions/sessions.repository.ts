@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/prisma.js';
+import type { UserRecord } from '../users/users.repository.js';
 
 export interface SessionRecord {
   id: string;
@@ -10,6 +11,18 @@ export interface SessionRecord {
   endedAt: Date | null;
   ip: string | null;
   userAgent: string | null;
+}
+
+export interface StoredRefreshToken {
+  id: string;
+  usedAt: Date | null;
+  session: {
+    id: string;
+    userId: string;
+    endedAt: Date | null;
+    expiresAt: Date;
+    user: UserRecord & { roleNames: string[] };
+  };
 }
 
 export interface SessionsRepositoryOptions {
@@ -62,30 +75,83 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
           FROM session`;
       return inserted === 1 ? id : null;
     },
-    findRefreshToken(tokenHash: string) {
-      return db.refreshToken.findUnique({
-        where: { tokenHash },
-        include: { session: { include: { user: true } } },
-      });
+    /**
+     * A refresh token with its session, the session's user and the user's
+     * roles in force: one statement (refresh is a hot path; every round trip
+     * counts against rotations/s, bench/auth).
+     */
+    async findRefreshToken(tokenHash: string): Promise<StoredRefreshToken | null> {
+      const rows = await db.$queryRaw<
+        {
+          id: string;
+          used_at: Date | null;
+          session_id: string;
+          ended_at: Date | null;
+          expires_at: Date;
+          user_id: string;
+          login: string;
+          email: string;
+          password_hash: string;
+          disabled_at: Date | null;
+          email_verified_at: Date | null;
+          created_at: Date;
+          role_names: string[];
+        }[]
+      >`
+        SELECT t.id, t.used_at, s.id AS session_id, s.ended_at, s.expires_at,
+               u.id AS user_id, u.login, u.email, u.password_hash, u.disabled_at, u.email_verified_at, u.created_at,
+               coalesce(array_agg(DISTINCT r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS role_names
+          FROM refresh_tokens t
+          JOIN sessions s ON s.id = t.session_id
+          JOIN users u ON u.id = s.user_id
+          LEFT JOIN user_roles ur ON ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now())
+          LEFT JOIN roles r ON r.id = ur.role_id
+         WHERE t.token_hash = ${tokenHash}
+         GROUP BY t.id, s.id, u.id`;
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        id: row.id,
+        usedAt: row.used_at,
+        session: {
+          id: row.session_id,
+          userId: row.user_id,
+          endedAt: row.ended_at,
+          expiresAt: row.expires_at,
+          user: {
+            id: row.user_id,
+            login: row.login,
+            email: row.email,
+            passwordHash: row.password_hash,
+            disabledAt: row.disabled_at,
+            emailVerifiedAt: row.email_verified_at,
+            createdAt: row.created_at,
+            roleNames: row.role_names,
+          },
+        },
+      };
     },
     /**
-     * Marks the refresh token used and stores its successor, atomically. Only
-     * one caller can win: false means the token had been used already (reuse).
+     * Marks the refresh token used, stores its successor and touches the
+     * session: one statement, so atomic and one round trip. Only one caller
+     * can win: the UPDATE takes the token's row lock, and a concurrent caller
+     * re-reads `used_at IS NULL` after the winner commits and matches
+     * nothing. False means the token had been used already (reuse).
      */
     async rotate(tokenId: string, sessionId: string, nextHash: string, ip?: string): Promise<boolean> {
-      return db.$transaction(async (tx) => {
-        const { count } = await tx.refreshToken.updateMany({
-          where: { id: tokenId, usedAt: null },
-          data: { usedAt: new Date() },
-        });
-        if (count === 0) return false;
-        await tx.refreshToken.create({ data: { id: randomUUID(), sessionId, tokenHash: nextHash } });
-        await tx.session.update({
-          where: { id: sessionId },
-          data: { lastUsedAt: new Date(), ...(ip ? { ip } : {}) },
-        });
-        return true;
-      });
+      const rows = await db.$queryRaw<{ rotated: number }[]>`
+        WITH used AS (
+          UPDATE refresh_tokens SET used_at = now() WHERE id = ${tokenId}::uuid AND used_at IS NULL
+          RETURNING session_id
+        ), successor AS (
+          INSERT INTO refresh_tokens (id, session_id, token_hash)
+          SELECT ${randomUUID()}::uuid, used.session_id, ${nextHash}::text FROM used
+        ), touched AS (
+          UPDATE sessions SET last_used_at = now(), ip = coalesce(${ip ?? null}::text, ip)
+           WHERE id = ${sessionId}::uuid AND EXISTS (SELECT 1 FROM used)
+        )
+        SELECT count(*)::int AS rotated FROM used`;
+      return rows[0]?.rotated === 1;
     },
     findActive(sessionId: string): Promise<SessionRecord | null> {
       return db.session.findFirst({ where: { id: sessionId, endedAt: null, expiresAt: { gt: new Date() } } });

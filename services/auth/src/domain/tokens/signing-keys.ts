@@ -6,7 +6,8 @@
  * Production takes the keys from JWT_SIGNING_KEYS (never generated, never on
  * disk); development generates one on first start and keeps it in KEYS_DIR.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TOKEN_ALGORITHM } from '@tollgate/auth-client';
 import {
@@ -20,8 +21,11 @@ import {
 } from 'jose';
 
 export interface SigningKeySet {
-  /** The key new tokens are signed with. */
-  current: { kid: string; key: Awaited<ReturnType<typeof importJWK>> };
+  /**
+   * The key new tokens are signed with: as a CryptoKey (jose) and as a
+   * node:crypto KeyObject (what the token issuer signs with).
+   */
+  current: { kid: string; key: Awaited<ReturnType<typeof importJWK>>; privateKey: KeyObject };
   /** Public keys of every key in the set, newest first. */
   jwks: { keys: JWK[] };
   /** Resolves a token's `kid` to its public key (auth verifies its own tokens with it). */
@@ -53,7 +57,11 @@ export async function keySetFromJwks(privateJwks: JWK[]): Promise<SigningKeySet>
   const newest = privateJwks[privateJwks.length - 1]!;
   const jwks = { keys: [...privateJwks].reverse().map(publicPart) };
   return {
-    current: { kid: newest.kid!, key: await importJWK(newest, TOKEN_ALGORITHM) },
+    current: {
+      kid: newest.kid!,
+      key: await importJWK(newest, TOKEN_ALGORITHM),
+      privateKey: createPrivateKey({ key: newest as JsonWebKey, format: 'jwk' }),
+    },
     jwks,
     resolver: createLocalJWKSet(jwks),
   };
@@ -75,7 +83,19 @@ export async function loadOrCreateDevKeys(dir: string): Promise<JWK[]> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let files = (await readdir(dir)).filter((f) => f.endsWith('.jwk.json')).sort();
   if (files.length === 0) {
-    await addDevKey(dir);
+    // Replicas starting together on one empty volume (`docker compose up
+    // --scale auth=2`) must end with the same key: written aside, then linked
+    // under one name; link() fails for all but the first.
+    const jwk = await generatePrivateJwk();
+    const aside = path.join(dir, `.${jwk.kid}.tmp`);
+    await writeFile(aside, JSON.stringify(jwk), { mode: 0o600 });
+    try {
+      await link(aside, path.join(dir, '0000-first.jwk.json'));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlink(aside);
+    }
     files = (await readdir(dir)).filter((f) => f.endsWith('.jwk.json')).sort();
   }
   return Promise.all(files.map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as JWK));

@@ -11,6 +11,7 @@ export interface Profile {
   id: string;
   login: string;
   email: string;
+  email_verified: boolean;
   roles: string[];
   created_at: string;
 }
@@ -28,6 +29,7 @@ export function createProfiles(users: UsersRepository, ttlMs = 1_000, maxEntries
         id: user.id,
         login: user.login,
         email: user.email,
+        email_verified: user.emailVerifiedAt !== null,
         roles: await users.activeRoleNames(user.id),
         created_at: user.createdAt.toISOString(),
       };

@@ -8,6 +8,8 @@ export interface UserRecord {
   passwordHash: string;
   /** When an admin disabled the user; null while enabled. */
   disabledAt: Date | null;
+  /** When the owner last proved they read mail at `email`; null until then. */
+  emailVerifiedAt: Date | null;
   createdAt: Date;
 }
 
@@ -34,7 +36,7 @@ export function createUsersRepository(db: Db) {
     },
     update(
       id: string,
-      data: Partial<Pick<UserRecord, 'login' | 'email' | 'passwordHash'>>,
+      data: Partial<Pick<UserRecord, 'login' | 'email' | 'passwordHash' | 'emailVerifiedAt'>>,
     ): Promise<UserRecord> {
       return db.user.update({
         where: { id },
@@ -44,6 +46,17 @@ export function createUsersRepository(db: Db) {
           ...(data.email ? { email: data.email.toLowerCase() } : {}),
         },
       });
+    },
+    /**
+     * Marks `email` verified, if it is still the user's address (a change or
+     * a newer verification may have come in between); false otherwise.
+     */
+    async markEmailVerified(id: string, email: string, at = new Date()): Promise<boolean> {
+      const { count } = await db.user.updateMany({
+        where: { id, email: email.toLowerCase() },
+        data: { emailVerifiedAt: at },
+      });
+      return count === 1;
     },
     /** Sets or clears the disabled mark; false when there is no such user. */
     async setDisabled(id: string, disabledAt: Date | null): Promise<boolean> {
@@ -82,11 +95,12 @@ export function createUsersRepository(db: Db) {
           email: string;
           password_hash: string;
           disabled_at: Date | null;
+          email_verified_at: Date | null;
           created_at: Date;
           role_names: string[];
         }[]
       >`
-        SELECT u.id, u.login, u.email, u.password_hash, u.disabled_at, u.created_at,
+        SELECT u.id, u.login, u.email, u.password_hash, u.disabled_at, u.email_verified_at, u.created_at,
                coalesce(array_agg(DISTINCT r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS role_names
           FROM users u
           LEFT JOIN user_roles ur ON ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now())
@@ -101,6 +115,7 @@ export function createUsersRepository(db: Db) {
         email: row.email,
         passwordHash: row.password_hash,
         disabledAt: row.disabled_at,
+        emailVerifiedAt: row.email_verified_at,
         createdAt: row.created_at,
         roleNames: row.role_names,
       };

@@ -53,7 +53,10 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
     async (request, reply) => {
       const { userId, role } = request.params;
       const expiresAt = request.body.expires_at ? new Date(request.body.expires_at) : null;
-      const { created, grant } = await roles.grantFromSource(userId, role, request.body.source, expiresAt);
+      const { created, grant } = await roles.grantFromSource(userId, role, request.body.source, expiresAt, {
+        actor: request.serviceClient?.client_id,
+        cause: request.body.cause,
+      });
       return reply.code(created ? 201 : 200).send({
         user_id: userId,
         role,
@@ -77,7 +80,10 @@ export const internalRoleRoutes: FastifyPluginAsyncTypebox<InternalRoleRoutesOpt
       },
     },
     async (request, reply) => {
-      await roles.revokeFromSource(request.params.userId, request.params.role, request.body.source);
+      await roles.revokeFromSource(request.params.userId, request.params.role, request.body.source, {
+        actor: request.serviceClient?.client_id,
+        cause: request.body.cause,
+      });
       return reply.code(204).send(null);
     },
   );

@@ -8,6 +8,14 @@ import type { CheckoutSessions } from './checkout-sessions.js';
 
 const USER = { id: '00000000-0000-4000-8000-000000000001', email: 'a@example.com' };
 const HOUR = 3600;
+/** A plan with no trial and no code given: Stripe's page takes codes. */
+const OFFER = {
+  addon: false,
+  trialDays: null,
+  trialNote: null,
+  params: { allow_promotion_codes: true },
+  key: 'trial:0|promo:any',
+};
 
 interface FakeSession {
   id: string;
@@ -19,7 +27,12 @@ interface FakeSession {
 /** Stripe as far as checkout uses it, holding one customer's sessions and subscriptions. */
 function fakeStripe(state: { sessions: FakeSession[]; subscriptions: { status: string }[] }) {
   const created: { price: string; key: string }[] = [];
-  const asSession = (s: FakeSession) => ({ ...s, url: `https://pay.example/${s.id}`, customer: 'cus_1' });
+  const asSession = (s: FakeSession) => ({
+    ...s,
+    url: `https://pay.example/${s.id}`,
+    customer: 'cus_1',
+    metadata: { tollgate_offer: OFFER.key },
+  });
   const stripe = {
     subscriptions: { list: async () => ({ data: state.subscriptions }) },
     checkout: {
@@ -75,7 +88,9 @@ function checkoutWith(state: { sessions: FakeSession[]; subscriptions: { status:
     stripe,
     catalog,
     customers,
-    subscriptions: { findLive: async () => null, find: async () => null },
+    subscriptions: { findLive: async () => null, findLiveAddons: async () => [], find: async () => null },
+    plans: { checkoutOffer: async () => OFFER },
+    addonProducts: async () => [],
     sessions,
     leases,
     urls: { success: 'https://x/success', cancel: 'https://x/cancel', portalReturn: 'https://x/' },

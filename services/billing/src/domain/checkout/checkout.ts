@@ -14,6 +14,11 @@
  * two payable subscription sessions; when one completes, the others are
  * expired as well. One-time purchases (mode=payment) are left alone by both.
  *
+ * Add-ons (domain/plans) are subscriptions beside the plan: the rule above
+ * holds per base plan and per add-on product, and an add-on needs a live plan.
+ * The offer (trial, promotion code: domain/plans/plans.ts) is decided before
+ * the lease; an open session is reused only for the same price and offer.
+ *
  * The idempotency key is per customer and intent ("the session that follows
  * the customer's newest one"), not per price: two creations racing past the
  * lease (it expired under a very slow Stripe) share a key, so Stripe makes
@@ -22,11 +27,12 @@
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
 import { Problems } from '../../errors.js';
-import { isResourceMissing } from '../../stripe/client.js';
+import { idOf, isResourceMissing } from '../../stripe/client.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { BillingUser, Customers } from '../customers/customers.js';
 import { LIVE_STATUSES } from '../entitlements/entitlement.js';
 import type { Leases } from '../leases/leases.js';
+import type { CheckoutOffer, Plans } from '../plans/plans.js';
 import type { SubscriptionsService } from '../subscriptions/subscriptions.service.js';
 import type { CheckoutSessions } from './checkout-sessions.js';
 
@@ -36,7 +42,10 @@ export interface CheckoutDeps {
   stripe: Stripe;
   catalog: Catalog;
   customers: Customers;
-  subscriptions: Pick<SubscriptionsService, 'findLive' | 'find'>;
+  subscriptions: Pick<SubscriptionsService, 'findLive' | 'findLiveAddons' | 'find'>;
+  plans: Pick<Plans, 'checkoutOffer'>;
+  /** The add-on products (the "already subscribed" rule is per plan, per add-on). */
+  addonProducts: () => Promise<string[]>;
   sessions: CheckoutSessions;
   leases: Leases;
   urls: Config['urls'];
@@ -53,25 +62,41 @@ const REFRESH_EVERY_SECONDS = 5;
 
 const isLive = (status: string) => LIVE_STATUSES.includes(status);
 
+/** A one-time purchase's offer: no trial, no promotion code (those are for plans). */
+const PURCHASE_OFFER: CheckoutOffer = {
+  addon: false,
+  trialDays: null,
+  trialNote: null,
+  params: {},
+  key: 'purchase',
+};
+
 export function createCheckout({
   ownedPurchase,
   stripe,
   catalog,
   customers,
   subscriptions,
+  plans,
+  addonProducts,
   sessions,
   leases,
   urls,
 }: CheckoutDeps) {
-  async function start(user: BillingUser, priceId: string) {
+  async function start(user: BillingUser, priceId: string, options: { promotionCode?: string } = {}) {
     // Unknown, inactive and not-for-sale prices all look the same from outside.
     const price = await catalog.findPriceForSale(priceId);
     if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
     // The price decides the mode: a one_time price is a purchase (mode=payment), not a subscription.
     if (!price.interval) return startPurchase(user, priceId, price.productId);
+    const offer = await plans.checkoutOffer(user.id, price, options.promotionCode);
     // The mirror answers the common case without asking Stripe.
     const live = await subscriptions.findLive(user.id);
-    if (live) throw alreadySubscribed(live.status);
+    if (offer.addon) {
+      if (!live) throw Problems.basePlanRequired(`subscribe to a plan before adding ${price.product.name}`);
+      const held = (await subscriptions.findLiveAddons(user.id, price.productId))[0];
+      if (held) throw alreadySubscribed(held.status, price.product.name);
+    } else if (live) throw alreadySubscribed(live.status);
     const customer = await customers.ensureCustomer(user);
     return leases.withLease(
       `checkout|${customer.id}`,
@@ -80,7 +105,7 @@ export function createCheckout({
         waitMs: LEASE_WAIT_MS,
         busy: () => Problems.checkoutInProgress('another checkout of yours is being started; try again'),
       },
-      () => startLocked(user, customer.id, priceId),
+      () => startLocked(user, customer.id, { id: priceId, productId: price.productId }, offer),
     );
   }
 
@@ -114,7 +139,7 @@ export function createCheckout({
             s.url &&
             (s.expires_at ?? 0) * 1000 > Date.now() + REUSE_MARGIN_MS,
         );
-        if (reusable) return view(reusable);
+        if (reusable) return view(reusable, PURCHASE_OFFER);
         const metadata = { userId: user.id, priceId };
         const session = await stripe.checkout.sessions.create(
           {
@@ -132,26 +157,47 @@ export function createCheckout({
           },
         );
         await sessions.record(session, user.id, priceId);
-        return view(session);
+        return view(session, PURCHASE_OFFER);
       },
     );
   }
 
-  function alreadySubscribed(stripeStatus: string) {
+  function alreadySubscribed(stripeStatus: string, addon?: string) {
     const status = stripeStatus.replaceAll('_', ' ');
+    const article = /^[aeiou]/.test(status) ? 'an' : 'a';
     return Problems.subscriptionExists(
-      `you already have ${/^[aeiou]/.test(status) ? 'an' : 'a'} ${status} subscription; change plan with PUT /api/v1/subscription`,
+      addon
+        ? `you already have ${article} ${status} subscription to the add-on ${addon}`
+        : `you already have ${article} ${status} subscription; change plan with POST /api/v1/subscription/change`,
     );
   }
 
   /** Holding the customer's lease: Stripe's view decides, not the (lagging) mirror. */
-  async function startLocked(user: BillingUser, customerId: string, priceId: string) {
-    const [subscriptionList, sessionList] = await Promise.all([
+  async function startLocked(
+    user: BillingUser,
+    customerId: string,
+    price: { id: string; productId: string },
+    offer: CheckoutOffer,
+  ) {
+    const priceId = price.id;
+    const [subscriptionList, sessionList, addonIds] = await Promise.all([
       stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }),
       stripe.checkout.sessions.list({ customer: customerId, limit: 100 }),
+      addonProducts(),
     ]);
-    const liveAtStripe = subscriptionList.data.find((s) => isLive(s.status));
-    if (liveAtStripe) throw alreadySubscribed(liveAtStripe.status);
+    const productOf = (s: Stripe.Subscription) => idOf(s.items?.data?.[0]?.price.product ?? null);
+    // Per base plan, per add-on: a live subscription of the same kind blocks this one.
+    const sameKind = (s: Stripe.Subscription) => {
+      const product = productOf(s);
+      return offer.addon ? product === price.productId : !addonIds.includes(product ?? '');
+    };
+    const liveAtStripe = subscriptionList.data.find((s) => isLive(s.status) && sameKind(s));
+    if (liveAtStripe) throw alreadySubscribed(liveAtStripe.status, offer.addon ? price.productId : undefined);
+    if (
+      offer.addon &&
+      !subscriptionList.data.some((s) => isLive(s.status) && !addonIds.includes(productOf(s) ?? ''))
+    )
+      throw Problems.basePlanRequired('subscribe to a plan before adding an add-on');
 
     // Open purchases (mode=payment) are no second plan: they stay payable.
     const open = sessionList.data.filter((s) => s.status === 'open' && s.mode !== 'payment');
@@ -159,11 +205,12 @@ export function createCheckout({
     const reusable = open.find(
       (s) =>
         recorded.get(s.id)?.priceId === priceId &&
+        s.metadata?.tollgate_offer === offer.key &&
         s.url &&
         (s.expires_at ?? 0) * 1000 > Date.now() + REUSE_MARGIN_MS,
     );
     for (const session of open) if (session !== reusable) await expireOpen(session.id);
-    if (reusable) return view(reusable);
+    if (reusable) return view(reusable, offer);
 
     const newest = sessionList.data[0]?.id ?? 'none';
     let session: Stripe.Checkout.Session;
@@ -174,8 +221,12 @@ export function createCheckout({
           customer: customerId,
           client_reference_id: user.id,
           line_items: [{ price: priceId, quantity: 1 }],
-          metadata: { userId: user.id },
-          subscription_data: { metadata: { userId: user.id } },
+          metadata: { userId: user.id, tollgate_offer: offer.key },
+          subscription_data: {
+            metadata: { userId: user.id },
+            ...(offer.trialDays ? { trial_period_days: offer.trialDays } : {}),
+          },
+          ...offer.params,
           success_url: urls.success,
           cancel_url: urls.cancel,
         },
@@ -187,7 +238,7 @@ export function createCheckout({
       throw error;
     }
     await sessions.record(session, user.id, priceId);
-    return view(session);
+    return view(session, offer);
   }
 
   /** Expires an open session; one that completed meanwhile means a subscription is on its way. */
@@ -202,8 +253,14 @@ export function createCheckout({
     }
   }
 
-  function view(session: Stripe.Checkout.Session) {
-    return { checkout_session_id: session.id, checkout_session_url: session.url as string };
+  function view(session: Stripe.Checkout.Session, offer: CheckoutOffer) {
+    return {
+      checkout_session_id: session.id,
+      checkout_session_url: session.url as string,
+      trial_period_days: offer.trialDays,
+      trial_note: offer.trialNote,
+      amount_discount: session.total_details?.amount_discount ?? 0,
+    };
   }
 
   /**
@@ -266,6 +323,7 @@ export function createCheckout({
       currency: price?.currency ?? null,
       interval: price?.interval ?? null,
       subscriptionStatus: subscription?.status ?? row.subscriptionStatus ?? null,
+      subscriptionId: row.subscriptionId,
     };
   }
 

@@ -33,6 +33,52 @@ export function customerRow(customer: Stripe.Customer | Stripe.DeletedCustomer) 
   };
 }
 
+type CustomerRecord = Awaited<ReturnType<Db['customer']['update']>>;
+
+/**
+ * The common case of upsertCustomer in one statement instead of a read and a
+ * write (customer.* events are most of a backlog, ADR 0015): the same rules
+ * (a deleted customer keeps its email and name; a user id is set only where
+ * none is). Undefined when that user id belongs to another customer already:
+ * the caller then takes the slow path, which decides that case as before.
+ * Outside a transaction only, where a failed statement aborts nothing.
+ */
+async function upsertInOneStatement(
+  db: Db,
+  id: string,
+  row: ReturnType<typeof customerRow>,
+  userId: string | null,
+): Promise<CustomerRecord | undefined> {
+  const email = 'email' in row ? row.email : null;
+  const name = 'name' in row ? row.name : null;
+  try {
+    const [upserted] = await db.$queryRaw<CustomerRecord[]>`
+      INSERT INTO customers (id, user_id, email, name, deleted, raw, updated_at)
+      VALUES (${id}, ${userId}::uuid, ${email}, ${name}, ${row.deleted}, ${JSON.stringify(row.raw)}::jsonb, now())
+      ON CONFLICT (id) DO UPDATE SET
+        email = CASE WHEN EXCLUDED.deleted THEN customers.email ELSE EXCLUDED.email END,
+        name = CASE WHEN EXCLUDED.deleted THEN customers.name ELSE EXCLUDED.name END,
+        deleted = EXCLUDED.deleted,
+        raw = EXCLUDED.raw,
+        user_id = coalesce(customers.user_id, EXCLUDED.user_id),
+        updated_at = now()
+      RETURNING id, user_id AS "userId", email, name, deleted, raw, created_at AS "createdAt", updated_at AS "updatedAt"`;
+    return upserted;
+  } catch (error) {
+    if (userId && isRawUniqueViolation(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A unique violation (SQLSTATE 23505) from a raw statement, as Prisma's driver adapter reports it. */
+function isRawUniqueViolation(error: unknown): boolean {
+  if (isUniqueViolation(error)) return true;
+  const cause = (
+    error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } }
+  )?.meta?.driverAdapterError?.cause;
+  return cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';
+}
+
 /** Upserts a customer seen at Stripe; maps it to a user when its metadata (or `userHint`) says whose it is. */
 export async function upsertCustomer(
   db: Db | Tx,
@@ -41,6 +87,10 @@ export async function upsertCustomer(
 ) {
   const row = customerRow(customer);
   const userId = userHint ?? ('metadata' in customer ? userIdFromMetadata(customer.metadata) : null);
+  if ('$transaction' in db) {
+    const upserted = await upsertInOneStatement(db, customer.id, row, userId);
+    if (upserted) return upserted;
+  }
   const existing = await db.customer.findUnique({ where: { id: customer.id } });
   if (existing) {
     return db.customer.update({

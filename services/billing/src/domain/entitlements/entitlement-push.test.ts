@@ -47,4 +47,24 @@ describe('pushEntitlementChange', () => {
     expect(await pushEntitlementChange(done.ports, done.auth, 'missing')).toBe('skipped');
     expect(done.calls).toEqual([]);
   });
+
+  it('leaves out feature keys auth would refuse, warns once, and still pushes the rest', async () => {
+    const body: EntitlementsSyncBody = {
+      version: 4,
+      features: { 'Pro Seats': 5, hd: true, ['x'.repeat(65)]: true, Upper: true },
+      cause: { type: 'sync' },
+    };
+    const { ports, auth, calls, marks } = fakes('pending', body);
+    const warnings: { keys: string[]; message: string }[] = [];
+    const outcome = await pushEntitlementChange(ports, auth, 'chg_2', ({ keys }, message) =>
+      warnings.push({ keys, message }),
+    );
+    expect(outcome).toBe('pushed');
+    expect(calls).toEqual([{ userId: 'u1', body: { ...body, features: { hd: true } } }]);
+    // Marked done: the bad keys are not retried (they would be refused on every attempt).
+    expect(marks).toEqual(['chg_2 succeeded v4']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.keys.sort()).toEqual(['Pro Seats', 'Upper', 'x'.repeat(65)].sort());
+    expect(warnings[0]?.message).toMatch(/lookup_key/);
+  });
 });

@@ -8,8 +8,36 @@
  *
  * No transaction is held while auth is called.
  */
-import type { ChangeCause, EntitlementsSyncBody, FeatureSet } from '@tollgate/contracts';
+import {
+  type ChangeCause,
+  type EntitlementsSyncBody,
+  FEATURE_KEY_PATTERN,
+  type FeatureSet,
+} from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
+
+const FEATURE_KEY = new RegExp(FEATURE_KEY_PATTERN);
+
+/** Told about feature keys left out of a push (logged as a warning by the worker). */
+export type PushWarn = (
+  details: { userId: string; changeId: string; keys: string[] },
+  message: string,
+) => void;
+
+/**
+ * The features auth can take: a key outside the contract's pattern (a Stripe
+ * lookup_key such as "Pro Seats") would make auth refuse the whole push with
+ * 400 on every retry, so it is left out, and the rest still reaches auth.
+ */
+export function pushableFeatures(features: FeatureSet): { features: FeatureSet; skipped: string[] } {
+  const kept: FeatureSet = {};
+  const skipped: string[] = [];
+  for (const [key, value] of Object.entries(features)) {
+    if (FEATURE_KEY.test(key)) kept[key] = value;
+    else skipped.push(key);
+  }
+  return { features: kept, skipped };
+}
 
 export type EntitlementPushOutcome = 'pushed' | 'skipped';
 
@@ -30,12 +58,20 @@ export async function pushEntitlementChange(
   ports: EntitlementPushPorts,
   auth: EntitlementsAuth,
   changeId: string,
+  warn?: PushWarn,
 ): Promise<EntitlementPushOutcome> {
   const change = await ports.change(changeId);
   if (!change || change.status === 'succeeded' || change.status === 'cancelled') return 'skipped';
   try {
-    const body = await ports.newest(change.userId);
-    if (!body) return 'skipped';
+    const newest = await ports.newest(change.userId);
+    if (!newest) return 'skipped';
+    const { features, skipped } = pushableFeatures(newest.features);
+    if (skipped.length)
+      warn?.(
+        { userId: change.userId, changeId: change.id, keys: skipped },
+        'feature keys outside the contract pattern left out of the entitlements push; fix their lookup_key at Stripe',
+      );
+    const body = { ...newest, features };
     await auth.push(change.userId, body, change.id);
     await ports.succeeded(change.id, body.version);
     return 'pushed';
@@ -79,7 +115,9 @@ export function prismaPushPorts(db: Db): EntitlementPushPorts {
 
 export function createEntitlementPushRunner({ db, auth }: { db: Db; auth: EntitlementsAuth }) {
   const ports = prismaPushPorts(db);
-  return { run: (changeId: string) => pushEntitlementChange(ports, auth, changeId) };
+  return {
+    run: (changeId: string, warn?: PushWarn) => pushEntitlementChange(ports, auth, changeId, warn),
+  };
 }
 
 export type EntitlementPushRunner = ReturnType<typeof createEntitlementPushRunner>;

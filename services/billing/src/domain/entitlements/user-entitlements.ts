@@ -4,16 +4,18 @@
  * refunded or expired, a dunning step): the union over every source, a
  * version that grows by one with every change, and per change an
  * entitlement_changes row (with its cause) whose job pushes the newest
- * version to auth. All inside the caller's transaction: the outbox.
+ * version to auth, and its audit_log entry. All inside the caller's
+ * transaction: the outbox.
  *
  * `refreshUserEntitlements` is written against a small store port so its
  * rule (compare, bump, record) is unit-tested on a fake; the Prisma store
  * below is the one the service uses.
  */
 import { randomUUID } from 'node:crypto';
-import type { ChangeCause, FeatureSet } from '@tollgate/contracts';
+import { type ChangeCause, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
+import { recordAudit } from '../audit/audit-log.js';
 import type { Access, DunningPolicy } from '../dunning/dunning.js';
 import { canonical, type DerivedEntitlements, deriveEntitlements, type EntitlementSource } from './derive.js';
 import { featuresFor, featuresOfProduct, unionFeatures } from './features.js';
@@ -160,6 +162,19 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
           previous: json(change.previous),
           features: json(next.features),
           cause: json(change.cause),
+        },
+      });
+      await recordAudit(tx, {
+        userId,
+        action: 'entitlements_changed',
+        subscriptionId: change.cause.subscription_id ?? null,
+        outboxId: id,
+        cause: change.cause,
+        details: {
+          version: next.version,
+          previous: change.previous,
+          features: next.features,
+          shrank: entitlementsShrank(change.previous, next.features),
         },
       });
       const jobId = await boss.send(QUEUES.entitlementSync, { changeId: id }, { db: txDb(tx) });

@@ -62,6 +62,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
         source: purchaseSource(purchase.id),
         change: { role, action, expiresAt: action === 'grant' ? purchase.expiresAt : null },
         reason: `${cause.type}: purchase ${action === 'grant' ? 'paid' : 'ended'}`,
+        cause,
       });
     await refreshUserEntitlements(
       prismaEntitlementsStore(tx, boss, dunning),

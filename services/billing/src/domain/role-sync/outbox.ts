@@ -1,11 +1,15 @@
 /**
  * Writes role-sync work inside the caller's transaction: a role_syncs row
- * (what an admin sees) and the pg-boss job that carries it out. Both exist
- * only if the subscription change that asked for them commits.
+ * (what an admin sees), its audit-log entry (with the cause) and the pg-boss
+ * job that carries it out. All exist only if the subscription change that
+ * asked for them commits.
  */
 import { randomUUID } from 'node:crypto';
+import type { ChangeCause } from '@tollgate/contracts';
 import type { Db, Tx } from '../../db/prisma.js';
+import type { Prisma } from '../../generated/prisma/client.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
+import { causeFromReason, recordAudit } from '../audit/audit-log.js';
 import type { RoleChange } from '../entitlements/entitlement.js';
 
 /** The grant source of a subscription: defined with the internal role API's contract. */
@@ -24,9 +28,12 @@ export async function enqueueRoleSync(
     reason?: string;
     /** Default: the subscription's source. */
     source?: string;
+    /** Why (a Stripe event, a dunning step, a refund, ...); derived from `reason` when absent. */
+    cause?: ChangeCause;
   },
 ): Promise<string> {
   const id = randomUUID();
+  const cause = input.cause ?? causeFromReason(input.reason, input.subscriptionId);
   await tx.roleSync.create({
     data: {
       id,
@@ -37,6 +44,19 @@ export async function enqueueRoleSync(
       action: input.change.action,
       expiresAt: input.change.expiresAt,
       reason: input.reason ?? null,
+      cause: cause as Prisma.InputJsonValue,
+    },
+  });
+  await recordAudit(tx, {
+    userId: input.userId,
+    action: input.change.action === 'grant' ? 'role_grant' : 'role_revoke',
+    role: input.change.role,
+    subscriptionId: input.subscriptionId,
+    outboxId: id,
+    cause,
+    details: {
+      expires_at: input.change.expiresAt?.toISOString() ?? null,
+      ...(input.reason ? { reason: input.reason } : {}),
     },
   });
   const jobId = await boss.send(QUEUES.roleSync, { roleSyncId: id }, { db: txDb(tx) });

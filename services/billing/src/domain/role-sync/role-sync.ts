@@ -11,7 +11,7 @@
  * followed by a check against the newest entitlement, and a change after
  * that check has a role sync of its own (the outbox writes one per change).
  */
-import { PURCHASE_SOURCE_PREFIX } from '@tollgate/contracts';
+import { type ChangeCause, PURCHASE_SOURCE_PREFIX } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
 import { type Clock, systemClock } from '../clock.js';
 import { purchaseGrants } from '../entitlements/user-entitlements.js';
@@ -78,8 +78,10 @@ export function createRoleSyncRunner({
     try {
       let due = await dueFor(row);
       for (let round = 1; ; round++) {
-        if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id);
-        else await auth.revoke(row.userId, row.role, row.source, row.id);
+        // The cause of the change that wrote this row, for auth's audit log.
+        const cause = (row.cause ?? undefined) as ChangeCause | undefined;
+        if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id, cause);
+        else await auth.revoke(row.userId, row.role, row.source, row.id, cause);
         const now = await dueFor(row);
         if (sameDue(due, now)) break;
         if (round >= MAX_ROUNDS)

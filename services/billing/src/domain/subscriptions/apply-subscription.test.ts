@@ -18,14 +18,18 @@ const days = (n: number) => new Date(now.getTime() + n * 86_400_000);
 function fakePorts(stored: Record<string, StoredSubscription> = {}) {
   const rows = new Map<string, StoredSubscription | SubscriptionRow>(Object.entries(stored));
   const roleSyncs: { userId: string; change: RoleChange }[] = [];
+  const roleSyncCauses: ChangeCause[] = [];
   const refreshed: { userId: string; cause: ChangeCause }[] = [];
   const ports: ApplyPorts = {
     find: async (id) => rows.get(id) ?? null,
     save: async (id, row) => void rows.set(id, row),
-    enqueueRoleSync: async ({ userId, change }) => void roleSyncs.push({ userId, change }),
+    enqueueRoleSync: async ({ userId, change, cause }) => {
+      roleSyncs.push({ userId, change });
+      roleSyncCauses.push(cause);
+    },
     refreshEntitlements: async (userId, cause) => void refreshed.push({ userId, cause }),
   };
-  return { ports, rows, roleSyncs, refreshed };
+  return { ports, rows, roleSyncs, roleSyncCauses, refreshed };
 }
 
 function fields(status: string): SubscriptionFields {
@@ -70,7 +74,7 @@ const stored = (over: Partial<StoredSubscription> = {}): StoredSubscription => (
 
 describe('applySubscription', () => {
   it('a new active subscription: row with its dunning state, one grant, entitlements re-derived with the cause', async () => {
-    const { ports, rows, roleSyncs, refreshed } = fakePorts();
+    const { ports, rows, roleSyncs, roleSyncCauses, refreshed } = fakePorts();
     const result = await applySubscription(ports, input('active'));
     expect(result).toEqual({ subscriptionId: 'sub_1', status: 'active', userId: 'user-1', changes: 1 });
     expect(rows.get('sub_1')).toMatchObject({
@@ -82,6 +86,8 @@ describe('applySubscription', () => {
     expect(roleSyncs).toEqual([
       { userId: 'user-1', change: { role: 'premium', action: 'grant', expiresAt: null } },
     ]);
+    // The grant carries the same cause into the outbox (role_syncs.cause, audit_log) and to auth.
+    expect(roleSyncCauses).toEqual([refreshed[0]?.cause]);
     expect(refreshed).toEqual([
       {
         userId: 'user-1',

@@ -89,6 +89,8 @@ export interface ApplyPorts {
     subscriptionId: string;
     change: RoleChange;
     reason: string;
+    /** Why: goes with the role_syncs row into the audit log and to auth. */
+    cause: ChangeCause;
   }): Promise<void>;
   refreshEntitlements(userId: string, cause: ChangeCause): Promise<void>;
 }
@@ -151,6 +153,7 @@ export async function applySubscription(ports: ApplyPorts, input: ApplyInput): P
         subscriptionId,
         change,
         reason: `${input.cause.type}: subscription ${fields.status} (${computed.dunning.state})`,
+        cause,
       });
     await ports.refreshEntitlements(grantee, cause);
   }

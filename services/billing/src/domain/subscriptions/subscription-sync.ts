@@ -122,6 +122,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
   }
 
   /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
+  /** `cause`: why (a Stripe event, an admin or user action), recorded with any change in the audit log. */
   async function sync(subscriptionId: string, cause: ChangeCause = SYNC_CAUSE): Promise<SyncResult> {
     const ticket = await nextFetchTicket(db);
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.

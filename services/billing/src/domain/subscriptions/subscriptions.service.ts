@@ -1,9 +1,15 @@
-/** What a user can do with their subscription: see it, cancel at period end, resume, change plan. */
+/**
+ * What a user can do with their subscription: see it, cancel at period end,
+ * resume, change plan. "The subscription" is the base plan's: add-ons
+ * (domain/plans/addons.ts) are subscriptions of their own beside it.
+ */
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { LIVE_STATUSES } from '../entitlements/entitlement.js';
+import { addonProductIds, baseOnly } from '../plans/addons.js';
+import { isAddonProduct } from '../plans/plan-kinds.js';
 import { isSetToCancel, mainItem, type SubscriptionSync } from './subscription-sync.js';
 
 export interface SubscriptionsDeps {
@@ -14,10 +20,21 @@ export interface SubscriptionsDeps {
 }
 
 export function createSubscriptionsService({ db, stripe, catalog, sync }: SubscriptionsDeps) {
-  /** The user's live subscription (newest first), if any. */
+  /** The user's live base-plan subscription (newest first), if any. */
   async function findLive(userId: string) {
     return db.subscription.findFirst({
-      where: { userId, status: { in: LIVE_STATUSES } },
+      where: { userId, status: { in: LIVE_STATUSES }, ...baseOnly(await addonProductIds(db)) },
+      orderBy: { stripeCreatedAt: 'desc' },
+    });
+  }
+
+  /** The user's live add-on subscriptions (of one add-on product when given), newest first. */
+  async function findLiveAddons(userId: string, productId?: string) {
+    const addonIds = await addonProductIds(db);
+    const products = productId ? addonIds.filter((id) => id === productId) : addonIds;
+    if (!products.length) return [];
+    return db.subscription.findMany({
+      where: { userId, status: { in: LIVE_STATUSES }, productId: { in: products } },
       orderBy: { stripeCreatedAt: 'desc' },
     });
   }
@@ -30,7 +47,11 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
   async function current(userId: string) {
     const live = await findLive(userId);
     const row =
-      live ?? (await db.subscription.findFirst({ where: { userId }, orderBy: { stripeCreatedAt: 'desc' } }));
+      live ??
+      (await db.subscription.findFirst({
+        where: { userId, ...baseOnly(await addonProductIds(db)) },
+        orderBy: { stripeCreatedAt: 'desc' },
+      }));
     if (!row)
       throw Problems.subscriptionNotFound('you have no subscription; start one with POST /api/v1/checkout');
     return view(row.id);
@@ -52,7 +73,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     const live = await requireLive(userId);
     // Idempotent: asking again for a subscription already set to cancel changes nothing.
     if (!isSetToCancel(live)) await stripe.subscriptions.update(live.id, { cancel_at_period_end: true });
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: 'cancel at period end' });
     return view(live.id);
   }
 
@@ -67,7 +88,7 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
       live.id,
       live.cancelAtPeriodEnd ? { cancel_at_period_end: false } : { cancel_at: '' },
     );
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: 'resume' });
     return view(live.id);
   }
 
@@ -76,6 +97,8 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     const price = await catalog.findPriceForSale(priceId);
     if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
     if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
+    if (isAddonProduct(price.product))
+      throw Problems.notABasePlan(`${priceId} is an add-on; buy it with GET /api/v1/checkout`);
     if (live.priceId === priceId) throw Problems.samePrice(`the subscription is already on ${priceId}`);
     const subscription = await stripe.subscriptions.retrieve(live.id);
     const item = mainItem(subscription);
@@ -84,11 +107,11 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
       items: [{ id: item.id, price: priceId }],
       proration_behavior: 'create_prorations',
     });
-    await sync.sync(live.id);
+    await sync.sync(live.id, { type: 'user_action', detail: `change plan to ${priceId}` });
     return view(live.id);
   }
 
-  return { findLive, find, current, cancelAtPeriodEnd, resume, changePlan };
+  return { findLive, findLiveAddons, find, view, current, cancelAtPeriodEnd, resume, changePlan };
 }
 
 export type SubscriptionsService = ReturnType<typeof createSubscriptionsService>;

@@ -57,17 +57,17 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   /** Stores the event (its job follows via the relay); false when the id was already in the inbox. */
   async function accept(event: Stripe.Event): Promise<boolean> {
     const inserted = await writer.insert(event);
-    if (inserted) relay.push(event.id);
+    if (inserted) relay.push(event.id, jobPriority(event.type));
     return inserted;
   }
 
   /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
   async function requeueStranded(olderThanSeconds = 5): Promise<number> {
-    const rows = await db.$queryRaw<{ id: string }[]>`
-      SELECT id FROM webhook_events
+    const rows = await db.$queryRaw<{ id: string; type: string }[]>`
+      SELECT id, type FROM webhook_events
        WHERE enqueued_at IS NULL AND received_at < now() - make_interval(secs => ${olderThanSeconds})
        ORDER BY received_at LIMIT 1000`;
-    await relay.send(rows.map((r) => r.id));
+    await relay.send(rows.map((r) => ({ id: r.id, priority: jobPriority(r.type) })));
     return rows.length;
   }
 
@@ -124,6 +124,20 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
   }
 
   return { verify, accept, replay, requeueStranded, redriveDead, stats, flush: relay.flush };
+}
+
+/**
+ * Events on the path from a payment to a role (checkout, subscription,
+ * invoice paid or failed) are fetched ahead of the rest (customer and
+ * catalogue updates, drafts of invoices): after a restart or a burst, a
+ * backlog of those must not stand between a payment and its role. Order
+ * among events never matters for correctness (each re-fetches from Stripe).
+ */
+export function jobPriority(type: string): number {
+  if (type.startsWith('checkout.session.') || type.startsWith('customer.subscription.')) return 1;
+  if (type === 'invoice.paid' || type === 'invoice.payment_succeeded' || type === 'invoice.payment_failed')
+    return 1;
+  return 0;
 }
 
 /** The `t=` of a Stripe-Signature header (unix seconds), or null. */
@@ -253,16 +267,18 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
 
 /** Collects accepted event ids and hands them to pg-boss in batches. */
 function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
-  let pending: string[] = [];
+  let pending: { id: string; priority: number }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
-  async function send(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
+  async function send(events: (string | { id: string; priority: number })[]): Promise<void> {
+    if (events.length === 0) return;
+    const jobs = events.map((e) => (typeof e === 'string' ? { id: e, priority: 0 } : e));
     await boss.insert(
       QUEUES.webhook,
-      ids.map((eventId) => ({ data: { eventId } })),
+      jobs.map(({ id, priority }) => ({ data: { eventId: id }, priority })),
     );
+    const ids = jobs.map((j) => j.id);
     await db.$executeRaw`UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY(${ids}::text[])`;
   }
 
@@ -279,8 +295,8 @@ function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
   return {
     send,
     flush,
-    push(id: string) {
-      pending.push(id);
+    push(id: string, priority: number) {
+      pending.push({ id, priority });
       if (pending.length >= maxBatch) void flush();
       else timer ??= setTimeout(() => void flush(), lingerMs);
     },

@@ -41,6 +41,8 @@ function processor(overrides: Partial<ProcessorDeps> = {}) {
     subscriptions,
     purchases: { recordFromSession: async () => null, chargeRefunded: async () => null },
     refreshEntitlements: async () => undefined,
+    plans: { afterCheckout: async () => {}, trials: { recordTrialWillEnd: async () => {} } },
+    planChanges: { scheduleChanged: async () => {} },
     ...overrides,
   };
   return { processor: createProcessor(deps), synced };

@@ -14,6 +14,9 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Checkout } from '../checkout/checkout.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
+import type { PlanChanges } from '../plans/plan-changes.js';
+import type { Plans } from '../plans/plans.js';
+import type { Trials } from '../plans/trials.js';
 import type { Purchases } from '../purchases/purchases.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
 
@@ -33,9 +36,18 @@ export interface ProcessorDeps {
   purchases: Pick<Purchases, 'recordFromSession' | 'chargeRefunded'>;
   /** Re-derives one user's entitlements on their own (purchases a summary event may concern). */
   refreshEntitlements(userId: string, cause: ChangeCause): Promise<unknown>;
+  plans: Pick<Plans, 'afterCheckout'> & { trials: Pick<Trials, 'recordTrialWillEnd'> };
+  planChanges: Pick<PlanChanges, 'scheduleChanged'>;
 }
 
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
+
+/** The event as the cause of what its processing changes (audit log, auth's history). */
+const eventCause = (event: Stripe.Event): ChangeCause => ({
+  type: 'stripe_event',
+  event_id: event.id,
+  event_type: event.type,
+});
 
 const PROCESSED: Outcome = { status: 'processed' };
 
@@ -58,11 +70,6 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
   };
 }
 
-/** Every grant, revoke and entitlement change made for an event says which one. */
-function causeOf(event: Stripe.Event): ChangeCause {
-  return { type: 'stripe_event', event_id: event.id, event_type: event.type };
-}
-
 export function createProcessor({
   db,
   stripe,
@@ -72,9 +79,28 @@ export function createProcessor({
   subscriptions,
   purchases,
   refreshEntitlements,
+  plans,
+  planChanges,
 }: ProcessorDeps) {
   const syncSubscription: Handler = async (event) => {
-    return unmapped(await subscriptions.sync((event.data.object as Stripe.Subscription).id, causeOf(event)));
+    return unmapped(
+      await subscriptions.sync((event.data.object as Stripe.Subscription).id, eventCause(event)),
+    );
+  };
+
+  const trialWillEnd: Handler = async (event) => {
+    const id = (event.data.object as Stripe.Subscription).id;
+    const result = await subscriptions.sync(id, eventCause(event));
+    await plans.trials.recordTrialWillEnd(
+      await stripe.subscriptions.retrieve(id),
+      new Date(event.created * 1000),
+    );
+    return unmapped(result);
+  };
+
+  const scheduleChanged: Handler = async (event) => {
+    await planChanges.scheduleChanged((event.data.object as Stripe.SubscriptionSchedule).id);
+    return PROCESSED;
   };
 
   const checkoutCompleted: Handler = async (event) => {
@@ -84,13 +110,15 @@ export function createProcessor({
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, causeOf(event)));
-    if (session.mode === 'payment') await purchases.recordFromSession(session, causeOf(event));
-    return PROCESSED;
+    const result = subscriptionId ? await subscriptions.sync(subscriptionId, eventCause(event)) : null;
+    if (session.mode === 'payment') await purchases.recordFromSession(session, eventCause(event));
+    // The trial decision (a card that had one gets none) and the discount, once the subscription is mirrored.
+    await plans.afterCheckout(session);
+    return result ? unmapped(result) : PROCESSED;
   };
 
   const chargeRefunded: Handler = async (event) => {
-    await purchases.chargeRefunded((event.data.object as Stripe.Charge).id, causeOf(event));
+    await purchases.chargeRefunded((event.data.object as Stripe.Charge).id, eventCause(event));
     return PROCESSED;
   };
 
@@ -102,7 +130,7 @@ export function createProcessor({
   const entitlementSummaryUpdated: Handler = async (event) => {
     const summary = event.data.object as Stripe.Entitlements.ActiveEntitlementSummary;
     const customerId = summary.customer;
-    const cause = causeOf(event);
+    const cause = eventCause(event);
     const live = await stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 });
     const products = new Set(
       live.data.flatMap((s) => s.items.data.map((item) => idOf(item.price.product) as string)),
@@ -126,7 +154,7 @@ export function createProcessor({
     const invoice = await invoices.refresh(object.id);
     if (!invoice) return orphaned(event);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, causeOf(event)));
+    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, eventCause(event)));
     return PROCESSED;
   };
 
@@ -158,7 +186,11 @@ export function createProcessor({
     'customer.subscription.resumed': syncSubscription,
     'customer.subscription.pending_update_applied': syncSubscription,
     'customer.subscription.pending_update_expired': syncSubscription,
-    'customer.subscription.trial_will_end': syncSubscription,
+    'customer.subscription.trial_will_end': trialWillEnd,
+    'subscription_schedule.updated': scheduleChanged,
+    'subscription_schedule.released': scheduleChanged,
+    'subscription_schedule.canceled': scheduleChanged,
+    'subscription_schedule.completed': scheduleChanged,
     'invoice.created': invoiceChanged,
     'invoice.finalized': invoiceChanged,
     'invoice.updated': invoiceChanged,

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Catalog } from '../../domain/catalog/catalog.js';
+import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { html, money, page } from './layout.js';
 
 const ACCOUNT_JS = readFileSync(new URL('./assets/account.js', import.meta.url));
@@ -21,15 +22,17 @@ type Product = Awaited<ReturnType<Catalog['listSellable']>>[number];
 function planCards(products: Product[]): string {
   return products
     .map((p) => {
+      const addon = isAddonProduct(p);
       const prices = p.prices.filter((price) => price.interval);
       const rows = prices
         .map((price) => {
           const label = `${p.name}, ${money(price.unitAmount, price.currency)} per ${price.interval}`;
-          return `<li><span><span class="price">${html(money(price.unitAmount, price.currency))}</span> <span class="muted">/ ${html(price.interval)}</span></span>
-<button type="button" data-price="${html(price.id)}" data-label="${html(label)}">Subscribe</button></li>`;
+          const trial = addon ? null : trialDaysOf(price, p);
+          return `<li><span><span class="price">${html(money(price.unitAmount, price.currency))}</span> <span class="muted">/ ${html(price.interval)}</span>${trial ? ` <span class="tag">${trial}-day free trial</span>` : ''}</span>
+<button type="button" data-price="${html(price.id)}" data-label="${html(label)}"${addon ? ' data-addon="true"' : ''}>${addon ? 'Add' : 'Subscribe'}</button></li>`;
         })
         .join('');
-      return `<div class="plan" data-product="${html(p.id)}"><h3>${html(p.name)}</h3>
+      return `<div class="plan" data-product="${html(p.id)}"><h3>${html(p.name)}${addon ? ' <span class="tag">add-on</span>' : ''}</h3>
 <p class="muted">${html(p.description ?? '')}</p>
 ${p.role ? `<p>Grants the role <span class="tag">${html(p.role)}</span></p>` : ''}<ul>${rows}</ul></div>`;
     })
@@ -46,7 +49,7 @@ logs them in; <strong>billing</strong> takes their payment with Stripe Checkout 
 for. Pick a plan below, pay with the test card <code>4242 4242 4242 4242</code>, and watch the role arrive in your account.</p>
 <p class="actions"><a class="button" href="#account">Sign up or log in</a><a class="button secondary" href="/swagger">Explore the API</a></p></section>
 <section id="plans"><h2>Plans</h2>
-${products.length ? `<div class="plans">${planCards(products)}</div>` : '<p class="note">No plans yet: the catalogue is mirrored from Stripe at start (<code>npm run -w @tollgate/billing sync-stripe</code> fills it).</p>'}
+${products.length ? `<p><label>Promotion code <input id="promotion-code" name="promotion_code" autocomplete="off" placeholder="e.g. WELCOME20" maxlength="64"></label> <span class="muted">applied when you subscribe; add-ons need a plan first</span></p><div class="plans">${planCards(products)}</div>` : '<p class="note">No plans yet: the catalogue is mirrored from Stripe at start (<code>npm run -w @tollgate/billing sync-stripe</code> fills it).</p>'}
 </section>
 <section id="account"><h2>Your account</h2>
 <p id="account-note" class="note" role="status" hidden></p>
@@ -56,7 +59,13 @@ ${products.length ? `<div class="plans">${planCards(products)}</div>` : '<p clas
 <form id="login-form" class="box"><h3>Log in</h3>
 <label>Login or email<input name="login" autocomplete="username" required></label>
 <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
-<div class="actions"><button type="submit">Log in</button></div></form>
+<div class="actions"><button type="submit">Log in</button><button type="button" class="secondary" id="forgot-open">Forgot your password?</button></div></form>
+<form id="forgot-form" class="box" hidden><h3>Forgot your password?</h3>
+<label>Login or email<input name="login_or_email" autocomplete="username" required></label>
+<div class="actions"><button type="submit">Mail me a reset link</button></div></form>
+<form id="reset-form" class="box" hidden><h3>Choose a new password</h3>
+<label>New password<input name="password" type="password" autocomplete="new-password" minlength="8" required></label>
+<div class="actions"><button type="submit">Set the password</button></div></form>
 <form id="signup-form" class="box"><h3>Sign up</h3>
 <label>Login<input name="login" autocomplete="username" required></label>
 <label>Email<input name="email" type="email" autocomplete="email" required></label>

@@ -3,19 +3,21 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
 import { featuresOfProduct } from '../../domain/entitlements/features.js';
+import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { Problems } from '../../errors.js';
-import { type PreHandler, userOf } from '../../http-guards/authenticate.js';
+import { createRequireVerifiedEmail, type PreHandler, userOf } from '../../http-guards/authenticate.js';
 import {
   bearerSecurity,
   CheckoutView,
   InvoiceView,
   PriceId,
   ProductView,
+  PromotionCode,
   problems,
   SubscriptionView,
 } from '../schemas.js';
 import { entitlementRoutes } from './entitlements.js';
-import { invoiceView, subscriptionView } from './views.js';
+import { describedView, invoiceView } from './views.js';
 
 export interface ApiRoutesOptions {
   billing: Billing;
@@ -26,9 +28,14 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   app,
   { billing, requireUser },
 ) => {
-  const { catalog, customers, checkout, subscriptions, invoices, stripe, config } = billing;
+  const { catalog, customers, checkout, subscriptions, invoices, stripe, config, plans, planChanges } =
+    billing;
+  const described = async (userId: string) => describedView(await plans.describe(userId));
   const authed = { preHandler: requireUser };
   await app.register(entitlementRoutes, { entitlements: billing.entitlements, requireUser });
+  const verifiedBuyer = {
+    preHandler: [requireUser, createRequireVerifiedEmail(config.requireVerifiedEmail)],
+  };
 
   app.post(
     '/customer',
@@ -70,6 +77,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
           description: p.description,
           role: p.role,
           features: featuresOfProduct(p.features),
+          addon: isAddonProduct(p),
           prices: p.prices.map((price) => ({
             id: price.id,
             type: price.interval === null ? ('one_time' as const) : ('recurring' as const),
@@ -79,6 +87,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
             interval_count: price.intervalCount,
             lookup_key: price.lookupKey,
             nickname: price.nickname,
+            trial_period_days: price.interval === null ? null : trialDaysOf(price, p),
           })),
         })),
       };
@@ -88,33 +97,49 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
   const checkoutSchema = {
     tags: ['billing'],
     security: bearerSecurity,
-    response: { 200: CheckoutView, ...problems(400, 401, 404, 409, 502) },
+    description:
+      'With REQUIRE_VERIFIED_EMAIL on, answers 403 email_not_verified unless the access token carries email_verified: true.',
+    response: { 200: CheckoutView, ...problems(400, 401, 403, 404, 409, 502) },
   };
   app.get(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary:
           'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
-        querystring: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+        description:
+          "A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code to a subscription (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe's page takes a code. A one_time price starts a purchase (mode=payment): no trial, no code.",
+        querystring: Type.Object(
+          { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (request) => checkout.start(userOf(request), request.query.price_id),
+    async (request) =>
+      checkout.start(userOf(request), request.query.price_id, {
+        promotionCode: request.query.promotion_code,
+      }),
   );
   app.post(
     '/checkout',
     {
-      ...authed,
+      ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
         summary:
           'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
-        body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+        body: Type.Object(
+          { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
+          { additionalProperties: false },
+        ),
       },
     },
-    async (request) => checkout.start(userOf(request), request.body.price_id),
+    async (request) =>
+      checkout.start(userOf(request), request.body.price_id, {
+        promotionCode: request.body.promotion_code,
+      }),
   );
 
   const subscriptionSchema = (summary: string, statuses: number[]) => ({
@@ -127,9 +152,12 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     '/subscription',
     {
       ...authed,
-      schema: subscriptionSchema("The user's subscription (the live one, else the latest)", [401, 404]),
+      schema: subscriptionSchema(
+        "The user's plan subscription (the live one, else the latest), with its live add-ons in `addons`",
+        [401, 404],
+      ),
     },
-    async (request) => subscriptionView(await subscriptions.current(userOf(request).id)),
+    async (request) => described(userOf(request).id),
   );
   app.delete(
     '/subscription',
@@ -137,7 +165,11 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...authed,
       schema: subscriptionSchema('Cancel at the end of the paid period (idempotent)', [401, 404, 502]),
     },
-    async (request) => subscriptionView(await subscriptions.cancelAtPeriodEnd(userOf(request).id)),
+    async (request) => {
+      await planChanges.detachSchedule(userOf(request).id);
+      await subscriptions.cancelAtPeriodEnd(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
   app.post(
     '/subscription',
@@ -148,7 +180,10 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
         [401, 404, 409, 502],
       ),
     },
-    async (request) => subscriptionView(await subscriptions.resume(userOf(request).id)),
+    async (request) => {
+      await subscriptions.resume(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
   app.put(
     '/subscription',
@@ -159,8 +194,38 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
         body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
-    async (request) =>
-      subscriptionView(await subscriptions.changePlan(userOf(request).id, request.body.price_id)),
+    async (request) => {
+      await subscriptions.changePlan(userOf(request).id, request.body.price_id);
+      return described(userOf(request).id);
+    },
+  );
+  app.post(
+    '/subscription/change',
+    {
+      ...authed,
+      schema: {
+        ...subscriptionSchema(
+          'Change plan: an upgrade now (the prorated difference is charged now), a downgrade at the period end (`pending_change`)',
+          [400, 401, 404, 409, 502],
+        ),
+        body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
+      },
+    },
+    async (request) => {
+      await planChanges.change(userOf(request).id, request.body.price_id);
+      return described(userOf(request).id);
+    },
+  );
+  app.delete(
+    '/subscription/change',
+    {
+      ...authed,
+      schema: subscriptionSchema('Cancel the plan change waiting for the period end', [401, 404, 502]),
+    },
+    async (request) => {
+      await planChanges.cancel(userOf(request).id);
+      return described(userOf(request).id);
+    },
   );
 
   app.get(
@@ -177,7 +242,11 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     async (request) => {
       const customer = await customers.findByUser(userOf(request).id);
       const rows = customer ? await invoices.listForCustomer(customer.id) : [];
-      return { data: rows.map(invoiceView) };
+      const ids = [...new Set(rows.map((r) => r.subscriptionId).filter((id): id is string => id !== null))];
+      const codes = new Map(
+        (await plans.promotions.forSubscriptions(ids)).map((d) => [d.subscriptionId, d.code]),
+      );
+      return { data: rows.map((row) => invoiceView(row, codes)) };
     },
   );
 

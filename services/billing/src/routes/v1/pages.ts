@@ -3,13 +3,34 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Catalog } from '../../domain/catalog/catalog.js';
 import type { Checkout } from '../../domain/checkout/checkout.js';
+import type { Trials } from '../../domain/plans/trials.js';
 import { html, money, page } from '../site/layout.js';
 
 const Html = Type.String({ description: 'An HTML page' });
 
-export const pageRoutes: FastifyPluginAsyncTypebox<{ checkout: Checkout; catalog: Catalog }> = async (
+export interface PageRoutesOptions {
+  checkout: Checkout;
+  catalog: Catalog;
+  trials: Pick<Trials, 'forSubscription'>;
+}
+
+/** The trial line of the success page: given (until when), or refused and why. */
+function trialLines(trial: Awaited<ReturnType<Trials['forSubscription']>>): { row: string; note: string } {
+  if (!trial) return { row: '', note: '' };
+  if (trial.outcome === 'granted')
+    return {
+      row: `<dt>Free trial</dt><dd>${trial.trialDays} days${trial.trialEnd ? `, until ${html(trial.trialEnd.toISOString().slice(0, 10))}` : ''}</dd>`,
+      note: '',
+    };
+  return {
+    row: '<dt>Free trial</dt><dd>none</dd>',
+    note: `<p class="note" id="trial-note">${html(trial.reason ?? '')}</p>`,
+  };
+}
+
+export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (
   app,
-  { checkout, catalog },
+  { checkout, catalog, trials },
 ) => {
   app.get(
     '/success',
@@ -41,6 +62,7 @@ export const pageRoutes: FastifyPluginAsyncTypebox<{ checkout: Checkout; catalog
         );
       }
       const paid = s.status === 'complete';
+      const trial = trialLines(s.subscriptionId ? await trials.forSubscription(s.subscriptionId) : null);
       const heading = paid ? 'Thank you — your payment went through' : 'Your checkout is not finished';
       const next = paid
         ? `<p>Your ${html(s.planName ?? 'subscription')} access${s.role ? ` (role <strong>${html(s.role)}</strong>)` : ''} is being switched on; it takes a few seconds. Log in again on the home page to see it in your account.</p>`
@@ -53,8 +75,8 @@ export const pageRoutes: FastifyPluginAsyncTypebox<{ checkout: Checkout; catalog
 <dt>Plan</dt><dd>${html(s.planName ?? 'unknown')}${s.interval ? ` — ${html(money(s.amount, s.currency))} per ${html(s.interval)}` : s.amount !== null ? ` — ${html(money(s.amount, s.currency))}, one-time` : ''}</dd>
 <dt>Checkout</dt><dd>${html(s.status)} (payment ${html(s.paymentStatus)})</dd>
 ${s.interval ? `<dt>Subscription</dt><dd>${html(s.subscriptionStatus ?? 'not created yet')}</dd>` : '<dt>Purchase</dt><dd>one-time: no subscription, nothing renews</dd>'}
-</dl></div>
-${next}
+${trial.row}</dl></div>
+${trial.note}${next}
 <p><a class="button" href="/#account">Continue</a></p>`,
       });
     },

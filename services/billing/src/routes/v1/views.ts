@@ -1,13 +1,56 @@
 /** Database rows -> API shapes (snake_case, ISO dates). */
+
+import type { Plans } from '../../domain/plans/plans.js';
 import { isSetToCancel } from '../../domain/subscriptions/subscription-sync.js';
 import type { SubscriptionsService } from '../../domain/subscriptions/subscriptions.service.js';
 
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
 type SubscriptionWithPrice = Awaited<ReturnType<SubscriptionsService['current']>>;
+type Extras = Awaited<ReturnType<Plans['extrasOf']>>;
+type Described = Awaited<ReturnType<Plans['describe']>>;
 
-export function subscriptionView(s: SubscriptionWithPrice) {
+/** GET /subscription's shape: the base plan as before, plus its extras and `addons`. */
+export function describedView(d: Described) {
+  return { ...subscriptionView(d, d), addons: d.addons.map((a) => subscriptionView(a, a)) };
+}
+
+function extrasView(e: Extras) {
+  const { trial, discount, pendingChange, pendingPrice } = e;
   return {
+    trial: trial
+      ? {
+          outcome: trial.outcome,
+          days: trial.trialDays,
+          ends_at: iso(trial.trialEnd),
+          note: trial.reason,
+          will_end_notified_at: iso(trial.willEndNotifiedAt),
+        }
+      : null,
+    discount: discount
+      ? {
+          promotion_code: discount.code,
+          coupon_name: discount.couponName,
+          percent_off: discount.percentOff,
+          amount_off: discount.amountOff,
+          currency: discount.currency,
+          duration: discount.duration,
+          duration_in_months: discount.durationInMonths,
+        }
+      : null,
+    pending_change: pendingChange
+      ? {
+          price_id: pendingChange.toPriceId,
+          product_name: pendingPrice?.product.name ?? null,
+          effective_at: pendingChange.effectiveAt.toISOString(),
+        }
+      : null,
+  };
+}
+
+export function subscriptionView(s: SubscriptionWithPrice, extras: Extras) {
+  return {
+    ...extrasView(extras),
     id: s.id,
     status: s.status,
     customer_id: s.customerId,
@@ -51,23 +94,44 @@ export function dunningView(s: {
   };
 }
 
-export function invoiceView(i: {
-  id: string;
-  number: string | null;
-  status: string | null;
+interface InvoiceDiscountSource {
+  raw: unknown;
   subscriptionId: string | null;
-  currency: string;
-  amountDue: number;
-  amountPaid: number;
-  total: number;
-  billingReason: string | null;
-  hostedInvoiceUrl: string | null;
-  invoicePdf: string | null;
-  periodStart: Date | null;
-  periodEnd: Date | null;
-  stripeCreatedAt: Date;
-}) {
+}
+
+/** The invoice's subtotal and discount (from Stripe's object), and the code the discount came from. */
+export function invoiceDiscount(i: InvoiceDiscountSource, codes: Map<string, string | null>) {
+  const raw = (i.raw ?? {}) as { subtotal?: number; total_discount_amounts?: { amount: number }[] };
+  const discount = (raw.total_discount_amounts ?? []).reduce((sum, d) => sum + d.amount, 0);
   return {
+    discount_amount: discount,
+    promotion_code: discount > 0 && i.subscriptionId ? (codes.get(i.subscriptionId) ?? null) : null,
+    subtotal: raw.subtotal ?? 0,
+  };
+}
+
+export function invoiceView(
+  i: {
+    id: string;
+    number: string | null;
+    status: string | null;
+    subscriptionId: string | null;
+    currency: string;
+    amountDue: number;
+    amountPaid: number;
+    total: number;
+    billingReason: string | null;
+    hostedInvoiceUrl: string | null;
+    invoicePdf: string | null;
+    periodStart: Date | null;
+    periodEnd: Date | null;
+    stripeCreatedAt: Date;
+    raw: unknown;
+  },
+  codes: Map<string, string | null> = new Map(),
+) {
+  return {
+    ...invoiceDiscount(i, codes),
     id: i.id,
     number: i.number,
     status: i.status,

@@ -137,6 +137,7 @@ export class Store {
   readonly prices = new Collection<Stripe.Price>('price');
   readonly paymentMethods = new Collection<PaymentMethodRecord>('PaymentMethod');
   readonly subscriptions = new Collection<Stripe.Subscription>('subscription');
+  readonly subscriptionSchedules = new Collection<Stripe.SubscriptionSchedule>('subscription_schedule');
   readonly invoices = new Collection<Stripe.Invoice>('invoice');
   readonly invoiceItems = new Collection<Stripe.InvoiceItem>('invoiceitem');
   readonly invoicePayments = new Collection<Stripe.InvoicePayment>('invoice_payment');
@@ -164,6 +165,7 @@ export class Store {
       prices: this.prices,
       paymentMethods: this.paymentMethods,
       subscriptions: this.subscriptions,
+      subscriptionSchedules: this.subscriptionSchedules,
       invoices: this.invoices,
       invoiceItems: this.invoiceItems,
       invoicePayments: this.invoicePayments,

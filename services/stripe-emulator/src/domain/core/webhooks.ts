@@ -56,6 +56,8 @@ export class WebhookDispatcher {
   private readonly controllers = new Set<AbortController>();
   private waiters: (() => void)[] = [];
   private closed = false;
+  /** Told each delivery attempt's result (the app counts them as metrics). */
+  onAttempt: ((result: { ok: boolean; gaveUp: boolean; seconds: number }) => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -229,6 +231,11 @@ export class WebhookDispatcher {
       error,
       duration_ms: Date.now() - started,
       injected_failure: injected,
+    });
+    this.onAttempt?.({
+      ok: error === null,
+      gaveUp: error !== null && delivery.attempts.length >= this.settings.maxAttempts,
+      seconds: (Date.now() - started) / 1000,
     });
     if (error === null) {
       delivery.status = 'succeeded';

@@ -1,4 +1,5 @@
 /** PaymentMethod, PaymentIntent, Charge and Refund objects. */
+import { createHash } from 'node:crypto';
 import type Stripe from 'stripe';
 import { newId, randomToken } from '../core/ids.js';
 import { emptyAddress } from '../core/shapes.js';
@@ -8,6 +9,19 @@ export interface TestCard {
   brand: string;
   last4: string;
   funding: string;
+}
+
+/**
+ * Stripe's fingerprint is the same for one card number across customers of
+ * an account (that is what makes it useful, e.g. against trial abuse): a
+ * digest of the number, 16 base62-looking characters like Stripe's.
+ */
+export function cardFingerprint(number: string): string {
+  return createHash('sha256')
+    .update(`tollgate-emulator-card|${number.replace(/\D/g, '')}`)
+    .digest('base64')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 16);
 }
 
 export function buildPaymentMethod(input: {
@@ -37,7 +51,7 @@ export function buildPaymentMethod(input: {
       display_brand: input.card.brand,
       exp_month: input.expMonth,
       exp_year: input.expYear,
-      fingerprint: randomToken(16),
+      fingerprint: cardFingerprint(input.card.number),
       funding: input.card.funding,
       generated_from: null,
       last4: input.card.last4,

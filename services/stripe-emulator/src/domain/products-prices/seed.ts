@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Emulator } from '../core/emulator.js';
+import { buildCoupon, buildPromotionCode } from '../discounts/objects.js';
 import { buildPrice, buildProduct } from './objects.js';
 
 const PriceSeed = Type.Object({
@@ -22,6 +23,8 @@ const PriceSeed = Type.Object({
     Type.Literal('month'),
     Type.Literal('year'),
   ]),
+  /** e.g. `trial_period_days`: billing reads it to offer a trial on this price. */
+  metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 const ProductSeed = Type.Object({
   id: Type.String({ pattern: '^prod_' }),
@@ -30,7 +33,19 @@ const ProductSeed = Type.Object({
   metadata: Type.Record(Type.String(), Type.String()),
   prices: Type.Array(PriceSeed),
 });
-export const CatalogueSchema = Type.Object({ products: Type.Array(ProductSeed) });
+/** A coupon and the customer-facing codes that redeem it. */
+const CouponSeed = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  percent_off: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+  duration: Type.Union([Type.Literal('once'), Type.Literal('repeating'), Type.Literal('forever')]),
+  duration_in_months: Type.Optional(Type.Integer({ minimum: 1 })),
+  promotion_codes: Type.Array(Type.Object({ code: Type.String() })),
+});
+export const CatalogueSchema = Type.Object({
+  products: Type.Array(ProductSeed),
+  coupons: Type.Optional(Type.Array(CouponSeed)),
+});
 export type Catalogue = Static<typeof CatalogueSchema>;
 
 export const BUILT_IN_CATALOGUE = new URL('../../seed/catalogue.json', import.meta.url);
@@ -70,12 +85,46 @@ export function seedCatalogue(em: Emulator, catalogue: Catalogue): void {
         active: true,
         nickname: s.nickname,
         lookupKey: s.lookup_key,
-        metadata: {},
+        metadata: { ...(s.metadata ?? {}) },
         recurring: { interval: s.interval, intervalCount: 1 },
         taxBehavior: 'unspecified',
       });
       em.store.prices.put(price);
       if (i === 0) product.default_price = price.id;
+    }
+  }
+  for (const c of catalogue.coupons ?? []) {
+    const coupon = buildCoupon({
+      id: c.id,
+      created,
+      percentOff: c.percent_off,
+      amountOff: null,
+      currency: null,
+      duration: c.duration,
+      durationInMonths: c.duration_in_months ?? null,
+      maxRedemptions: null,
+      redeemBy: null,
+      name: c.name,
+      metadata: {},
+      products: null,
+    });
+    em.store.coupons.put(coupon);
+    for (const code of c.promotion_codes) {
+      em.store.promotionCodes.put(
+        buildPromotionCode({
+          created,
+          code: code.code,
+          coupon: coupon.id,
+          active: true,
+          customer: null,
+          expiresAt: null,
+          maxRedemptions: null,
+          metadata: {},
+          firstTimeTransaction: false,
+          minimumAmount: null,
+          minimumAmountCurrency: null,
+        }),
+      );
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   subscriptionOf,
 } from '../invoices/invoices.js';
 import type { InvoiceLineInput } from '../invoices/objects.js';
+import { applySchedulePhase } from '../subscription-schedules/schedules.js';
 import { cancelSubscriptionNow, markPastDue } from './cancel.js';
 import { ENDED, itemLine, nextBoundary, periodOf } from './periods.js';
 
@@ -34,6 +35,8 @@ export function endScheduledCancel(em: Emulator, sub: Stripe.Subscription): void
 export function renewSubscription(em: Emulator, sub: Stripe.Subscription): void {
   const before = structuredClone(sub);
   const { start: oldStart, end: oldEnd } = periodOf(sub);
+  // A schedule's next phase changes the prices before the renewal bills them (or ends it all).
+  if (applySchedulePhase(em, sub, oldEnd)) return;
   if (sub.status === 'trialing') sub.status = 'active';
   for (const item of sub.items.data) {
     item.current_period_start = oldEnd;

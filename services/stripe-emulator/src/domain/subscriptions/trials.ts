@@ -11,6 +11,7 @@ import type Stripe from 'stripe';
 import type { Emulator } from '../core/emulator.js';
 import { invalidParam, invalidRequest } from '../core/errors.js';
 import type { Params } from '../core/params.js';
+import { nextBoundary } from './periods.js';
 
 const DAY = 86400;
 export const TRIAL_WILL_END_NOTICE_SECONDS = 3 * DAY;
@@ -59,11 +60,26 @@ export function startTrial(sub: Stripe.Subscription, at: number, end: number): v
   }
 }
 
-/** `trial_end` on update: moves the end of a running trial (and the items' period with it). */
-export function applyTrialEndParam(sub: Stripe.Subscription, params: Params, at: number): void {
-  if (!params.has('trial_end')) return;
+/**
+ * `trial_end` on update: moves the end of a running trial (and the items'
+ * period with it), or, with `now`, ends it at once: the subscription turns
+ * active and its first paid period starts now (the caller bills it).
+ * Returns true when the trial was ended now.
+ */
+export function applyTrialEndParam(sub: Stripe.Subscription, params: Params, at: number): boolean {
+  if (!params.has('trial_end')) return false;
   if (sub.status !== 'trialing') {
     throw invalidRequest('The emulator changes `trial_end` only on a trialing subscription.', 'trial_end');
+  }
+  if (params.string('trial_end') === 'now') {
+    sub.status = 'active';
+    sub.trial_end = at;
+    sub.billing_cycle_anchor = at;
+    for (const item of sub.items.data) {
+      item.current_period_start = at;
+      item.current_period_end = nextBoundary(at, item.price, at);
+    }
+    return true;
   }
   const when = params.integer('trial_end');
   if (when === undefined || when <= at) {
@@ -72,6 +88,7 @@ export function applyTrialEndParam(sub: Stripe.Subscription, params: Params, at:
   sub.trial_end = when;
   sub.billing_cycle_anchor = when;
   for (const item of sub.items.data) item.current_period_end = when;
+  return false;
 }
 
 /** When `trial_will_end` is due for this subscription, or null when it is not trialing or was sent. */

@@ -58,6 +58,14 @@ function refuseIfEnded(sub: Stripe.Subscription, params: Params): void {
   }
 }
 
+/** As at Stripe: a subscription a schedule manages changes its cancellation through the schedule. */
+function refuseCancelUnderSchedule(sub: Stripe.Subscription, params: Params): void {
+  if (!sub.schedule || !(params.has('cancel_at_period_end') || params.has('cancel_at'))) return;
+  throw invalidRequest(
+    `The subscription is managed by the subscription schedule \`${String(sub.schedule)}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+  );
+}
+
 /** `discounts`: '' removes them all; a list replaces them with newly redeemed ones. */
 function applyDiscountParams(
   em: Emulator,
@@ -131,12 +139,15 @@ export function updateSubscription(
   const at = em.timeOf(sub.test_clock);
   const before = structuredClone(sub);
   refuseIfEnded(sub, params);
+  refuseCancelUnderSchedule(sub, params);
   applyDescriptive(sub, params);
   applyPaymentMethod(em, sub, params, req);
   applyCancellationParams(sub, params, at);
-  applyTrialEndParam(sub, params, at);
+  const trialEndedNow = applyTrialEndParam(sub, params, at);
   applyDiscountParams(em, sub, params, at, req);
   const change = applyItems(em, sub, params, at);
+  // A trial ended now starts the first paid period: it is billed at once, like a new cycle.
+  if (trialEndedNow) change.resetCycle = true;
   if (JSON.stringify(before) === JSON.stringify(sub)) return sub;
   billChange(em, sub, before, change, req, at);
   return sub;

@@ -35,6 +35,19 @@ function renderCheckout(
       )}${per}</td></tr>`;
     })
     .join('');
+  // As Stripe's page does: the trial, and the discount with the code that gave it.
+  const discount = s.total_details?.amount_discount ?? 0;
+  const promo = s.discounts?.[0]?.promotion_code;
+  const code = promo ? em.store.promotionCodes.get(String(promo))?.code : undefined;
+  const extras = `${
+    record.trialDays ? `<tr id="trial"><td>Free trial</td><td>${record.trialDays} days</td></tr>` : ''
+  }${
+    discount > 0
+      ? `<tr id="discount"><td>Discount${code ? ` (${escapeHtml(code)})` : ''}</td><td>−${escapeHtml(
+          formatAmount(discount, s.currency),
+        )}</td></tr>`
+      : ''
+  }`;
   if (s.status !== 'open') {
     const target = s.success_url ?? s.return_url;
     const next =
@@ -46,7 +59,7 @@ function renderCheckout(
   return page(
     'Checkout',
     `<h1>${s.mode === 'subscription' ? 'Subscribe' : 'Pay'}</h1>
-<table><tbody>${rows}</tbody><tfoot><tr><th>Total due today</th><th id="total">${escapeHtml(
+<table><tbody>${rows}${extras}</tbody><tfoot><tr><th>Total due today</th><th id="total">${escapeHtml(
       formatAmount(s.amount_total, s.currency),
     )}</th></tr></tfoot></table>
 <form method="post" action="/c/pay/${escapeHtml(s.id)}">

@@ -3,13 +3,17 @@
  * they share.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AccountEmails } from '../../../domain/email/account-emails.service.js';
+import type { TotpService } from '../../../domain/mfa/totp.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
 import type { Profiles } from '../../../domain/users/profiles.js';
 import type { Guards } from '../../../http-guards/authenticate.js';
+import { emailRoutes } from './email.js';
 import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
+import { mfaRoutes } from './mfa.js';
 import { registerLoginRoutes } from './register-login.js';
 import { sessionRoutes } from './sessions.js';
 import { tokenRoutes } from './token.js';
@@ -20,6 +24,8 @@ export interface AuthRoutesOptions {
   guards: Guards;
   profiles: Profiles;
   loginHistory: LoginHistoryRepository;
+  accountEmails: AccountEmails;
+  totp: TotpService;
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
@@ -37,5 +43,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   });
   await app.register(sessionRoutes, { auth: options.auth, guards: options.guards });
   await app.register(loginHistoryRoutes, { guards: options.guards, loginHistory: options.loginHistory });
+  await app.register(emailRoutes, {
+    accountEmails: options.accountEmails,
+    guards: options.guards,
+    rateLimit,
+    accountRateLimit,
+  });
+  await app.register(mfaRoutes, {
+    auth: options.auth,
+    totp: options.totp,
+    profiles: options.profiles,
+    guards: options.guards,
+    rateLimit,
+  });
   await app.register(tokenRoutes, { serviceClients: options.serviceClients, rateLimit });
 };

@@ -18,6 +18,7 @@ export const MeView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   login: Type.String(),
   email: Type.String(),
+  email_verified: Type.Boolean(),
   roles: Type.Array(Type.String()),
   created_at: Type.String({ format: 'date-time' }),
 });
@@ -51,7 +52,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<MeOptions> = async (app, option
         summary:
           'Change login, email or password (each needs current_password; a password change ends the other sessions)',
         description:
-          'Wrong current_password answers count into the login lockout of the account (429 account_locked). Rate limited per client address.',
+          'A new email takes effect once confirmed: a link goes to the new address (POST /v1/auth/email/verify with its token) and a notice to the old one; until then `email` stays as it was. Wrong current_password answers count into the login lockout of the account (429 account_locked). Rate limited per client address.',
         security: bearerSecurity,
         body: Type.Object(
           {

@@ -106,7 +106,8 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (
         response: { 200: UserRoles, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => roles.grantManually(request.body.login, request.body.role),
+    async (request) =>
+      roles.grantManually(request.body.login, request.body.role, { actor: request.user?.sub }),
   );
 
   app.delete(
@@ -121,7 +122,8 @@ export const roleRoutes: FastifyPluginAsyncTypebox<RoleRoutesOptions> = async (
         response: { 200: UserRoles, ...problems(400, 401, 403, 404) },
       },
     },
-    async (request) => roles.revokeManually(request.body.login, request.body.role),
+    async (request) =>
+      roles.revokeManually(request.body.login, request.body.role, { actor: request.user?.sub }),
   );
 
   app.put(

@@ -15,7 +15,9 @@
   const plans = [...document.querySelectorAll('button[data-price]')].map((b) => ({
     price: b.dataset.price,
     label: b.dataset.label,
+    addon: b.dataset.addon === 'true',
   }));
+  const isAddon = (price) => plans.some((p) => p.price === price && p.addon);
   const labelOf = (price) => plans.find((p) => p.price === price)?.label ?? price;
 
   function show(el, text) {
@@ -118,11 +120,16 @@
   /** The live subscription's price, when there is one: plan buttons then change the plan. */
   let currentPrice = null;
 
+  /** Upgrades now (prorated), downgrades at the period end (shown as a pending change). */
+  async function changePlan(price) {
+    await call('POST', '/api/v1/subscription/change', { price_id: price });
+    await render();
+  }
+
   async function subscribe(price) {
-    if (access && currentPrice) {
+    if (access && currentPrice && !isAddon(price)) {
       if (price === currentPrice) return;
-      renderSubscription(await call('PUT', '/api/v1/subscription', { price_id: price }));
-      return render();
+      return changePlan(price);
     }
     if (!access) {
       pendingPlan = price;
@@ -133,7 +140,10 @@
       $('account').scrollIntoView();
       return;
     }
-    const session = await call('GET', `/api/v1/checkout?price_id=${encodeURIComponent(price)}`);
+    const query = new URLSearchParams({ price_id: price });
+    const code = $('promotion-code')?.value.trim();
+    if (code) query.set('promotion_code', code);
+    const session = await call('GET', `/api/v1/checkout?${query}`);
     window.location.assign(session.checkout_session_url);
   }
 
@@ -182,6 +192,12 @@
       d.textContent = dunning;
       box.append(d);
     }
+    for (const [id, text] of extrasOf(s)) {
+      const line = document.createElement('p');
+      line.id = id;
+      line.textContent = text;
+      box.append(line);
+    }
     if (s.set_to_cancel) {
       actions.append(
         button('Resume', '', async () => {
@@ -195,7 +211,15 @@
         }),
       );
     }
-    const others = plans.filter((o) => o.price !== s.plan?.price_id);
+    if (s.pending_change) {
+      actions.append(
+        button(`Keep ${s.plan?.product_name ?? 'the current plan'}`, 'secondary', async () => {
+          await call('DELETE', '/api/v1/subscription/change');
+          await render();
+        }),
+      );
+    }
+    const others = plans.filter((o) => !o.addon && o.price !== s.plan?.price_id);
     if (others.length) {
       const select = document.createElement('select');
       select.id = 'change-plan';
@@ -203,10 +227,7 @@
       for (const o of others) select.append(new Option(o.label, o.price));
       actions.append(
         select,
-        button('Change plan', 'secondary', async () => {
-          await call('PUT', '/api/v1/subscription', { price_id: select.value });
-          await render();
-        }),
+        button('Change plan', 'secondary', () => changePlan(select.value)),
       );
     }
     actions.append(
@@ -216,6 +237,46 @@
       }),
     );
     box.append(actions);
+    for (const addon of s.addons ?? []) {
+      const line = document.createElement('p');
+      line.className = 'addon';
+      line.textContent = `Add-on: ${addon.plan?.product_name ?? addon.id}, ${money(addon.plan?.unit_amount ?? 0, addon.plan?.currency ?? 'usd')} per ${addon.plan?.interval}: ${addon.status}${addon.set_to_cancel ? ' (set to cancel)' : ''}.`;
+      box.append(line);
+    }
+  }
+
+  /** The trial, the discount and a pending plan change, as [element id, sentence]. */
+  function extrasOf(s) {
+    const lines = [];
+    const t = s.trial;
+    if (t?.outcome === 'granted' && s.status === 'trialing')
+      lines.push([
+        'subscription-trial',
+        `Free trial until ${date(t.ends_at)}${t.will_end_notified_at ? ': it ends soon, then the plan is charged' : ''}.`,
+      ]);
+    else if (t?.outcome === 'refused') lines.push(['subscription-trial', t.note]);
+    const d = s.discount;
+    if (d) {
+      const off = d.percent_off
+        ? `${d.percent_off}% off`
+        : `${money(d.amount_off ?? 0, d.currency ?? 'usd')} off`;
+      const how =
+        d.duration === 'repeating'
+          ? ` for ${d.duration_in_months} months`
+          : d.duration === 'once'
+            ? ' once'
+            : '';
+      lines.push([
+        'subscription-discount',
+        `Promotion ${d.promotion_code ?? d.coupon_name ?? ''}: ${off}${how}.`,
+      ]);
+    }
+    if (s.pending_change)
+      lines.push([
+        'pending-change',
+        `Changes to ${s.pending_change.product_name ?? s.pending_change.price_id} on ${date(s.pending_change.effective_at)}.`,
+      ]);
+    return lines;
   }
 
   /** The dunning state and the date of its next step (the policy lives in billing's config). */
@@ -260,11 +321,20 @@
     }
     const table = document.createElement('table');
     table.innerHTML =
-      '<thead><tr><th>date</th><th>number</th><th>status</th><th>amount</th><th></th></tr></thead>';
+      '<thead><tr><th>date</th><th>number</th><th>status</th><th>amount</th><th>discount</th><th></th></tr></thead>';
     const body = document.createElement('tbody');
     for (const i of invoices) {
       const row = document.createElement('tr');
-      for (const text of [date(i.created), i.number ?? i.id, i.status, money(i.total, i.currency)]) {
+      const discount = i.discount_amount
+        ? `−${money(i.discount_amount, i.currency)}${i.promotion_code ? ` (${i.promotion_code})` : ''}`
+        : '';
+      for (const text of [
+        date(i.created),
+        i.number ?? i.id,
+        i.status,
+        money(i.total, i.currency),
+        discount,
+      ]) {
         const cell = document.createElement('td');
         cell.textContent = text;
         row.append(cell);
@@ -299,7 +369,14 @@
     renderInvoices((await call('GET', '/api/v1/invoices')).data);
     const live = subscription && !['canceled', 'incomplete_expired'].includes(subscription.status);
     currentPrice = live ? (subscription.plan?.price_id ?? null) : null;
+    const addons = new Set((subscription?.addons ?? []).map((a) => a.plan?.price_id));
     for (const b of document.querySelectorAll('button[data-price]')) {
+      if (b.dataset.addon === 'true') {
+        const held = addons.has(b.dataset.price);
+        b.textContent = held ? 'Added' : 'Add';
+        b.disabled = held || !currentPrice;
+        continue;
+      }
       const mine = currentPrice === b.dataset.price;
       b.textContent = mine ? 'Your plan' : currentPrice ? 'Switch to this' : 'Subscribe';
       b.disabled = mine;
@@ -322,6 +399,7 @@
       const password = form.password.value;
       await call('POST', '/v1/auth/register', { login, password, email: form.email.value });
       await logIn(login, password);
+      show($('account-note'), `We mailed a link to ${form.email.value}: open it to confirm the address.`);
     });
   });
 
@@ -337,6 +415,63 @@
     // Not disabled while busy: render() decides which plan buttons are enabled.
     b.addEventListener('click', () => guarded(null, () => subscribe(b.dataset.price)));
   }
+
+  $('forgot-open').addEventListener('click', () => {
+    $('forgot-form').hidden = false;
+    $('forgot-form').login_or_email.focus();
+  });
+
+  $('forgot-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      await call('POST', '/v1/auth/password/forgot', { login_or_email: form.login_or_email.value });
+      form.hidden = true;
+      show($('account-note'), 'If that account exists, a reset link is on its way to its email address.');
+    });
+  });
+
+  // Links in account mail carry their token after "#": a fragment never
+  // reaches a server (logs, Referer). It is taken out of the address bar and
+  // history at once, then posted to the API.
+  let resetToken = null;
+  $('reset-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    guarded(form.querySelector('button'), async () => {
+      await call('POST', '/v1/auth/password/reset', { token: resetToken, password: form.password.value });
+      resetToken = null;
+      form.hidden = true;
+      show(
+        $('account-note'),
+        'Password changed, and every session logged out. Log in with the new password.',
+      );
+    });
+  });
+
+  function takeMailLink() {
+    const mailLink = /^#(verify-email|confirm-email|reset-password)=([A-Za-z0-9_-]+)$/.exec(
+      window.location.hash,
+    );
+    if (!mailLink) return;
+    const [, action, token] = mailLink;
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+    $('account').scrollIntoView();
+    if (action === 'reset-password') {
+      resetToken = token;
+      clearMessages();
+      $('reset-form').hidden = false;
+      $('reset-form').password.focus();
+    } else {
+      guarded(null, async () => {
+        const { email } = await call('POST', '/v1/auth/email/verify', { token });
+        show($('account-note'), `Email address ${email} confirmed. Log in again to use it everywhere.`);
+      });
+    }
+  }
+  takeMailLink();
+  // A link opened in a tab that already shows the page only changes the fragment.
+  window.addEventListener('hashchange', takeMailLink);
 
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
   if (planInUrl && plans.some((p) => p.price === planInUrl)) {

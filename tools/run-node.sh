@@ -1,0 +1,20 @@
+#!/bin/sh
+# How tollgate's built services run, everywhere they do: `npm start` (root and each service),
+# the image's CMD, and the tests and benches that start the build (e2e/src/production.ts).
+#   tools/run-node.sh services/auth/dist/server.js
+# exec: the shell is replaced, node is the only process left. Every setting can be overridden
+# from the environment. Why each: architecture/decisions/0020-production-build.md.
+#  - libuv's thread pool (argon2's hashes) as wide as the machine's cores.
+#  - glibc: allocations over 128 KiB always mmap'd, so memory freed goes back to the system.
+#    Otherwise glibc raises that threshold after the first free of a large block, and every
+#    later 19 MiB argon2 buffer comes from an arena that is never given back (~65 MB of RSS).
+#  - V8's young generation capped at 4 MiB semi-spaces: a start-up allocation burst otherwise
+#    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS; 8 MiB still kept 16).
+#  - source maps: stack traces name the TypeScript sources (~4 MB of heap).
+#  - Node's compile cache: V8's compiled code of every module kept on disk, so later starts
+#    skip compiling the ~600 modules the services load (the first start fills it).
+UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}"
+MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
+NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tollgate/node-compile-cache}"
+export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_ NODE_COMPILE_CACHE
+exec node --enable-source-maps --max-semi-space-size="${NODE_SEMI_SPACE_MB:-4}" "$@"
