@@ -365,8 +365,7 @@
       if (error.status !== 404) throw error;
     }
     renderSubscription(subscription);
-    renderEntitlements(await call('GET', '/api/v1/entitlements'));
-    renderInvoices((await call('GET', '/api/v1/invoices')).data);
+    // The plan buttons follow the subscription at once, before the slower reads below.
     const live = subscription && !['canceled', 'incomplete_expired'].includes(subscription.status);
     currentPrice = live ? (subscription.plan?.price_id ?? null) : null;
     const addons = new Set((subscription?.addons ?? []).map((a) => a.plan?.price_id));
@@ -381,6 +380,8 @@
       b.textContent = mine ? 'Your plan' : currentPrice ? 'Switch to this' : 'Subscribe';
       b.disabled = mine;
     }
+    renderEntitlements(await call('GET', '/api/v1/entitlements'));
+    renderInvoices((await call('GET', '/api/v1/invoices')).data);
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
   }
