@@ -14,6 +14,7 @@ export default defineConfig({
       'test/npm-start.test.ts',
       'test/chaos.test.ts',
       'test/replicas.test.ts',
+      'test/social-login.test.ts',
     ],
     testTimeout: 30_000,
     // Provisioning two databases and migrating them takes most of this.

@@ -24,6 +24,7 @@ import {
   memoryState,
   redisState,
 } from '@tollgate/auth';
+import { type LocalOidcProvider, startOidcProvider } from '@tollgate/auth/oidc-provider';
 import {
   bootstrapDatabase as bootstrapBilling,
   buildApp as buildBilling,
@@ -171,8 +172,36 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
       smtpUrl = `smtp://127.0.0.1:${stack.MAIL_SMTP_PORT}`;
     }
 
+    // "Sign in with Google" against a real OpenID provider on this machine,
+    // unless OIDC_PROVIDERS names real ones.
+    const gatewayUrl = `http://localhost:${stack.GATEWAY_PORT}`;
+    let devProvider: { provider: LocalOidcProvider; email: string; password: string } | undefined;
+    if (!process.env.OIDC_PROVIDERS) {
+      const provider = await startOidcProvider({
+        redirectUris: [`${gatewayUrl}/v1/auth/oauth/google/callback`],
+        clientSecret: 'tollgate-dev-oidc-secret',
+      });
+      closers.push({ name: 'OpenID provider', close: () => provider.close() });
+      const user = provider.addUser({ email: 'tester@example.com', password: 'tester', emailVerified: true });
+      devProvider = { provider, email: user.email, password: user.password };
+    }
     const authConfig = loadAuthConfig({
       ...common,
+      ...(devProvider
+        ? {
+            OIDC_PROVIDERS: JSON.stringify([
+              {
+                name: 'google',
+                label: 'Google (local provider)',
+                issuer: devProvider.provider.issuer,
+                client_id: devProvider.provider.clientId,
+                client_secret: devProvider.provider.clientSecret,
+              },
+            ]),
+          }
+        : {}),
+      OIDC_PUBLIC_BASE_URL: process.env.OIDC_PUBLIC_BASE_URL ?? gatewayUrl,
+      OIDC_FRONTEND_URLS: process.env.OIDC_FRONTEND_URLS ?? `${gatewayUrl}/`,
       PORT: String(stack.AUTH_PORT),
       SMTP_URL: smtpUrl,
       PUBLIC_URL: `http://localhost:${stack.GATEWAY_PORT}`,
@@ -235,6 +264,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     admin panel     ${g}/admin    login ${billingConfig.admin.login} / ${billingConfig.admin.password === 'admin' ? 'admin' : '(ADMIN_PASSWORD)'}
     auth            http://127.0.0.1:${stack.AUTH_PORT}
     billing         http://127.0.0.1:${stack.BILLING_PORT}
+    OpenID provider ${devProvider ? `${devProvider.provider.issuer} in place of Google: ${g}/v1/auth/oauth/google/login, user ${devProvider.email} / ${devProvider.password}` : 'OIDC_PROVIDERS'}
     Stripe          ${emulator ? `emulator at ${emulator.url} (test card 4242 4242 4242 4242)` : 'real Stripe (STRIPE_SECRET_KEY)'}
     mail inbox      ${stack.SMTP_URL ? 'none here: account mail goes to SMTP_URL' : `http://localhost:${stack.MAIL_WEB_PORT}   verification and password-reset mail`}
     PostgreSQL      ${stack.DATABASE_URL ? 'DATABASE_URL' : `embedded, 127.0.0.1:${stack.EMBEDDED_POSTGRES_PORT}`}

@@ -74,10 +74,10 @@ export interface ServicesOptions {
   publicUrl: string;
   /** Where the emulator delivers webhooks; when set, billing's queue workers run too. */
   webhookUrl?: string;
+  /** Variables over auth's test configuration (e.g. OIDC_PROVIDERS, or SMTP_URL and PUBLIC_URL for account mail). */
+  authEnv?: Record<string, string>;
   /** Variables over billing's test configuration (e.g. NODE_ENV=production and its secrets). */
   billingEnv?: Record<string, string>;
-  /** Variables over auth's test configuration (e.g. SMTP_URL and PUBLIC_URL for account mail). */
-  authEnv?: Record<string, string>;
   /** The emulator's key and webhook secret (production billing refuses the dev ones). */
   stripeKeys?: { apiKey: string; webhookSecret: string };
   /** Create auth's superuser (ADMIN_LOGIN / ADMIN_PASSWORD below), as the server does at start. */

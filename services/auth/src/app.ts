@@ -138,6 +138,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     totp: context.totp,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
+    oidc: context.oidc,
+    publicBaseUrl: config.oidc.publicBaseUrl,
   });
   await app.register(roleRoutes, { prefix: '/v1/role', roles, guards, onRolesChanged: profiles.clear });
   await app.register(userRoutes, {

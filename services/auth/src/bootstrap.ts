@@ -93,6 +93,7 @@ export async function refuseDevSuperuserPasswords(config: Config, db: Db, log: L
   const blocked: string[] = [];
   for (const user of await createUsersRepository(db).findHoldersOf(ADMIN_ROLE)) {
     let isDefault = false;
+    if (!user.passwordHash) continue;
     for (const candidate of DEV_DEFAULT_PASSWORDS) {
       if ((await hasher.verify(user.passwordHash, candidate)).ok) isDefault = true;
     }

@@ -77,6 +77,16 @@ const ConfigSchema = Type.Object({
   MAIL_FROM: Type.String({ default: 'tollgate <no-reply@tollgate.localhost>' }),
   /** The public address of tollgate's pages; links in mail point there (e.g. https://tollgate.example). */
   PUBLIC_URL: Type.String({ default: 'http://localhost:8080' }),
+  /**
+   * Social login providers, a JSON array of
+   * `{"name", "client_id", "client_secret", "issuer"?, "label"?}`; `name`
+   * "google" needs no issuer (https://accounts.google.com). Empty: none.
+   */
+  OIDC_PROVIDERS: Type.String({ default: '' }),
+  /** Auth's public base URL as browsers reach it (the gateway); callbacks are `<base>/v1/auth/oauth/<name>/callback`. */
+  OIDC_PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:8080' }),
+  /** Comma-separated front-end URLs a provider login may return to; the first is the default. */
+  OIDC_FRONTEND_URLS: Type.String({ default: 'http://localhost:8080/' }),
 
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
@@ -125,6 +135,86 @@ export interface Config {
   lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
   swaggerDocuments: { name: string; url: string }[];
   mail: { smtpUrl?: string; from: string; publicUrl: string };
+  oidc: OidcConfig;
+}
+
+export interface OidcProviderConfig {
+  /** In URLs: /v1/auth/oauth/<name>/login. */
+  name: string;
+  /** Shown on buttons ("Sign in with <label>"). */
+  label: string;
+  /** The issuer; its discovery document is `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface OidcConfig {
+  providers: OidcProviderConfig[];
+  publicBaseUrl: string;
+  frontendUrls: string[];
+}
+
+/** The presets: providers known by name, so that only their client id and secret are configured. */
+const OIDC_PRESETS: Record<string, { issuer: string; label: string }> = {
+  google: { issuer: 'https://accounts.google.com', label: 'Google' },
+};
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function parseUrl(value: string, what: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ConfigError(`${what} "${value}" is not a URL`);
+  }
+}
+
+export function parseOidcConfig(raw: {
+  OIDC_PROVIDERS: string;
+  OIDC_PUBLIC_BASE_URL: string;
+  OIDC_FRONTEND_URLS: string;
+}): OidcConfig {
+  let entries: unknown = [];
+  if (raw.OIDC_PROVIDERS.trim()) {
+    try {
+      entries = JSON.parse(raw.OIDC_PROVIDERS);
+    } catch {
+      throw new ConfigError('OIDC_PROVIDERS must be a JSON array');
+    }
+  }
+  if (!Array.isArray(entries)) throw new ConfigError('OIDC_PROVIDERS must be a JSON array');
+  const providers = entries.map((entry: Record<string, unknown>, index): OidcProviderConfig => {
+    const name = entry?.name;
+    if (typeof name !== 'string' || !/^[a-z0-9-]{1,32}$/.test(name))
+      throw new ConfigError(`OIDC_PROVIDERS[${index}].name must be 1-32 of a-z, 0-9, -`);
+    const preset = OIDC_PRESETS[name];
+    const issuer = typeof entry.issuer === 'string' ? entry.issuer : preset?.issuer;
+    if (!issuer) throw new ConfigError(`OIDC_PROVIDERS "${name}" needs an issuer (no preset has that name)`);
+    parseUrl(issuer, `OIDC_PROVIDERS "${name}" issuer`);
+    if (typeof entry.client_id !== 'string' || !entry.client_id)
+      throw new ConfigError(`OIDC_PROVIDERS "${name}" needs client_id`);
+    if (typeof entry.client_secret !== 'string' || !entry.client_secret)
+      throw new ConfigError(`OIDC_PROVIDERS "${name}" needs client_secret`);
+    const label = typeof entry.label === 'string' ? entry.label : (preset?.label ?? name);
+    return { name, label, issuer, clientId: entry.client_id, clientSecret: entry.client_secret };
+  });
+  const names = new Set(providers.map((p) => p.name));
+  if (names.size !== providers.length) throw new ConfigError('OIDC_PROVIDERS names must be unique');
+  const frontendUrls = raw.OIDC_FRONTEND_URLS.split(',')
+    .map((url) => url.trim())
+    .filter(Boolean)
+    .map((url) => parseUrl(url, 'OIDC_FRONTEND_URLS entry').href);
+  if (providers.length > 0 && frontendUrls.length === 0)
+    throw new ConfigError('OIDC_FRONTEND_URLS must name at least one front-end URL');
+  const base = parseUrl(raw.OIDC_PUBLIC_BASE_URL, 'OIDC_PUBLIC_BASE_URL');
+  return { providers, publicBaseUrl: base.href.replace(/\/$/, ''), frontendUrls };
+}
+
+/** Whether plain http is acceptable for this URL: only on the loopback interface (a local provider). */
+export function isLoopbackHttp(url: string): boolean {
+  const parsed = new URL(url);
+  return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
 }
 
 export { ConfigError };
@@ -170,6 +260,10 @@ function productionProblems(raw: RawConfig, env: Record<string, string | undefin
   for (const client of parseServiceClients(raw.SERVICE_CLIENTS)) {
     if (client.secret.length < 24)
       problems.push(`SERVICE_CLIENTS secret of "${client.id}" must be at least 24 characters`);
+  }
+  for (const provider of parseOidcConfig(raw).providers) {
+    if (new URL(provider.issuer).protocol !== 'https:')
+      problems.push(`OIDC_PROVIDERS "${provider.name}" issuer must be https`);
   }
   return problems;
 }
@@ -221,5 +315,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       from: raw.MAIL_FROM,
       publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
     },
+    oidc: parseOidcConfig(raw),
   };
 }

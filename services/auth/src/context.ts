@@ -18,6 +18,9 @@ import { createMailer, type Mailer } from './domain/email/mailer.js';
 import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
 import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
 import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
+import { createOidcRepository } from './domain/oidc/oidc.repository.js';
+import { createOidcService } from './domain/oidc/oidc.service.js';
+import { createOidcProviders } from './domain/oidc/providers.js';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords/password-hasher.js';
 import { createRolesService } from './domain/roles/roles.service.js';
 import { createServiceClients } from './domain/service-clients/service-clients.js';
@@ -49,6 +52,8 @@ export interface AuthContextDeps {
   metrics?: AuthMetrics;
   /** Where account mail goes (default: SMTP at SMTP_URL, or nowhere). */
   mailer?: Mailer;
+  /** First retry of a failed provider discovery (ms); it doubles up to a minute. */
+  oidcFirstRetryMs?: number;
 }
 
 /** Seconds a revocation outlives the session's last access token (verifiers allow clock skew). */
@@ -172,6 +177,21 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     floorTtlSeconds: config.jwt.accessTtlSeconds + REVOCATION_SLACK_SECONDS,
   });
   const audit = createAuditRepository(db);
+  const oidcProviders = createOidcProviders(config.oidc.providers, {
+    log,
+    firstRetryMs: deps.oidcFirstRetryMs,
+  });
+  const oidc = createOidcService({
+    providers: oidcProviders,
+    repository: createOidcRepository(db),
+    users,
+    auth,
+    config: config.oidc,
+    // A provider's verified email links only to an account whose own email is verified too:
+    // an unverified address may belong to someone who merely typed it at sign-up.
+    isAccountEmailVerified: (user) => user.emailVerifiedAt !== null,
+    log,
+  });
 
   return {
     config,
@@ -197,16 +217,21 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     mailer,
     accountEmails,
     totp,
+    oidc,
     /** Starts the background work (the revocation keeper). */
     async start() {
       // Start with Redis down if need be, but not fail the first requests only
       // because the connection was still being made.
       if (state.redis) await redisReady(state.redis, 2_000);
       await keeper.start();
+      // In the background: a provider that cannot be discovered is
+      // unavailable (503) until it can, and auth serves everything else.
+      void oidcProviders.start();
     },
     /** Stops the background work and closes what this context opened. */
     async close() {
       await keeper.stop();
+      oidcProviders.stop();
       if (!deps.db) await db.$disconnect();
       if (!deps.state) await state.close();
       if (!deps.mailer) mailer.close();

@@ -74,6 +74,24 @@ export const Problems = {
       { retryAfter: retryAfterSeconds },
       { 'retry-after': String(retryAfterSeconds) },
     ),
+  oauthProviderUnknown: problem(404, 'oauth_provider_unknown', 'Unknown login provider'),
+  oauthProviderUnavailable: (detail: string, retryAfterSeconds = 5) =>
+    new ProblemError(
+      503,
+      'oauth_provider_unavailable',
+      'Login provider unavailable',
+      detail,
+      { retryAfter: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    ),
+  oauthRedirectNotAllowed: problem(400, 'oauth_redirect_not_allowed', 'Redirect URI not allowed'),
+  oauthStateInvalid: problem(400, 'oauth_state_invalid', 'Login flow not recognised'),
+  oauthCallbackFailed: problem(400, 'oauth_callback_failed', 'Provider login failed'),
+  oauthCodeInvalid: problem(401, 'oauth_code_invalid', 'One-time code not valid'),
+  oauthEmailUnverified: problem(409, 'oauth_email_unverified', 'Email not verified by the provider'),
+  identityLinkedElsewhere: problem(409, 'identity_linked_elsewhere', 'Identity linked to another account'),
+  identityNotFound: problem(404, 'identity_not_found', 'Identity not found'),
+  lastLoginMethod: problem(409, 'last_login_method', 'Last way to log in'),
   rateLimited: (retryAfterSeconds: number) =>
     new ProblemError(
       429,

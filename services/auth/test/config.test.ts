@@ -48,3 +48,52 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SERVICE_CLIENTS: 'no-secret' })).toThrowError(ConfigError);
   });
 });
+
+describe('OIDC_PROVIDERS', () => {
+  it('takes Google by preset and any other issuer by URL', () => {
+    const config = loadConfig({
+      OIDC_PROVIDERS: JSON.stringify([
+        { name: 'google', client_id: 'g-id', client_secret: 'g-secret' },
+        {
+          name: 'corp',
+          issuer: 'https://id.example.com',
+          client_id: 'c-id',
+          client_secret: 'c-secret',
+          label: 'Corp',
+        },
+      ]),
+    });
+    expect(config.oidc.providers).toEqual([
+      {
+        name: 'google',
+        label: 'Google',
+        issuer: 'https://accounts.google.com',
+        clientId: 'g-id',
+        clientSecret: 'g-secret',
+      },
+      {
+        name: 'corp',
+        label: 'Corp',
+        issuer: 'https://id.example.com',
+        clientId: 'c-id',
+        clientSecret: 'c-secret',
+      },
+    ]);
+  });
+
+  it('refuses entries it cannot use', () => {
+    expect(() => loadConfig({ OIDC_PROVIDERS: '{' })).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ OIDC_PROVIDERS: '[{"name":"corp","client_id":"a","client_secret":"b"}]' }),
+    ).toThrow(/needs an issuer/);
+    expect(() => loadConfig({ OIDC_PROVIDERS: '[{"name":"google","client_id":"a"}]' })).toThrow(
+      /client_secret/,
+    );
+    expect(() =>
+      loadConfig({
+        OIDC_PROVIDERS:
+          '[{"name":"google","client_id":"a","client_secret":"b"},{"name":"google","client_id":"a","client_secret":"b"}]',
+      }),
+    ).toThrow(/unique/);
+  });
+});

@@ -42,7 +42,9 @@ function production(
 }
 
 async function passwordOf(db: Db, login: string) {
-  return (await db.user.findUniqueOrThrow({ where: { login } })).passwordHash;
+  const { passwordHash } = await db.user.findUniqueOrThrow({ where: { login } });
+  if (!passwordHash) throw new Error(`${login} has no password`);
+  return passwordHash;
 }
 
 describe('production start with a superuser left on a development password', () => {

@@ -147,7 +147,10 @@ export function createAuthService(deps: AuthServiceDeps) {
     const subject = lockoutSubject(user, user.login);
     const status = await deps.lockout.check(subject, client.ip);
     if (status.lockedSeconds > 0) throw Problems.accountLocked(status.lockedSeconds);
-    const { ok } = await deps.hasher.verify(user.passwordHash, password);
+    // An account without a password (made from a provider identity) has no current password to give.
+    const { ok } = user.passwordHash
+      ? await deps.hasher.verify(user.passwordHash, password)
+      : { ok: await deps.hasher.verifyAgainstDummy(password).then(() => false) };
     if (!ok) {
       await deps.lockout.recordFailure(subject, client.ip);
       await deps.loginHistory.record({
@@ -201,7 +204,8 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw Problems.accountLocked(locked);
       }
       let verdict = { ok: false, needsRehash: false };
-      if (user) verdict = await deps.hasher.verify(user.passwordHash, input.password);
+      // No password (an account made from a provider identity) answers like a wrong one, in the same time.
+      if (user?.passwordHash) verdict = await deps.hasher.verify(user.passwordHash, input.password);
       else await deps.hasher.verifyAgainstDummy(input.password);
 
       if (!user || !verdict.ok) {
@@ -281,6 +285,36 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw Problems.mfaCodeInvalid('the code is wrong or was used already');
       }
       await deps.mfa.totp.disable(userId);
+    },
+
+    /**
+     * Starts a session for a user someone else authenticated (an OpenID
+     * provider): the same session, token pair and login history as a
+     * password login, with the provider recorded.
+     */
+    async startSession(user: UserRecord, client: ClientInfo, provider: string): Promise<TokenPair> {
+      const refresh = newRefreshToken();
+      const sessionId = await deps.sessions.create({
+        userId: user.id,
+        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+        ip: client.ip,
+        userAgent: client.userAgent,
+        refreshTokenHash: refresh.hash,
+        login: user.login,
+        provider,
+      });
+      if (!sessionId) {
+        await deps.loginHistory.record({
+          userId: user.id,
+          login: user.login,
+          success: false,
+          reason: 'disabled',
+          provider,
+          ...client,
+        });
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      }
+      return issuePair(user, sessionId, refresh.token);
     },
 
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {

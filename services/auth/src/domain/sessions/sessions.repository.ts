@@ -55,10 +55,13 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
       userAgent?: string;
       refreshTokenHash: string;
       login: string;
+      /** The OpenID provider the login went through (login history records it). */
+      provider?: string;
     }): Promise<string | null> {
       const id = randomUUID();
       const ip = input.ip ?? null;
       const userAgent = input.userAgent ?? null;
+      const provider = input.provider ?? null;
       const inserted = await db.$executeRaw`
         WITH live AS (
           SELECT id FROM users WHERE id = ${input.userId}::uuid AND disabled_at IS NULL FOR SHARE
@@ -70,8 +73,8 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
           INSERT INTO refresh_tokens (id, session_id, token_hash)
           SELECT ${randomUUID()}::uuid, session.id, ${input.refreshTokenHash}::text FROM session
         )
-        INSERT INTO login_attempts (id, user_id, login, success, ip, user_agent)
-        SELECT ${randomUUID()}::uuid, session.user_id, ${input.login.slice(0, 256)}::text, true, ${ip}::text, ${userAgent}::text
+        INSERT INTO login_attempts (id, user_id, login, success, provider, ip, user_agent)
+        SELECT ${randomUUID()}::uuid, session.user_id, ${input.login.slice(0, 256)}::text, true, ${provider}::text, ${ip}::text, ${userAgent}::text
           FROM session`;
       return inserted === 1 ? id : null;
     },

@@ -6,6 +6,8 @@ export interface LoginAttemptInput {
   login: string;
   success: boolean;
   reason?: string;
+  /** The OpenID provider the attempt went through; none for a password login. */
+  provider?: string;
   ip?: string;
   userAgent?: string;
 }

@@ -5,7 +5,8 @@ export interface UserRecord {
   id: string;
   login: string;
   email: string;
-  passwordHash: string;
+  /** Null for an account made from a provider identity that never set a password. */
+  passwordHash: string | null;
   /** When an admin disabled the user; null while enabled. */
   disabledAt: Date | null;
   /** When the owner last proved they read mail at `email`; null until then. */
@@ -24,7 +25,7 @@ export function createUsersRepository(db: Db) {
     findById(id: string): Promise<UserRecord | null> {
       return db.user.findUnique({ where: { id } });
     },
-    create(data: { login: string; email: string; passwordHash: string }): Promise<UserRecord> {
+    create(data: { login: string; email: string; passwordHash: string | null }): Promise<UserRecord> {
       return db.user.create({
         data: {
           id: randomUUID(),

@@ -59,7 +59,8 @@ ${products.length ? `<p><label>Promotion code <input id="promotion-code" name="p
 <form id="login-form" class="box"><h3>Log in</h3>
 <label>Login or email<input name="login" autocomplete="username" required></label>
 <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
-<div class="actions"><button type="submit">Log in</button><button type="button" class="secondary" id="forgot-open">Forgot your password?</button></div></form>
+<div class="actions"><button type="submit">Log in</button><button type="button" class="secondary" id="forgot-open">Forgot your password?</button></div>
+<div class="actions" id="social-logins"></div></form>
 <form id="forgot-form" class="box" hidden><h3>Forgot your password?</h3>
 <label>Login or email<input name="login_or_email" autocomplete="username" required></label>
 <div class="actions"><button type="submit">Mail me a reset link</button></div></form>

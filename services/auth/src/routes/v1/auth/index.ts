@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AccountEmails } from '../../../domain/email/account-emails.service.js';
 import type { TotpService } from '../../../domain/mfa/totp.service.js';
+import type { OidcService } from '../../../domain/oidc/oidc.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
 import type { LoginHistoryRepository } from '../../../domain/users/login-history.repository.js';
@@ -14,6 +15,7 @@ import { emailRoutes } from './email.js';
 import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
 import { mfaRoutes } from './mfa.js';
+import { oauthRoutes } from './oauth.js';
 import { registerLoginRoutes } from './register-login.js';
 import { sessionRoutes } from './sessions.js';
 import { tokenRoutes } from './token.js';
@@ -29,6 +31,8 @@ export interface AuthRoutesOptions {
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
+  oidc: OidcService;
+  publicBaseUrl: string;
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, options) => {
@@ -57,4 +61,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
     rateLimit,
   });
   await app.register(tokenRoutes, { serviceClients: options.serviceClients, rateLimit });
+  await app.register(oauthRoutes, {
+    oidc: options.oidc,
+    guards: options.guards,
+    rateLimit,
+    publicBaseUrl: options.publicBaseUrl,
+  });
 };

@@ -14,6 +14,8 @@ const LoginAttemptView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   success: Type.Boolean(),
   reason: Type.Union([Type.String(), Type.Null()]),
+  /** The OpenID provider the login went through; null for a password login. */
+  provider: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
   user_agent: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
@@ -59,6 +61,7 @@ export const loginHistoryRoutes: FastifyPluginAsyncTypebox<LoginHistoryOptions> 
           id: r.id,
           success: r.success,
           reason: r.reason,
+          provider: r.provider,
           ip: r.ip,
           user_agent: r.userAgent,
           created_at: r.createdAt.toISOString(),

@@ -474,6 +474,31 @@
   // A link opened in a tab that already shows the page only changes the fragment.
   window.addEventListener('hashchange', takeMailLink);
 
+  // Social login: one link per available provider; the provider sends the
+  // browser back here with a one-time code, exchanged at once for tokens
+  // (kept in memory like any others) and removed from the address bar.
+  fetch('/v1/auth/oauth/providers', { credentials: 'omit' })
+    .then((response) => (response.ok ? response.json() : []))
+    .then((providers) => {
+      for (const provider of providers.filter((p) => p.available)) {
+        const link = document.createElement('a');
+        link.href = `/v1/auth/oauth/${encodeURIComponent(provider.name)}/login`;
+        link.textContent = `Sign in with ${provider.label}`;
+        $('social-logins').append(link);
+      }
+    })
+    .catch(() => {});
+  const oauthCode = new URLSearchParams(window.location.search).get('code');
+  if (oauthCode) {
+    window.history.replaceState(null, '', window.location.pathname);
+    guarded(null, async () => {
+      const pair = await call('POST', '/v1/auth/oauth/exchange', { code: oauthCode });
+      access = pair.access_token;
+      refresh = pair.refresh_token;
+      await render();
+    });
+  }
+
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
   if (planInUrl && plans.some((p) => p.price === planInUrl)) {
     pendingPlan = planInUrl;
