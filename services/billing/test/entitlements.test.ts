@@ -45,12 +45,10 @@ interface EntitlementsBody {
  * log in again and repeat the request once.
  */
 async function asUser<T>(user: TestUser, request: () => Promise<T>): Promise<T> {
-  const refused = (result: unknown) =>
-    typeof result === 'object' &&
-    result !== null &&
-    'statusCode' in result &&
-    (result as { statusCode: number; json(): { code?: string } }).statusCode === 401 &&
-    (result as { json(): { code?: string } }).json().code === 'entitlements_changed';
+  const refused = (result: unknown) => {
+    const response = result as { statusCode?: number; json?: () => { code?: string } } | null;
+    return response?.statusCode === 401 && response.json?.().code === 'entitlements_changed';
+  };
   try {
     const result = await request();
     if (!refused(result)) return result;
