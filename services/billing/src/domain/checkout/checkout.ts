@@ -71,6 +71,19 @@ const PURCHASE_OFFER: CheckoutOffer = {
   key: 'purchase',
 };
 
+/**
+ * What a subscription checkout would start: the base plan, or one add-on product
+ * (metadata `tollgate_kind`; sessions made before it existed were plan checkouts).
+ * One live subscription and one open checkout per kind.
+ */
+export function checkoutKind(addonProductId: string | null): string {
+  return addonProductId ? `addon:${addonProductId}` : 'plan';
+}
+
+function kindOf(session: Pick<Stripe.Checkout.Session, 'metadata'>): string {
+  return session.metadata?.tollgate_kind ?? 'plan';
+}
+
 export function createCheckout({
   ownedPurchase,
   stripe,
@@ -199,8 +212,12 @@ export function createCheckout({
     )
       throw Problems.basePlanRequired('subscribe to a plan before adding an add-on');
 
-    // Open purchases (mode=payment) are no second plan: they stay payable.
-    const open = sessionList.data.filter((s) => s.status === 'open' && s.mode !== 'payment');
+    // Only an open checkout of the same kind (the plan, or this add-on) would be a second
+    // subscription of that kind: open purchases (mode=payment) and other kinds stay payable.
+    const kind = checkoutKind(offer.addon ? price.productId : null);
+    const open = sessionList.data.filter(
+      (s) => s.status === 'open' && s.mode !== 'payment' && kindOf(s) === kind,
+    );
     const recorded = new Map((await sessions.findMany(open.map((s) => s.id))).map((r) => [r.id, r]));
     const reusable = open.find(
       (s) =>
@@ -221,7 +238,7 @@ export function createCheckout({
           customer: customerId,
           client_reference_id: user.id,
           line_items: [{ price: priceId, quantity: 1 }],
-          metadata: { userId: user.id, tollgate_offer: offer.key },
+          metadata: { userId: user.id, tollgate_offer: offer.key, tollgate_kind: kind },
           subscription_data: {
             metadata: { userId: user.id },
             ...(offer.trialDays ? { trial_period_days: offer.trialDays } : {}),
@@ -278,9 +295,10 @@ export function createCheckout({
         status: 'open',
         limit: 100,
       });
-      // Only other subscription checkouts: a one-time purchase being paid meanwhile is not a second plan.
+      // Only other subscription checkouts of the same kind: a one-time purchase, or an add-on
+      // started while the plan's completion was still on its way, is not a second plan.
       for (const other of others.data)
-        if (other.id !== session.id && other.mode === 'subscription')
+        if (other.id !== session.id && other.mode === 'subscription' && kindOf(other) === kindOf(session))
           await expireOpen(other.id).catch(() => {});
     }
     return session;
