@@ -95,6 +95,7 @@ cookies or storage), so reloading the page or coming back from Stripe asks you t
 <div class="box"><div class="actions">Signed in as <strong id="me-login"></strong> <span class="muted" id="me-email"></span>
 <span id="me-roles"></span><button type="button" class="secondary" id="logout">Log out</button></div></div>
 <div class="box" id="subscription"></div>
+<div id="entitlements"></div>
 <div class="box"><h3>Passkeys</h3>
 <p class="muted">Sign in with your fingerprint, face or device PIN instead of the password; with a passkey, a password login asks for it too.</p>
 <ul id="passkeys"></ul>
