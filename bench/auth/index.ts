@@ -13,7 +13,10 @@
  *     following its own session's chain, reuse detection on as always), per
  *     core, against hello-world (goal: >= 500/s per core);
  *  4. client-credentials grants/s (POST /v1/auth/token, HTTP Basic) against
- *     hello-world (the issue sets no goal).
+ *     hello-world (the issue sets no goal);
+ *  5. TOTP logins/s (the password step, then POST /v1/auth/login/mfa with a
+ *     code) against password logins/s, both driven the same way (fetch,
+ *     LOGIN_CONNECTIONS at a time) in the same run (the issue sets no goal).
  * Needs PostgreSQL and Redis: TEST_DATABASE_URL / TEST_REDIS_URL (a fresh
  * database is created and dropped, keys are namespaced).
  * Env: BENCH_SECONDS (5) per measurement, BENCH_ROUNDS (3).
@@ -26,6 +29,7 @@ import { createInterface } from 'node:readline';
 import { provisionDatabase, provisionRedis } from '@tollgate/test-kit';
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
+import { generate } from 'otplib';
 import { migrateAuthDatabase } from '../../services/auth/src/db/migrate.js';
 import { OWASP_ARGON2ID } from '../../services/auth/src/domain/passwords/password-hasher.js';
 import { atStop, log, median, startReport } from '../lib/bench.js';
@@ -290,6 +294,76 @@ try {
     );
   }
 
+  // TOTP logins against password logins. A TOTP code is accepted once per
+  // account (replay refusal), so each TOTP login uses an account of its own
+  // from a pool made beforehand; password logins use the bench account.
+  const TOTP_LOGINS = Number(process.env.BENCH_TOTP_LOGINS ?? 96);
+  const totpAccounts: { login: string; secret: string }[] = [];
+  for (let i = 0; i < TOTP_LOGINS; i++) {
+    const login = `totp${i}`;
+    await post('/v1/auth/register', { login, password: PASSWORD, email: `${login}@example.com` });
+    const { access_token } = await post('/v1/auth/login', { login, password: PASSWORD });
+    const authorized = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' };
+    const setup = await fetch(`${url}/v1/auth/mfa/totp/setup`, {
+      method: 'POST',
+      headers: authorized,
+      body: '{}',
+    });
+    const { secret } = (await setup.json()) as { secret: string };
+    // The previous step's code: the login's code (the current step's) is then a later one.
+    const epoch = Math.floor(Date.now() / 1000) - 30;
+    const confirm = await fetch(`${url}/v1/auth/mfa/totp/confirm`, {
+      method: 'POST',
+      headers: authorized,
+      body: JSON.stringify({ code: await generate({ secret, epoch }) }),
+    });
+    if (!confirm.ok) throw new Error(`TOTP confirm: ${confirm.status} ${await confirm.text()}`);
+    totpAccounts.push({ login, secret });
+  }
+  /** `count` calls of `one`, LOGIN_CONNECTIONS at a time; answers calls per second and the p99 (ms). */
+  const drive = async (count: number, one: (i: number) => Promise<void>) => {
+    let next = 0;
+    const latencies: number[] = [];
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: LOGIN_CONNECTIONS }, async () => {
+        while (next < count) {
+          const i = next++;
+          const t = performance.now();
+          await one(i);
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    latencies.sort((a, b) => a - b);
+    return {
+      rps: count / ((performance.now() - started) / 1000),
+      p99: Math.round(latencies[Math.floor(latencies.length * 0.99)] ?? 0),
+    };
+  };
+  await idle();
+  const passwordLogins = await drive(TOTP_LOGINS, async () => {
+    await post('/v1/auth/login', { login: 'bench', password: PASSWORD });
+  });
+  await idle();
+  const totpLogins = await drive(TOTP_LOGINS, async (i) => {
+    const account = totpAccounts[i]!;
+    const first = await fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: account.login, password: PASSWORD }),
+    });
+    const { code, mfa_ticket } = (await first.json()) as { code?: string; mfa_ticket?: string };
+    if (code !== 'mfa_required') throw new Error(`TOTP login: expected mfa_required, got ${first.status}`);
+    await post('/v1/auth/login/mfa', {
+      ticket: mfa_ticket,
+      code: await generate({ secret: account.secret }),
+    });
+  });
+  log(
+    `TOTP logins ${totpLogins.rps.toFixed(1)}/s (p99 ${totpLogins.p99} ms) vs password logins ${passwordLogins.rps.toFixed(1)}/s (p99 ${passwordLogins.p99} ms), ${TOTP_LOGINS} each`,
+  );
+
   const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(1)}%`;
   const each = (f: (r: Round) => string) => rounds.map(f).join(', ');
   const med = (f: (r: Round) => number) => median(rounds.map(f));
@@ -328,6 +402,13 @@ try {
       unit: '/s',
       baseline: { label: 'hello', value: hello, unit: '/s' },
       note: `no goal in the issue; rounds ${each((r) => pct(r.grant, r.hello))}; p99 ${med((r) => r.grantP99)} ms`,
+    },
+    {
+      measure: 'TOTP login (password, then POST /v1/auth/login/mfa)',
+      figure: totpLogins.rps,
+      unit: '/s',
+      baseline: { label: `password login x${LOGIN_CONNECTIONS}`, value: passwordLogins.rps, unit: '/s' },
+      note: `no goal in the issue; ${TOTP_LOGINS} logins each, one run after the rounds, same driver (fetch); p99 ${totpLogins.p99} ms vs ${passwordLogins.p99} ms`,
     },
   );
   report.finish();

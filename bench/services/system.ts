@@ -49,6 +49,7 @@ export async function benchSystem(): Promise<BenchSystem> {
       REDIS_URL: redis.url,
       REDIS_KEY_PREFIX: redis.keyPrefix,
       JWT_SIGNING_KEYS: JSON.stringify([await generatePrivateJwk()]),
+      TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
       SERVICE_CLIENTS: `billing:${SECRET}:roles:write`,
       ADMIN_LOGIN: 'root',
       ADMIN_PASSWORD,

@@ -27,6 +27,7 @@ export function builtEntry(service: BuiltService): string {
 /** Every secret production checks, generated fresh (long enough, never a development default). */
 export interface ProductionSecrets {
   signingKey: JWK;
+  totpKey: string;
   adminPassword: string;
   serviceSecret: string;
   cookieSecret: string;
@@ -41,6 +42,7 @@ export async function productionSecrets(): Promise<ProductionSecrets> {
   const secret = () => randomBytes(18).toString('base64url');
   return {
     signingKey,
+    totpKey: randomBytes(32).toString('base64'),
     adminPassword: secret(),
     serviceSecret: secret(),
     cookieSecret: secret() + secret(),
@@ -66,6 +68,7 @@ export function authEnv(
     REDIS_URL: o.redisUrl,
     REDIS_KEY_PREFIX: o.redisKeyPrefix,
     JWT_SIGNING_KEYS: JSON.stringify([s.signingKey]),
+    TOTP_ENCRYPTION_KEY: s.totpKey,
     ADMIN_PASSWORD: s.adminPassword,
     SERVICE_CLIENTS: `billing:${s.serviceSecret}:roles:write`,
   };

@@ -235,6 +235,7 @@ export async function startReplicaSystem(
         DATABASE_URL: authDb.url,
         REDIS_URL: redis.url,
         JWT_SIGNING_KEYS: signingKeys,
+        TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         SERVICE_CLIENTS: `billing:${serviceSecret}:roles:write`,
         ADMIN_PASSWORD: adminPassword,
       },

@@ -67,7 +67,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onReady', context.start);
   app.addHook('onClose', context.close);
   const { db, state, keys, roles, profiles } = context;
-  const guards = createGuards(context.verifier, roles);
+  const guards = createGuards(context.verifier, roles, {
+    required: config.admin.requireMfa,
+    hasSecondFactor: async (userId) =>
+      (await context.totp.isEnabled(userId)) || (await context.passkeys.count(userId)) > 0,
+  });
 
   app.addSchema(problemSchema);
   await app.register(problemHandler, {
@@ -136,6 +140,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     loginHistory: context.loginHistory,
     accountEmails: context.accountEmails,
     totp: context.totp,
+    passkeys: context.passkeys,
+    mfaTickets: context.mfaTickets,
     rateLimitPerMinute: config.rateLimitPerMinute,
     accountRateLimitPerHour: config.accountRateLimitPerHour,
     oidc: context.oidc,

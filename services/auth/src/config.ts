@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
+import { parseEncryptionKey } from './domain/mfa/secret-cipher.js';
 
 export const DEV_ADMIN_PASSWORD = 'admin';
 export const DEV_SERVICE_CLIENTS = 'billing:billing-dev-secret:roles:write';
@@ -53,6 +54,18 @@ const ConfigSchema = Type.Object({
   ADMIN_LOGIN: Type.String({ default: 'admin' }),
   ADMIN_PASSWORD: Type.String({ default: DEV_ADMIN_PASSWORD }),
   ADMIN_EMAIL: Type.String({ default: 'admin@tollgate.local' }),
+  /**
+   * Users with the admin role must have a second factor (TOTP or a passkey):
+   * until they set one up they can log in (to set it up) but every admin
+   * route answers 403 mfa_setup_required.
+   */
+  ADMIN_REQUIRE_MFA: Type.Boolean({ default: false }),
+  /**
+   * 32 bytes, base64: TOTP secrets are stored encrypted with it (AES-256-GCM).
+   * Required in production; secrets stored in clear before it was set are
+   * encrypted at the next start.
+   */
+  TOTP_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Comma-separated `client_id:secret:scope scope2` entries allowed to use the client-credentials grant. */
   SERVICE_CLIENTS: Type.String({ default: DEV_SERVICE_CLIENTS }),
 
@@ -87,6 +100,13 @@ const ConfigSchema = Type.Object({
   OIDC_PUBLIC_BASE_URL: Type.String({ default: 'http://localhost:8080' }),
   /** Comma-separated front-end URLs a provider login may return to; the first is the default. */
   OIDC_FRONTEND_URLS: Type.String({ default: 'http://localhost:8080/' }),
+
+  /** Passkeys: the WebAuthn relying party ID, the site's registrable domain (a passkey works only there). */
+  WEBAUTHN_RP_ID: Type.String({ default: 'localhost' }),
+  /** Passkeys: the name authenticators show next to a passkey. */
+  WEBAUTHN_RP_NAME: Type.String({ default: 'tollgate' }),
+  /** Passkeys: comma-separated origins (scheme://host[:port]) of the pages that may use them. */
+  WEBAUTHN_ORIGINS: Type.String({ default: 'http://localhost:8080' }),
 
   /** Extra OpenAPI documents for Swagger UI, as `name=url` pairs separated by commas. */
   SWAGGER_DOCUMENTS: Type.String({ default: 'billing=/api/v1/openapi.json' }),
@@ -127,7 +147,7 @@ export interface Config {
     keysDir: string;
   };
   /** `passwordGiven`: ADMIN_PASSWORD was set (rather than the development default). */
-  admin: { login: string; password: string; email: string; passwordGiven: boolean };
+  admin: { login: string; password: string; email: string; passwordGiven: boolean; requireMfa: boolean };
   serviceClients: ServiceClient[];
   rateLimitPerMinute: number;
   accountRateLimitPerHour: number;
@@ -136,6 +156,15 @@ export interface Config {
   swaggerDocuments: { name: string; url: string }[];
   mail: { smtpUrl?: string; from: string; publicUrl: string };
   oidc: OidcConfig;
+  webauthn: WebauthnConfig;
+  /** TOTP_ENCRYPTION_KEY, decoded (32 bytes); none: secrets stored in clear (development). */
+  totpEncryptionKey?: Buffer;
+}
+
+export interface WebauthnConfig {
+  rpId: string;
+  rpName: string;
+  origins: string[];
 }
 
 export interface OidcProviderConfig {
@@ -217,6 +246,35 @@ export function isLoopbackHttp(url: string): boolean {
   return parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname);
 }
 
+export function parseWebauthnConfig(raw: {
+  WEBAUTHN_RP_ID: string;
+  WEBAUTHN_RP_NAME: string;
+  WEBAUTHN_ORIGINS: string;
+}): WebauthnConfig {
+  const origins = raw.WEBAUTHN_ORIGINS.split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean)
+    .map((origin) => parseUrl(origin, 'WEBAUTHN_ORIGINS entry').origin);
+  if (origins.length === 0) throw new ConfigError('WEBAUTHN_ORIGINS must name at least one origin');
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    // The browser refuses an RP ID that is not the page's host or a parent domain of it.
+    if (host !== raw.WEBAUTHN_RP_ID && !host.endsWith(`.${raw.WEBAUTHN_RP_ID}`))
+      throw new ConfigError(
+        `WEBAUTHN_ORIGINS entry ${origin} is not on WEBAUTHN_RP_ID ${raw.WEBAUTHN_RP_ID}`,
+      );
+  }
+  return { rpId: raw.WEBAUTHN_RP_ID, rpName: raw.WEBAUTHN_RP_NAME, origins };
+}
+
+function parseTotpKey(value: string): Buffer {
+  try {
+    return parseEncryptionKey(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 export { ConfigError };
 
 function parseServiceClients(value: string): ServiceClient[] {
@@ -255,6 +313,8 @@ function productionProblems(raw: RawConfig, env: Record<string, string | undefin
       'ADMIN_PASSWORD must be set to a password of at least 12 characters, not the development default',
     );
   }
+  if (!raw.TOTP_ENCRYPTION_KEY)
+    problems.push('TOTP_ENCRYPTION_KEY must be set (32 random bytes, base64: openssl rand -base64 32)');
   if (raw.SERVICE_CLIENTS === DEV_SERVICE_CLIENTS)
     problems.push('SERVICE_CLIENTS must not use the development secret');
   for (const client of parseServiceClients(raw.SERVICE_CLIENTS)) {
@@ -299,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: raw.ADMIN_PASSWORD,
       email: raw.ADMIN_EMAIL,
       passwordGiven: env.ADMIN_PASSWORD !== undefined,
+      requireMfa: raw.ADMIN_REQUIRE_MFA,
     },
     serviceClients: parseServiceClients(raw.SERVICE_CLIENTS),
     rateLimitPerMinute: raw.AUTH_RATE_LIMIT_PER_MINUTE,
@@ -316,5 +377,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       publicUrl: raw.PUBLIC_URL.replace(/\/+$/, ''),
     },
     oidc: parseOidcConfig(raw),
+    webauthn: parseWebauthnConfig(raw),
+    ...(raw.TOTP_ENCRYPTION_KEY ? { totpEncryptionKey: parseTotpKey(raw.TOTP_ENCRYPTION_KEY) } : {}),
   };
 }

@@ -17,6 +17,8 @@ import { createEmailTokensRepository } from './domain/email/email-tokens.reposit
 import { createMailer, type Mailer } from './domain/email/mailer.js';
 import { createEntitlementsRepository } from './domain/entitlements/entitlements.repository.js';
 import { createEntitlementsService } from './domain/entitlements/entitlements.service.js';
+import { createPasskeyService } from './domain/mfa/passkeys.service.js';
+import { createSecretCipher } from './domain/mfa/secret-cipher.js';
 import { createMfaTickets, createTotpService } from './domain/mfa/totp.service.js';
 import { createOidcRepository } from './domain/oidc/oidc.repository.js';
 import { createOidcService } from './domain/oidc/oidc.service.js';
@@ -131,7 +133,9 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     publicUrl: config.mail.publicUrl,
     log,
   });
-  const totp = createTotpService(db);
+  const totp = createTotpService(db, Date.now, createSecretCipher(config.totpEncryptionKey));
+  const mfaTickets = createMfaTickets(db);
+  const passkeys = createPasskeyService(db, config.webauthn);
   const auth = metrics.instrumentAuth(
     createAuthService({
       users,
@@ -157,7 +161,7 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       revocationSlackSeconds: REVOCATION_SLACK_SECONDS,
       onRegistered: accountEmails.sendVerification,
       requestEmailChange: accountEmails.requestEmailChange,
-      mfa: { totp, tickets: createMfaTickets(db) },
+      mfa: { totp, tickets: mfaTickets, passkeys },
     }),
   );
   const serviceClients = createServiceClients(config.serviceClients, tokens);
@@ -217,6 +221,8 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
     mailer,
     accountEmails,
     totp,
+    mfaTickets,
+    passkeys,
     oidc,
     /** Starts the background work (the revocation keeper). */
     async start() {
@@ -224,6 +230,11 @@ export async function createAuthContext(config: Config, log: KeeperLog, deps: Au
       // because the connection was still being made.
       if (state.redis) await redisReady(state.redis, 2_000);
       await keeper.start();
+      // Secrets stored in clear before TOTP_ENCRYPTION_KEY was set are sealed now.
+      if (config.totpEncryptionKey) {
+        const sealed = await totp.sealLegacyRows();
+        if (sealed > 0) log.info({ sealed }, 'encrypted TOTP secrets stored in clear');
+      }
       // In the background: a provider that cannot be discovered is
       // unavailable (503) until it can, and auth serves everything else.
       void oidcProviders.start();

@@ -5,6 +5,7 @@ const productionEnv = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgresql://auth@db/auth',
   JWT_SIGNING_KEYS: '[]',
+  TOTP_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   ADMIN_PASSWORD: 'a-long-production-password',
   SERVICE_CLIENTS: 'billing:0123456789abcdef0123456789abcdef:roles:write',
 };
@@ -38,6 +39,8 @@ describe('loadConfig', () => {
     ['the development service secret', { SERVICE_CLIENTS: undefined }, /SERVICE_CLIENTS/],
     ['a short service secret', { SERVICE_CLIENTS: 'billing:short:roles:write' }, /at least 24/],
     ['the default database', { DATABASE_URL: undefined }, /DATABASE_URL/],
+    ['no TOTP encryption key', { TOTP_ENCRYPTION_KEY: undefined }, /TOTP_ENCRYPTION_KEY/],
+    ['a TOTP key that is not 32 bytes', { TOTP_ENCRYPTION_KEY: 'c2hvcnQ=' }, /32 bytes/],
   ])('refuses to start in production with %s', (_name, change, message) => {
     expect(() => loadConfig({ ...productionEnv, ...change })).toThrowError(ConfigError);
     expect(() => loadConfig({ ...productionEnv, ...change })).toThrowError(message);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -111,6 +112,7 @@ describe('production start with a superuser left on a development password', () 
         PORT: '0',
         LOG_LEVEL: 'warn',
         JWT_SIGNING_KEYS: JSON.stringify([await generatePrivateJwk()]),
+        TOTP_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
         SERVICE_CLIENTS: 'billing:0123456789abcdef0123456789abcdef:roles:write',
         ADMIN_LOGIN: 'ops',
         ADMIN_EMAIL: 'ops@example.org',

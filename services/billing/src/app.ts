@@ -29,6 +29,7 @@ import {
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { createAdminActions } from './admin/actions.js';
+import { createAuthAdminLogin } from './admin/auth-login.js';
 import { mountAdmin } from './admin/mount.js';
 import type { Config } from './config.js';
 import { type Billing, type BillingDeps, createBilling } from './context.js';
@@ -198,6 +199,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : createMemoryLoginLockout(config.admin.lockout),
       redis,
       actions: createAdminActions(billing),
+      ...(config.admin.requireMfa
+        ? {
+            viaAuth: createAuthAdminLogin({
+              authUrl: config.auth.url,
+              timeoutMs: config.auth.timeoutMs,
+              verifier,
+            }),
+          }
+        : {}),
     },
   });
 

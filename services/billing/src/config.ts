@@ -75,6 +75,12 @@ const ConfigSchema = Type.Object({
   ADMIN_COOKIE_SECRET: Type.String({ default: DEV_ADMIN_COOKIE_SECRET, minLength: 32 }),
   /** How long an admin panel session lasts (kept in the database, shared by every replica). */
   ADMIN_SESSION_TTL_SECONDS: Type.Integer({ default: 8 * 3600, minimum: 60 }),
+  /**
+   * The admin panel logs in through auth, as a user with the admin role who
+   * has TOTP on: the password, then a code (or recovery code). ADMIN_LOGIN /
+   * ADMIN_PASSWORD are then not used. Set it with auth's ADMIN_REQUIRE_MFA.
+   */
+  ADMIN_REQUIRE_MFA: Type.Boolean({ default: false }),
   /** Admin login attempts per client address and minute (auth's AUTH_RATE_LIMIT_PER_MINUTE default). */
   ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE: Type.Integer({ default: 30, minimum: 1 }),
   /** The admin login's lockout: the same variables, and defaults, as auth's. */
@@ -197,6 +203,8 @@ export interface Config {
     sessionTtlSeconds: number;
     loginRateLimitPerMinute: number;
     lockout: { threshold: number; baseSeconds: number; maxSeconds: number };
+    /** ADMIN_REQUIRE_MFA: the panel logs in through auth with a second factor. */
+    requireMfa: boolean;
   };
   /** SELLABLE_PRODUCTS: sellable whatever their metadata says. */
   sellableProductIds: string[];
@@ -323,6 +331,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       cookieSecret: raw.ADMIN_COOKIE_SECRET,
       sessionTtlSeconds: raw.ADMIN_SESSION_TTL_SECONDS,
       loginRateLimitPerMinute: raw.ADMIN_LOGIN_RATE_LIMIT_PER_MINUTE,
+      requireMfa: raw.ADMIN_REQUIRE_MFA,
       lockout: {
         threshold: raw.LOCKOUT_THRESHOLD,
         baseSeconds: raw.LOCKOUT_BASE_SECONDS,

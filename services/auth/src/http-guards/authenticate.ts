@@ -31,7 +31,14 @@ function tokenOf(request: FastifyRequest): string {
   return token;
 }
 
-export function createGuards(verifier: TokenVerifier, roles: RolesService) {
+export interface AdminMfaPolicy {
+  /** ADMIN_REQUIRE_MFA: admin routes need the admin to have a second factor. */
+  required: boolean;
+  /** Whether the user has TOTP on or a passkey. */
+  hasSecondFactor(userId: string): Promise<boolean>;
+}
+
+export function createGuards(verifier: TokenVerifier, roles: RolesService, adminMfa?: AdminMfaPolicy) {
   const requireUser: PreHandler = async (request) => {
     request.user = await verifier.verifyAccessToken(tokenOf(request));
   };
@@ -42,6 +49,10 @@ export function createGuards(verifier: TokenVerifier, roles: RolesService) {
     await requireUser(request, reply);
     if (!(await roles.hasRole(request.user!.sub, ADMIN_ROLE)))
       throw Problems.forbidden('this needs the admin role');
+    if (adminMfa?.required && !(await adminMfa.hasSecondFactor(request.user!.sub)))
+      throw Problems.mfaSetupRequired(
+        'this deployment requires admins to have a second factor: set up TOTP (POST /v1/auth/mfa/totp/setup) or add a passkey, then log in again',
+      );
   };
 
   const requireServiceScope =

@@ -28,6 +28,7 @@ import { type default as AdminJS, Router as AdminRouter } from 'adminjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Problems } from '../errors.js';
+import type { AuthAdminLogin } from './auth-login.js';
 
 export const ADMIN_COOKIE = 'tollgate_admin';
 
@@ -50,6 +51,11 @@ export interface AdminAuthOptions {
   postActions: Set<string>;
   /** Routes under the panel's path that need no session (its static files). */
   publicRoutes: string[];
+  /**
+   * ADMIN_REQUIRE_MFA: log in through auth (an admin-role user with TOTP):
+   * the password, then a code on a second form. `login`/`password` are not used then.
+   */
+  viaAuth?: AuthAdminLogin;
 }
 
 interface AdminUser {
@@ -62,6 +68,8 @@ interface AdminUser {
 declare module 'fastify' {
   interface Session {
     adminUser?: AdminUser;
+    /** Between the password and the code (ADMIN_REQUIRE_MFA): auth's MFA ticket. */
+    adminMfaTicket?: string;
   }
 }
 
@@ -138,6 +146,7 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
       .filter((route) => route.action === 'bundleComponents')
       .map((route) => `${rootPath}${route.path}`),
     loginPath,
+    `${loginPath}/code`,
     logoutPath,
   ]);
   const recordActionRoute = `${rootPath}/api/resources/:resourceId/records/:recordId/:action`;
@@ -159,7 +168,9 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
   });
   // After the guard: only requests it let through as state-changing need the token.
   scope.addHook('preHandler', (request, reply, done) => {
-    if (SAFE_METHODS.has(request.method) || request.routeOptions.url === loginPath) return done();
+    const route = request.routeOptions.url;
+    if (SAFE_METHODS.has(request.method) || route === loginPath || route === `${loginPath}/code`)
+      return done();
     scope.csrfProtection(request, reply, done);
   });
 
@@ -182,6 +193,35 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
           .type('text/html')
           .send(await renderLogin(`Too many failed logins: try again in ${status.lockedSeconds} s.`));
       }
+      if (options.viaAuth) {
+        const outcome = await options.viaAuth.password(login, password, request.ip);
+        if (outcome.kind === 'code_needed') {
+          if (!status.clean) await lockout.recordSuccess(login, request.ip);
+          await request.session.regenerate();
+          request.session.adminMfaTicket = outcome.ticket;
+          return reply.type('text/html').send(codeForm(null));
+        }
+        if (outcome.kind === 'mfa_setup_required')
+          return reply
+            .code(403)
+            .type('text/html')
+            .send(
+              await renderLogin(
+                'This panel needs a second factor: set up TOTP for this account (POST /v1/auth/mfa/totp/setup), then log in again.',
+              ),
+            );
+        if (outcome.kind === 'locked')
+          return reply
+            .code(429)
+            .header('retry-after', String(outcome.retryAfterSeconds))
+            .type('text/html')
+            .send(await renderLogin(`Too many failed logins: try again in ${outcome.retryAfterSeconds} s.`));
+        await lockout.recordFailure(login, request.ip);
+        return reply
+          .code(401)
+          .type('text/html')
+          .send(await renderLogin('invalidCredentials'));
+      }
       if (!credentialsMatch(login, password)) {
         await lockout.recordFailure(login, request.ip);
         return reply
@@ -190,13 +230,66 @@ export async function registerAdminAuth(scope: FastifyInstance, options: AdminAu
           .send(await renderLogin('invalidCredentials'));
       }
       if (!status.clean) await lockout.recordSuccess(login, request.ip);
-      // A fresh session id at login: one planted before it is worth nothing after.
-      await request.session.regenerate();
-      const csrfToken = reply.generateCsrf();
-      request.session.adminUser = { email: options.login, title: 'admin', csrfToken };
-      return reply.redirect(rootPath);
+      return startAdminSession(request, reply, options.login);
     },
   );
+
+  async function startAdminSession(request: FastifyRequest, reply: FastifyReply, login: string) {
+    // A fresh session id at login: one planted before it is worth nothing after.
+    await request.session.regenerate();
+    const csrfToken = reply.generateCsrf();
+    request.session.adminUser = { email: login, title: 'admin', csrfToken };
+    return reply.redirect(rootPath);
+  }
+
+  /** The second step (ADMIN_REQUIRE_MFA): a plain form, posted to `<login>/code`. */
+  function codeForm(error: string | null): string {
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>tollgate admin: second factor</title>
+<meta name="referrer" content="same-origin"></head><body><main>
+<h1>Second factor</h1>
+${error ? `<p role="alert" id="code-error">${error}</p>` : ''}
+<form method="post" action="${loginPath}/code">
+<label>Code from your authenticator app, or a recovery code <input name="code" autocomplete="one-time-code" required minlength="6" maxlength="32" autofocus></label>
+<button type="submit">Log in</button></form>
+<p><a href="${loginPath}">Start again</a></p></main></body></html>`;
+  }
+
+  if (options.viaAuth) {
+    const viaAuth = options.viaAuth;
+    scope.post(
+      `${loginPath}/code`,
+      { config: { rateLimit: { max: options.rateLimitPerMinute, timeWindow: '1 minute' } } },
+      async (request, reply) => {
+        const ticket = request.session.adminMfaTicket;
+        if (!ticket) return reply.redirect(loginPath);
+        const body = (request.body ?? {}) as { code?: unknown };
+        const code = typeof body.code === 'string' ? body.code.trim() : '';
+        const outcome = await viaAuth.code(ticket, code, request.ip);
+        if (outcome.kind === 'admin') return startAdminSession(request, reply, outcome.login);
+        if (outcome.kind === 'invalid')
+          return reply
+            .code(401)
+            .type('text/html')
+            .send(codeForm('That code is not right (or was used already).'));
+        await request.session.destroy();
+        if (outcome.kind === 'locked')
+          return reply
+            .code(429)
+            .header('retry-after', String(outcome.retryAfterSeconds))
+            .type('text/html')
+            .send(await renderLogin(`Too many failed logins: try again in ${outcome.retryAfterSeconds} s.`));
+        if (outcome.kind === 'not_admin')
+          return reply
+            .code(403)
+            .type('text/html')
+            .send(await renderLogin('invalidCredentials'));
+        return reply
+          .code(401)
+          .type('text/html')
+          .send(await renderLogin('The login expired: start again.'));
+      },
+    );
+  }
 
   scope.get(logoutPath, async (request, reply) => {
     await request.session.destroy();

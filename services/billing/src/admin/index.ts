@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import { registerAdminAuth } from './admin-auth.js';
+import type { AuthAdminLogin } from './auth-login.js';
 import { adminComponents } from './components.js';
 import { dashboardStats } from './dashboard-stats.js';
 import { loadDatamodel } from './dmmf.js';
@@ -41,6 +42,8 @@ export interface AdminOptions {
   redis?: Redis;
   actions: AdminActions;
   rootPath?: string;
+  /** ADMIN_REQUIRE_MFA: log in through auth with a second factor. */
+  viaAuth?: AuthAdminLogin;
 }
 
 const require = createRequire(import.meta.url);
@@ -140,6 +143,7 @@ export async function registerAdmin(app: FastifyInstance, options: AdminOptions)
       redis: options.redis,
       postActions: postActions(resources),
       publicRoutes: [`${own}/logo.svg`, `${own}/fonts.css`, `${own}/fonts/:file`],
+      ...(options.viaAuth ? { viaAuth: options.viaAuth } : {}),
     });
 
     const cached = { 'cache-control': 'public, max-age=86400' };

@@ -10,6 +10,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
+import { createSecretCipher, type SecretCipher } from './secret-cipher.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 /** Codes of the step before and after now are accepted too (clock drift, typing time). */
@@ -28,7 +29,11 @@ function newRecoveryCode(): string {
   return chars.match(/.{5}/g)!.join('-');
 }
 
-export function createTotpService(db: Db, now: () => number = Date.now) {
+export function createTotpService(
+  db: Db,
+  now: () => number = Date.now,
+  cipher: SecretCipher = createSecretCipher(undefined),
+) {
   async function factorOf(userId: string) {
     return db.totpFactor.findUnique({ where: { userId } });
   }
@@ -65,8 +70,8 @@ export function createTotpService(db: Db, now: () => number = Date.now) {
       const secret = generateSecret();
       await db.totpFactor.upsert({
         where: { userId: user.id },
-        create: { userId: user.id, secret },
-        update: { secret, confirmedAt: null, lastTimeStep: null },
+        create: { userId: user.id, secret: cipher.seal(user.id, secret) },
+        update: { secret: cipher.seal(user.id, secret), confirmedAt: null, lastTimeStep: null },
       });
       const otpauthUri = generateURI({ issuer: ISSUER, label: user.login, secret });
       const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
@@ -78,7 +83,10 @@ export function createTotpService(db: Db, now: () => number = Date.now) {
       const factor = await factorOf(userId);
       if (!factor) throw Problems.mfaNotSetUp('call POST /v1/auth/mfa/totp/setup first');
       if (factor.confirmedAt) throw Problems.mfaAlreadyEnabled('TOTP is already on');
-      if (!TOTP_CODE.test(code) || !(await acceptTotp(userId, factor.secret, factor.lastTimeStep, code)))
+      if (
+        !TOTP_CODE.test(code) ||
+        !(await acceptTotp(userId, cipher.open(userId, factor.secret), factor.lastTimeStep, code))
+      )
         throw Problems.mfaCodeInvalid('the code is wrong or was used already');
       const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
       await db.$transaction([
@@ -99,7 +107,9 @@ export function createTotpService(db: Db, now: () => number = Date.now) {
       const factor = await factorOf(userId);
       if (!factor?.confirmedAt) return false;
       if (TOTP_CODE.test(code))
-        return (await acceptTotp(userId, factor.secret, factor.lastTimeStep, code)) ? 'totp' : false;
+        return (await acceptTotp(userId, cipher.open(userId, factor.secret), factor.lastTimeStep, code))
+          ? 'totp'
+          : false;
       const { count } = await db.recoveryCode.updateMany({
         where: { userId, codeHash: sha256(normaliseRecoveryCode(code)), usedAt: null },
         data: { usedAt: new Date(now()) },
@@ -109,6 +119,29 @@ export function createTotpService(db: Db, now: () => number = Date.now) {
 
     async remainingRecoveryCodes(userId: string): Promise<number> {
       return db.recoveryCode.count({ where: { userId, usedAt: null } });
+    },
+
+    /**
+     * Seals the secrets stored in clear (before TOTP_ENCRYPTION_KEY was set);
+     * answers how many. Idempotent: run at every start, a no-op once done.
+     */
+    async sealLegacyRows(): Promise<number> {
+      const rows = await db.totpFactor.findMany({
+        where: { NOT: { secret: { startsWith: 'v1.' } } },
+        select: { userId: true, secret: true },
+      });
+      let sealed = 0;
+      for (const row of rows) {
+        const next = cipher.seal(row.userId, row.secret);
+        if (!cipher.isSealed(next)) return 0; // no key: nothing to do
+        // Conditional: a set-up racing with this keeps its own new secret.
+        const { count } = await db.totpFactor.updateMany({
+          where: { userId: row.userId, secret: row.secret },
+          data: { secret: next },
+        });
+        sealed += count;
+      }
+      return sealed;
     },
 
     async disable(userId: string) {
@@ -151,6 +184,19 @@ export function createMfaTickets(db: Db, now: () => number = Date.now) {
         RETURNING id, user_id, login`;
       const row = rows[0];
       return row ? { id: row.id, userId: row.user_id, login: row.login } : null;
+    },
+    /** The live ticket's user, without counting an attempt (for passkey options); null when not live. */
+    async peek(ticket: string) {
+      const row = await db.mfaTicket.findFirst({
+        where: {
+          tokenHash: sha256(ticket),
+          usedAt: null,
+          expiresAt: { gt: new Date(now()) },
+          attempts: { lt: MFA_TICKET_MAX_ATTEMPTS },
+        },
+        select: { userId: true },
+      });
+      return row?.userId ?? null;
     },
     /** Spends the ticket; false if another request spent it first. */
     async spend(id: string) {

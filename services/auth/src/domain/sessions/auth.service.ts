@@ -2,11 +2,14 @@
  * Registration, login, token refresh and logout: everything that creates or
  * ends a session.
  */
+
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { RevocationStore } from '@tollgate/auth-client';
 import { type LoginLockout, lockoutSubject } from '@tollgate/login-guard';
 import { isUniqueViolation } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import type { EntitlementsRepository } from '../entitlements/entitlements.repository.js';
+import type { PasskeyService } from '../mfa/passkeys.service.js';
 import type { MfaTickets, TotpService } from '../mfa/totp.service.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { checkPassword, describePasswordProblem } from '../passwords/password-policy.js';
@@ -56,8 +59,15 @@ export interface AuthServiceDeps {
    * changes at once.
    */
   requestEmailChange?: (user: UserRecord, newEmail: string) => Promise<void>;
-  /** The second factor: a password login of a user with TOTP on answers mfa_required with a ticket. */
-  mfa?: { totp: Pick<TotpService, 'isEnabled' | 'check' | 'disable'>; tickets: MfaTickets };
+  /**
+   * The second factor: a password login of a user with TOTP on or a passkey
+   * answers mfa_required with a ticket; a passkey also signs in on its own.
+   */
+  mfa?: {
+    totp: Pick<TotpService, 'isEnabled' | 'check' | 'disable'>;
+    tickets: MfaTickets;
+    passkeys?: Pick<PasskeyService, 'count' | 'authenticate'>;
+  };
 }
 
 export function assertAcceptablePassword(password: string): void {
@@ -165,6 +175,36 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!status.clean) await deps.lockout.recordSuccess(subject, client.ip);
   }
 
+  /** A session for a user someone else authenticated (an OpenID provider, a passkey). */
+  async function startProvidedSession(
+    user: UserRecord,
+    client: ClientInfo,
+    provider: string,
+  ): Promise<TokenPair> {
+    const refresh = newRefreshToken();
+    const sessionId = await deps.sessions.create({
+      userId: user.id,
+      expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
+      ip: client.ip,
+      userAgent: client.userAgent,
+      refreshTokenHash: refresh.hash,
+      login: user.login,
+      provider,
+    });
+    if (!sessionId) {
+      await deps.loginHistory.record({
+        userId: user.id,
+        login: user.login,
+        success: false,
+        reason: 'disabled',
+        provider,
+        ...client,
+      });
+      throw Problems.accountDisabled('this account has been disabled by an administrator');
+    }
+    return issuePair(user, sessionId, refresh.token);
+  }
+
   return {
     async register(input: { login: string; email: string; password: string }) {
       assertAcceptablePassword(input.password);
@@ -236,9 +276,18 @@ export function createAuthService(deps: AuthServiceDeps) {
         await deps.users.update(user.id, { passwordHash: await deps.hasher.hash(input.password) });
       }
       // The lockout keeps counting until the second factor is through too.
-      if (deps.mfa && (await deps.mfa.totp.isEnabled(user.id))) {
-        const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, input.login);
-        throw Problems.mfaRequired(ticket, expiresIn);
+      if (deps.mfa) {
+        const [totpOn, passkeys] = await Promise.all([
+          deps.mfa.totp.isEnabled(user.id),
+          deps.mfa.passkeys ? deps.mfa.passkeys.count(user.id) : 0,
+        ]);
+        if (totpOn || passkeys > 0) {
+          const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, input.login);
+          const methods: ('totp' | 'passkey')[] = [];
+          if (totpOn) methods.push('totp');
+          if (passkeys > 0) methods.push('passkey');
+          throw Problems.mfaRequired(ticket, expiresIn, methods);
+        }
       }
       return startSession(user, input.login, client, lockout.clean ? undefined : subject);
     },
@@ -273,6 +322,64 @@ export function createAuthService(deps: AuthServiceDeps) {
       return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
     },
 
+    /**
+     * Sign-in with a passkey alone (usernameless): the authenticator verified
+     * the user (PIN or biometrics) and holds the key, two factors in one, so no
+     * MFA ticket follows. Login history records the method as provider "passkey".
+     */
+    async loginPasskey(response: AuthenticationResponseJSON, client: ClientInfo): Promise<TokenPair> {
+      if (!deps.mfa?.passkeys) throw Problems.passkeyInvalid('passkeys are not configured');
+      const userId = await deps.mfa.passkeys.authenticate(response);
+      const user = await deps.users.findById(userId);
+      if (!user) throw Problems.passkeyInvalid('this passkey is not registered here');
+      if (user.disabledAt) {
+        await deps.loginHistory.record({
+          userId: user.id,
+          login: user.login,
+          success: false,
+          reason: 'disabled',
+          provider: 'passkey',
+          ...client,
+        });
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      }
+      return startProvidedSession(user, client, 'passkey');
+    },
+
+    /** The second step of a login with MFA on, signed with one of the user's passkeys. */
+    async loginMfaPasskey(
+      input: { ticket: string; response: AuthenticationResponseJSON },
+      client: ClientInfo,
+    ): Promise<TokenPair> {
+      if (!deps.mfa?.passkeys) throw Problems.mfaTicketInvalid('passkeys are not configured');
+      const ticket = await deps.mfa.tickets.attempt(input.ticket);
+      if (!ticket) throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+      const user = await deps.users.findForLogin(ticket.login);
+      if (!user || user.id !== ticket.userId)
+        throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+      const subject = lockoutSubject(user, ticket.login);
+      const lockout = await deps.lockout.check(subject, client.ip);
+      if (lockout.lockedSeconds > 0) throw Problems.accountLocked(lockout.lockedSeconds);
+      try {
+        await deps.mfa.passkeys.authenticate(input.response, user.id);
+      } catch (error) {
+        await deps.lockout.recordFailure(subject, client.ip);
+        await deps.loginHistory.record({
+          userId: user.id,
+          login: ticket.login,
+          success: false,
+          reason: 'wrong_passkey',
+          ...client,
+        });
+        throw error;
+      }
+      if (!(await deps.mfa.tickets.spend(ticket.id)))
+        throw Problems.mfaTicketInvalid('this ticket was used already');
+      if (user.disabledAt)
+        throw Problems.accountDisabled('this account has been disabled by an administrator');
+      return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
+    },
+
     /** Turns TOTP off: needs the password and a code (wrong ones count into the lockout). */
     async disableTotp(userId: string, input: { password: string; code: string }, client: ClientInfo) {
       if (!deps.mfa) throw Problems.mfaNotSetUp('multi-factor login is not configured');
@@ -293,28 +400,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * password login, with the provider recorded.
      */
     async startSession(user: UserRecord, client: ClientInfo, provider: string): Promise<TokenPair> {
-      const refresh = newRefreshToken();
-      const sessionId = await deps.sessions.create({
-        userId: user.id,
-        expiresAt: new Date(Date.now() + deps.refreshTtlSeconds * 1000),
-        ip: client.ip,
-        userAgent: client.userAgent,
-        refreshTokenHash: refresh.hash,
-        login: user.login,
-        provider,
-      });
-      if (!sessionId) {
-        await deps.loginHistory.record({
-          userId: user.id,
-          login: user.login,
-          success: false,
-          reason: 'disabled',
-          provider,
-          ...client,
-        });
-        throw Problems.accountDisabled('this account has been disabled by an administrator');
-      }
-      return issuePair(user, sessionId, refresh.token);
+      return startProvidedSession(user, client, provider);
     },
 
     async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {

@@ -7,6 +7,8 @@
  * architecture/decisions/0013-home-page.md.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Catalog } from '../../domain/catalog/catalog.js';
@@ -14,6 +16,19 @@ import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { html, money, page } from './layout.js';
 
 const ACCOUNT_JS = readFileSync(new URL('./assets/account.js', import.meta.url));
+/**
+ * @simplewebauthn/browser's UMD bundle (window.SimpleWebAuthnBrowser), served
+ * from the installed package: the page loads no script from a CDN.
+ */
+const WEBAUTHN_JS = readFileSync(
+  path.join(
+    path.dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')),
+    '..',
+    'dist',
+    'bundle',
+    'index.umd.min.js',
+  ),
+);
 
 const Html = Type.String({ description: 'An HTML page' });
 
@@ -42,7 +57,7 @@ ${p.role ? `<p>Grants the role <span class="tag">${html(p.role)}</span></p>` : '
 function home(products: Product[]): string {
   return page({
     title: 'Subscriptions that grant roles',
-    scripts: ['/site/account.js'],
+    scripts: ['/site/webauthn.js', '/site/account.js'],
     main: `<section class="hero"><h1>Sign-up, payments and roles, in one place</h1>
 <p>tollgate is an open pair of services for a product that sells subscriptions: <strong>auth</strong> signs people up and
 logs them in; <strong>billing</strong> takes their payment with Stripe Checkout and gives them the role their plan pays
@@ -59,7 +74,7 @@ ${products.length ? `<p><label>Promotion code <input id="promotion-code" name="p
 <form id="login-form" class="box"><h3>Log in</h3>
 <label>Login or email<input name="login" autocomplete="username" required></label>
 <label>Password<input name="password" type="password" autocomplete="current-password" required></label>
-<div class="actions"><button type="submit">Log in</button><button type="button" class="secondary" id="forgot-open">Forgot your password?</button></div>
+<div class="actions"><button type="submit">Log in</button><button type="button" class="secondary" id="passkey-login">Sign in with a passkey</button><button type="button" class="secondary" id="forgot-open">Forgot your password?</button></div>
 <div class="actions" id="social-logins"></div></form>
 <form id="forgot-form" class="box" hidden><h3>Forgot your password?</h3>
 <label>Login or email<input name="login_or_email" autocomplete="username" required></label>
@@ -81,6 +96,10 @@ cookies or storage), so reloading the page or coming back from Stripe asks you t
 <span id="me-roles"></span><button type="button" class="secondary" id="logout">Log out</button></div></div>
 <div class="box" id="subscription"></div>
 <div id="entitlements"></div>
+<div class="box"><h3>Passkeys</h3>
+<p class="muted">Sign in with your fingerprint, face or device PIN instead of the password; with a passkey, a password login asks for it too.</p>
+<ul id="passkeys"></ul>
+<div class="actions"><button type="button" id="passkey-add">Add a passkey</button></div></div>
 <h3>Invoices</h3>
 <div id="invoices"></div>
 </div>
@@ -108,5 +127,8 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ catalog: Catalog }> = async
 
   app.get('/site/account.js', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(ACCOUNT_JS),
+  );
+  app.get('/site/webauthn.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(WEBAUTHN_JS),
   );
 };

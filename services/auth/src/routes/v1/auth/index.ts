@@ -4,7 +4,8 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AccountEmails } from '../../../domain/email/account-emails.service.js';
-import type { TotpService } from '../../../domain/mfa/totp.service.js';
+import type { PasskeyService } from '../../../domain/mfa/passkeys.service.js';
+import type { MfaTickets, TotpService } from '../../../domain/mfa/totp.service.js';
 import type { OidcService } from '../../../domain/oidc/oidc.service.js';
 import type { ServiceClients } from '../../../domain/service-clients/service-clients.js';
 import type { AuthService } from '../../../domain/sessions/auth.service.js';
@@ -16,6 +17,7 @@ import { loginHistoryRoutes } from './login-history.js';
 import { meRoutes } from './me.js';
 import { mfaRoutes } from './mfa.js';
 import { oauthRoutes } from './oauth.js';
+import { passkeyRoutes } from './passkeys.js';
 import { registerLoginRoutes } from './register-login.js';
 import { sessionRoutes } from './sessions.js';
 import { tokenRoutes } from './token.js';
@@ -28,6 +30,8 @@ export interface AuthRoutesOptions {
   loginHistory: LoginHistoryRepository;
   accountEmails: AccountEmails;
   totp: TotpService;
+  passkeys: PasskeyService;
+  mfaTickets: MfaTickets;
   rateLimitPerMinute: number;
   /** register and PATCH /me: both tell whether a login or email is taken, so they get a tight limit. */
   accountRateLimitPerHour: number;
@@ -56,6 +60,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   await app.register(mfaRoutes, {
     auth: options.auth,
     totp: options.totp,
+    profiles: options.profiles,
+    guards: options.guards,
+    rateLimit,
+  });
+  await app.register(passkeyRoutes, {
+    auth: options.auth,
+    passkeys: options.passkeys,
+    tickets: options.mfaTickets,
     profiles: options.profiles,
     guards: options.guards,
     rateLimit,

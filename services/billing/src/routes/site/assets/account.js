@@ -94,7 +94,58 @@
   }
 
   async function logIn(login, password) {
-    const pair = await call('POST', '/v1/auth/login', { login, password });
+    let pair;
+    try {
+      pair = await call('POST', '/v1/auth/login', { login, password });
+    } catch (error) {
+      // The password is right and the account has a passkey: it is the second step.
+      if (error.problem?.code === 'mfa_required' && error.problem.methods?.includes('passkey')) {
+        show($('account-note'), 'Confirm with your passkey.');
+        return passkeySignIn(error.problem.mfa_ticket);
+      }
+      throw error;
+    }
+    await signedIn(pair);
+  }
+
+  /** Passkey sign-in: usernameless, or the second step of the login that answered `ticket`. */
+  async function passkeySignIn(ticket) {
+    const optionsJSON = await call('POST', '/v1/auth/login/passkey/options', ticket ? { ticket } : {});
+    const response = await window.SimpleWebAuthnBrowser.startAuthentication({ optionsJSON });
+    await signedIn(
+      await call('POST', '/v1/auth/login/passkey', ticket ? { ticket, response } : { response }),
+    );
+  }
+
+  async function addPasskey() {
+    const optionsJSON = await call('POST', '/v1/auth/mfa/passkeys/registration/options', {});
+    const response = await window.SimpleWebAuthnBrowser.startRegistration({ optionsJSON });
+    const created = await call('POST', '/v1/auth/mfa/passkeys', { response });
+    await renderPasskeys();
+    show($('account-note'), `Passkey "${created.name}" added: you can sign in with it now.`);
+  }
+
+  async function renderPasskeys() {
+    const { passkeys } = await call('GET', '/v1/auth/mfa/passkeys');
+    const list = $('passkeys');
+    list.textContent = '';
+    for (const passkey of passkeys) {
+      const item = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'passkey-name';
+      name.textContent = passkey.name;
+      item.append(
+        name,
+        button('Delete', 'secondary', async () => {
+          await call('DELETE', `/v1/auth/mfa/passkeys/${encodeURIComponent(passkey.id)}`);
+          await renderPasskeys();
+        }),
+      );
+      list.append(item);
+    }
+  }
+
+  async function signedIn(pair) {
     access = pair.access_token;
     refresh = pair.refresh_token;
     await render();
@@ -382,6 +433,7 @@
     }
     renderEntitlements(await call('GET', '/api/v1/entitlements'));
     renderInvoices((await call('GET', '/api/v1/invoices')).data);
+    await renderPasskeys();
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
   }
@@ -391,6 +443,11 @@
     const form = event.currentTarget;
     guarded(form.querySelector('button'), () => logIn(form.login.value, form.password.value));
   });
+
+  $('passkey-login').addEventListener('click', (event) =>
+    guarded(event.currentTarget, () => passkeySignIn(null)),
+  );
+  $('passkey-add').addEventListener('click', (event) => guarded(event.currentTarget, addPasskey));
 
   $('signup-form').addEventListener('submit', (event) => {
     event.preventDefault();
