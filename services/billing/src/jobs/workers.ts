@@ -13,6 +13,7 @@
  * them within QUEUE_REAP_SECONDS (ADR 0015); pg-boss's job heartbeat
  * (QUEUE_HEARTBEAT_SECONDS) is the backstop.
  */
+import { jobSpan } from '@tollgate/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import type { Billing } from '../context.js';
@@ -105,12 +106,25 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     perJobResults: true,
   } as const;
 
-  await boss.work<{ eventId: string }>(
+  /** The trace the job continues; for a webhook job, also the delivery's span it links to. */
+  type Traced = { traceparent?: string; delivery?: string };
+  await boss.work<{ eventId: string } & Traced>(
     QUEUES.webhook,
     { ...polling, localConcurrency: w.webhookConcurrency },
     (jobs) =>
       // includeMetadata is on (see polling): pg-boss's handler type does not follow it through the spread.
-      inHand(QUEUES.webhook, jobs as JobWithMetadata<{ eventId: string }>[], async (job) => {
+      inHand(QUEUES.webhook, jobs as JobWithMetadata<{ eventId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.webhook}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.webhook, 'tollgate.event_id': job.data.eventId },
+          () => runWebhookJob(job),
+          job.data.delivery,
+        ),
+      ),
+  );
+
+  async function runWebhookJob(job: JobWithMetadata<{ eventId: string }>) {
         try {
           await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
         } catch (error) {
@@ -120,14 +134,23 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
           );
           throw error;
         }
-      }),
-  );
+  }
 
-  await boss.work<{ roleSyncId: string }>(
+  await boss.work<{ roleSyncId: string } & Traced>(
     QUEUES.roleSync,
     { ...polling, localConcurrency: w.roleSyncConcurrency },
     (jobs) =>
-      inHand(QUEUES.roleSync, jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
+      inHand(QUEUES.roleSync, jobs as JobWithMetadata<{ roleSyncId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.roleSync}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.roleSync, 'tollgate.role_sync_id': job.data.roleSyncId },
+          () => runRoleSyncJob(job),
+        ),
+      ),
+  );
+
+  async function runRoleSyncJob(job: JobWithMetadata<{ roleSyncId: string }>) {
         const started = performance.now();
         const seconds = () => (performance.now() - started) / 1000;
         try {
@@ -140,8 +163,7 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
           log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
           throw error;
         }
-      }),
-  );
+  }
 
   await boss.work(
     QUEUES.stripeCatchup,
