@@ -125,15 +125,15 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
   );
 
   async function runWebhookJob(job: JobWithMetadata<{ eventId: string }>) {
-        try {
-          await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
-        } catch (error) {
-          log.warn(
-            { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
-            'webhook event failed',
-          );
-          throw error;
-        }
+    try {
+      await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
+    } catch (error) {
+      log.warn(
+        { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
+        'webhook event failed',
+      );
+      throw error;
+    }
   }
 
   await boss.work<{ roleSyncId: string } & Traced>(
@@ -151,18 +151,18 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
   );
 
   async function runRoleSyncJob(job: JobWithMetadata<{ roleSyncId: string }>) {
-        const started = performance.now();
-        const seconds = () => (performance.now() - started) / 1000;
-        try {
-          const outcome = await roleSync.run(job.data.roleSyncId);
-          billing.metrics.roleSyncRan(outcome, seconds());
-          log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
-          return { outcome };
-        } catch (error) {
-          billing.metrics.roleSyncRan('failed', seconds());
-          log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
-          throw error;
-        }
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const outcome = await roleSync.run(job.data.roleSyncId);
+      billing.metrics.roleSyncRan(outcome, seconds());
+      log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
+      return { outcome };
+    } catch (error) {
+      billing.metrics.roleSyncRan('failed', seconds());
+      log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
+      throw error;
+    }
   }
 
   await boss.work(
