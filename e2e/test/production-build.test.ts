@@ -47,7 +47,8 @@ async function startOtlpReceiver(): Promise<string> {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         resourceSpans?: { scopeSpans?: { spans?: typeof exported }[] }[];
       };
-      for (const r of body.resourceSpans ?? []) for (const s of r.scopeSpans ?? []) exported.push(...(s.spans ?? []));
+      for (const r of body.resourceSpans ?? [])
+        for (const s of r.scopeSpans ?? []) exported.push(...(s.spans ?? []));
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -73,23 +74,20 @@ beforeAll(async () => {
       webhookUrl: `http://127.0.0.1:${billingPort}/api/v1/webhook`,
     }),
   );
-  running.auth = await startBuilt(
-    'auth',
-    { ...authEnv(secrets, { port: authPort, databaseUrl: authDb.url, ...shared }), ...tracing },
-  );
-  running.billing = await startBuilt(
-    'billing',
-    {
-      ...billingEnv(secrets, {
-        port: billingPort,
-        databaseUrl: billingDb.url,
-        authUrl: running.auth.url,
-        stripeUrl: running.emulator.url,
-        ...shared,
-      }),
-      ...tracing,
-    },
-  );
+  running.auth = await startBuilt('auth', {
+    ...authEnv(secrets, { port: authPort, databaseUrl: authDb.url, ...shared }),
+    ...tracing,
+  });
+  running.billing = await startBuilt('billing', {
+    ...billingEnv(secrets, {
+      port: billingPort,
+      databaseUrl: billingDb.url,
+      authUrl: running.auth.url,
+      stripeUrl: running.emulator.url,
+      ...shared,
+    }),
+    ...tracing,
+  });
 });
 
 afterAll(async () => {
@@ -171,11 +169,19 @@ describe('the built services together', () => {
   });
 
   it("the bundles export spans by OTLP: the checkout, its Stripe call and auth's answer to billing in the caller's trace", async () => {
-    const wanted = [/^POST \/api\/v1\/checkout$/, /^stripe POST \/v1\/checkout\/sessions$/, /^GET \/internal\/.*:/];
+    const wanted = [
+      /^POST \/api\/v1\/checkout$/,
+      /^stripe POST \/v1\/checkout\/sessions$/,
+      /^GET \/internal\/.*:/,
+    ];
     const names = () => exported.filter((s) => s.traceId === TRACE_ID).map((s) => s.name);
     for (let i = 0; i < 100 && !wanted.every((w) => names().some((n) => w.test(n))); i++)
       await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const w of wanted) expect(names().some((n) => w.test(n)), `${w} in ${names().join(', ')}`).toBe(true);
+    for (const w of wanted)
+      expect(
+        names().some((n) => w.test(n)),
+        `${w} in ${names().join(', ')}`,
+      ).toBe(true);
   });
 
   it('billing serves the AdminJS panel with the component bundle made at build time', async () => {
