@@ -20,7 +20,7 @@ import pino from 'pino';
 import { findNonFiniteNumber, findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
 import { problemType } from './problem-catalogue.js';
-import { currentTraceId, tracingHooks } from './tracing.js';
+import { requestLoggerFactory, traceMixin, tracingHooks } from './tracing.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -159,11 +159,8 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
     logger: input.logging !== false && {
       level: input.logLevel,
       ...(input.service ? { name: input.service } : {}),
-      // The trace id of the active span on every line (with tracing off there is none: no cost).
-      mixin() {
-        const traceId = currentTraceId();
-        return traceId ? { trace_id: traceId } : {};
-      },
+      // The trace id of the active span on lines outside a request's logger (requestLoggerFactory binds it there).
+      mixin: traceMixin,
       // Asynchronous stdout: lines written while a write is in flight are
       // coalesced into one syscall under load (flushed on exit by pino).
       stream: input.logStream ?? pino.destination({ dest: 1, sync: false }),
@@ -212,6 +209,8 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
     },
     frameworkErrors,
     clientErrorHandler,
+    // Starts each request's server span, so its trace id is on every line of request.log (ADR 0025).
+    childLoggerFactory: requestLoggerFactory,
     return503OnClosing: true,
   };
 }

@@ -11,6 +11,8 @@
  * Stripe SDK's HTTP client, the auth client's fetch) and `jobSpan` around
  * queue jobs, which continue the trace stored with the job (`currentTraceparent`).
  */
+
+import type { IncomingMessage } from 'node:http';
 import {
   type Context,
   context,
@@ -25,7 +27,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 const TRACER_NAME = '@tollgate/service-kit';
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -177,41 +179,80 @@ export function tracedFetch(inner: typeof fetch = fetch): typeof fetch {
   };
 }
 
-const requestSpans = new WeakMap<FastifyRequest, Span>();
+/** Server spans by the raw request they serve. */
+const requestSpans = new WeakMap<IncomingMessage, Span>();
+/** Request loggers: their lines carry trace_id as a binding already (see `traceMixin`). */
+const requestLoggers = new WeakSet<object>();
 
-/** The trace id of a request (for problem bodies); undefined when it has none. */
-export function requestTraceId(request: FastifyRequest): string | undefined {
-  const ctx = requestSpans.get(request)?.spanContext();
+function validTraceId(span: Span | undefined): string | undefined {
+  const ctx = span?.spanContext();
   return ctx && trace.isSpanContextValid(ctx) ? ctx.traceId : undefined;
 }
 
+/** The trace id of a request (for problem bodies); undefined when it has none. */
+export function requestTraceId(request: FastifyRequest): string | undefined {
+  return validTraceId(requestSpans.get(request.raw));
+}
+
 /**
- * One server span per request, a child of the caller's traceparent, active
- * while the hooks and the handler run. The handler is wrapped as well: the
+ * Fastify's `childLoggerFactory`: starts the request's server span (a child
+ * of the caller's traceparent) as Fastify creates the request, so that every
+ * line of `request.log`, from "incoming request" to "request completed",
+ * carries `trace_id` beside `reqId`. With tracing off the span is the no-op
+ * tracer's: the incoming traceparent's trace id, or none.
+ */
+export const requestLoggerFactory: NonNullable<FastifyServerOptions['childLoggerFactory']> = (
+  logger,
+  bindings,
+  options,
+  raw,
+) => {
+  const parent = propagation.extract(ROOT_CONTEXT, raw.headers);
+  const span = tracer().startSpan(
+    `${raw.method} unmatched`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': raw.method ?? '', 'tollgate.request_id': String(bindings.reqId) },
+    },
+    parent,
+  );
+  requestSpans.set(raw, span);
+  const traceId = validTraceId(span);
+  const child = logger.child(traceId ? { ...bindings, trace_id: traceId } : bindings, options);
+  requestLoggers.add(child);
+  return child;
+};
+
+/**
+ * pino's `mixin`: the active span's trace id on lines logged outside a
+ * request's own logger (queue jobs, app.log inside a handler). With tracing
+ * off there is no active span: nothing is added.
+ */
+export function traceMixin(_merge: object, _level: number, logger: FastifyBaseLogger): object {
+  if (requestLoggers.has(logger)) return {};
+  const traceId = currentTraceId();
+  return traceId ? { trace_id: traceId } : {};
+}
+
+/**
+ * The request's server span (started by `requestLoggerFactory`) active
+ * while the hooks and the handler run, named by its route, ended with the response. The handler is wrapped as well: the
  * body is parsed in the request stream's callbacks, outside the context
  * entered in onRequest. Registered by `requestHygiene`, before the routes.
  */
 export function tracingHooks(app: FastifyInstance) {
   app.addHook('onRequest', (request, _reply, done) => {
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
-    const route = request.routeOptions.url ?? 'unmatched';
-    const span = tracer().startSpan(
-      `${request.method} ${route}`,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': request.method,
-          'http.route': route,
-          'tollgate.request_id': String(request.id),
-        },
-      },
-      parent,
-    );
-    requestSpans.set(request, span);
-    context.with(trace.setSpan(parent, span), done);
+    const span = requestSpans.get(request.raw);
+    if (!span) return done();
+    const route = request.routeOptions.url;
+    if (route) {
+      span.updateName(`${request.method} ${route}`);
+      span.setAttribute('http.route', route);
+    }
+    context.with(trace.setSpan(context.active(), span), done);
   });
   app.addHook('onResponse', (request, reply, done) => {
-    const span = requestSpans.get(request);
+    const span = requestSpans.get(request.raw);
     if (span) {
       span.setAttribute('http.response.status_code', reply.statusCode);
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -220,13 +261,13 @@ export function tracingHooks(app: FastifyInstance) {
     done();
   });
   app.addHook('onRequestAbort', (request, done) => {
-    requestSpans.get(request)?.end();
+    requestSpans.get(request.raw)?.end();
     done();
   });
   app.addHook('onRoute', (route) => {
     const handler = route.handler;
     route.handler = function traced(this: unknown, request, reply) {
-      const span = requestSpans.get(request);
+      const span = requestSpans.get(request.raw);
       if (!span) return handler.call(this as FastifyInstance, request, reply);
       return context.with(trace.setSpan(context.active(), span), () =>
         handler.call(this as FastifyInstance, request, reply),
