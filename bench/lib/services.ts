@@ -3,29 +3,32 @@
  * need it: alone, in production mode, its readiness timed and its memory read
  * from /proc (Linux).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * How services run: switch to the production build here, the one line to
- * change when `npm run build` lands (issue 13, items 1-6).
+ * How services run: the production build (`npm run build`, run first when a
+ * service has no dist/), started the way images and `npm start` start it
+ * (tools/run-node.sh: its memory settings included). false: through tsx.
  */
-export const PRODUCTION_BUILD = false;
+export const PRODUCTION_BUILD = true;
 /** Added to every figure taken from a running service. */
 export const RUN_LABEL = PRODUCTION_BUILD ? '' : ' (tsx, not production build)';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 export type ServiceName = 'auth' | 'billing' | 'stripe-emulator';
 
-function command(service: ServiceName): { cwd: string; args: string[] } {
+function command(service: ServiceName): { cwd: string; file: string; args: string[] } {
   const cwd = path.join(root, 'services', service);
-  return {
-    cwd,
-    args: PRODUCTION_BUILD
-      ? ['--enable-source-maps', 'dist/server.js']
-      : ['--import', 'tsx', 'src/server.ts'],
-  };
+  if (PRODUCTION_BUILD) {
+    if (!existsSync(path.join(cwd, 'dist', 'server.js'))) {
+      execFileSync(process.execPath, [path.join(root, 'tools', 'build.mjs'), service], { stdio: 'inherit' });
+    }
+    return { cwd, file: path.join(root, 'tools', 'run-node.sh'), args: ['dist/server.js'] };
+  }
+  return { cwd, file: process.execPath, args: ['--import', 'tsx', 'src/server.ts'] };
 }
 
 export interface RunningService {
@@ -47,10 +50,10 @@ export async function startService(
   env: Record<string, string>,
   options: { readyPath?: string; timeoutMs?: number } = {},
 ): Promise<RunningService> {
-  const { cwd, args } = command(name);
+  const { cwd, file, args } = command(name);
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(file, args, {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

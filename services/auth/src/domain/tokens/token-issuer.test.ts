@@ -40,6 +40,8 @@ describe('token issuer', () => {
     expect(payload).toEqual({
       sid: 's1',
       email: 'a@example.com',
+      email_verified: false,
+      ent: { v: 0, f: {} },
       login: 'alice',
       roles: ['premium'],
       iss: 'tollgate-auth',
