@@ -148,11 +148,30 @@ export function jobPriority(type: string): number {
   return 0;
 }
 
-/** `metadata.traceparent` of the event's object, when it is a well-formed W3C traceparent. */
+type Metadata = Record<string, unknown> | null | undefined;
+
+/**
+ * The traceparent billing put in metadata when it started the checkout: on
+ * the object itself (Checkout Session, subscription) or, for an invoice, on
+ * the subscription it bills (`parent.subscription_details.metadata`, and
+ * `subscription_details.metadata` in older API versions). Null when absent or
+ * not a well-formed W3C traceparent.
+ */
 export function originTraceparent(event: Stripe.Event): string | null {
-  const metadata = (event.data.object as { metadata?: Record<string, unknown> | null }).metadata;
-  const value = metadata?.traceparent;
-  return typeof value === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(value) ? value : null;
+  const object = event.data.object as {
+    metadata?: Metadata;
+    parent?: { subscription_details?: { metadata?: Metadata } | null } | null;
+    subscription_details?: { metadata?: Metadata } | null;
+  };
+  for (const metadata of [
+    object.metadata,
+    object.parent?.subscription_details?.metadata,
+    object.subscription_details?.metadata,
+  ]) {
+    const value = metadata?.traceparent;
+    if (typeof value === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(value)) return value;
+  }
+  return null;
 }
 
 /** The `t=` of a Stripe-Signature header (unix seconds), or null. */
