@@ -16,3 +16,10 @@ export function subscriptionIdOf(source: string): string | undefined {
   const id = source.slice(SUBSCRIPTION_SOURCE_PREFIX.length);
   return id.length > 0 ? id : undefined;
 }
+
+export const PURCHASE_SOURCE_PREFIX = 'purchase:';
+
+/** The source of a grant a one-time purchase pays for: `purchase:<checkout session id>`. */
+export function purchaseSource(purchaseId: string): string {
+  return `${PURCHASE_SOURCE_PREFIX}${purchaseId}`;
+}

@@ -425,6 +425,13 @@ export const PROBLEM_CATALOGUE: readonly ProblemDoc[] = [
     help: 'You have no billing customer yet: POST /api/v1/customer creates it (a checkout creates it too).',
   },
   {
+    code: 'already_purchased',
+    status: 409,
+    title: 'Already purchased',
+    from: 'billing',
+    help: 'You already own this one-time product, for good or until it runs out; GET /api/v1/entitlements shows what it gives you.',
+  },
+  {
     code: 'subscription_not_found',
     status: 404,
     title: 'No subscription',

@@ -4,6 +4,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { ConfigError, loadEnv, parseTrustProxy } from '@tollgate/service-kit';
+import { type DunningPolicy, parseFeatureList } from './domain/dunning/dunning.js';
 
 export const DEV_STRIPE_SECRET_KEY = 'sk_test_tollgate';
 export const DEV_STRIPE_WEBHOOK_SECRET = 'whsec_tollgate_dev';
@@ -96,8 +97,18 @@ const ConfigSchema = Type.Object({
    */
   REQUIRE_VERIFIED_EMAIL: Type.Boolean({ default: false }),
 
-  /** Days a past_due subscription keeps its role (fractions allowed). */
-  BILLING_GRACE_DAYS: Type.Number({ default: 3, minimum: 0 }),
+  /**
+   * Dunning (domain/dunning): days a past_due subscription keeps access,
+   * from the first failed renewal (fractions allowed). The default, 14, is
+   * the end of Stripe's default retry schedule (Smart Retries: 8 tries in 2 weeks).
+   */
+  BILLING_GRACE_DAYS: Type.Number({ default: 14, minimum: 0 }),
+  /** Dunning's optional restricted step: after this many days past_due only the restricted set is kept. */
+  DUNNING_RESTRICT_AFTER_DAYS: Type.Optional(Type.Number({ minimum: 0 })),
+  /** The restricted step's features: `key` or `key=limit`, comma-separated (only those the plan grants). */
+  DUNNING_RESTRICTED_FEATURES: Type.String({ default: '' }),
+  /** The role the restricted step keeps instead of the plan's (unset: none). */
+  DUNNING_RESTRICTED_ROLE: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_-]{1,63}$' })),
 
   /** Run the queue workers inside the HTTP server process (false when `npm run worker` runs them). */
   RUN_WORKER: Type.Boolean({ default: true }),
@@ -189,7 +200,8 @@ export interface Config {
   };
   /** SELLABLE_PRODUCTS: sellable whatever their metadata says. */
   sellableProductIds: string[];
-  graceDays: number;
+  /** The dunning policy (past_due -> optional restricted -> revoked), all of it from here. */
+  dunning: DunningPolicy;
   /** Checkout only for users whose token carries email_verified: true. */
   requireVerifiedEmail: boolean;
   worker: {
@@ -214,6 +226,20 @@ export interface Config {
 }
 
 export { ConfigError };
+
+function dunningPolicy(raw: RawConfig): DunningPolicy {
+  let features: DunningPolicy['restricted']['features'];
+  try {
+    features = parseFeatureList(raw.DUNNING_RESTRICTED_FEATURES);
+  } catch (error) {
+    throw new ConfigError(`DUNNING_RESTRICTED_FEATURES: ${(error as Error).message}`);
+  }
+  return {
+    pastDueDays: raw.BILLING_GRACE_DAYS,
+    restrictAfterDays: raw.DUNNING_RESTRICT_AFTER_DAYS ?? null,
+    restricted: { features, role: raw.DUNNING_RESTRICTED_ROLE ?? null },
+  };
+}
 
 function parseStripeApiUrl(value: string | undefined): Pick<Config['stripe'], 'host' | 'port' | 'protocol'> {
   if (!value) return {};
@@ -306,7 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sellableProductIds: raw.SELLABLE_PRODUCTS.split(',')
       .map((id) => id.trim())
       .filter(Boolean),
-    graceDays: raw.BILLING_GRACE_DAYS,
+    dunning: dunningPolicy(raw),
     requireVerifiedEmail: raw.REQUIRE_VERIFIED_EMAIL,
     worker: {
       runInProcess: raw.RUN_WORKER,

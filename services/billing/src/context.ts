@@ -12,6 +12,11 @@ import { createCheckout } from './domain/checkout/checkout.js';
 import { createCheckoutSessions } from './domain/checkout/checkout-sessions.js';
 import { type Clock, systemClock } from './domain/clock.js';
 import { createCustomers } from './domain/customers/customers.js';
+import { createEntitlementPushRunner } from './domain/entitlements/entitlement-push.js';
+import {
+  createEntitlementsReader,
+  createEntitlementsRefresher,
+} from './domain/entitlements/user-entitlements.js';
 import { createInvoices } from './domain/invoices/invoices.js';
 import { createLeases } from './domain/leases/leases.js';
 import { addonProductIds } from './domain/plans/addons.js';
@@ -19,6 +24,7 @@ import { createPlanChanges } from './domain/plans/plan-changes.js';
 import { createPlans } from './domain/plans/plans.js';
 import { createPromotions } from './domain/plans/promotions.js';
 import { createTrials } from './domain/plans/trials.js';
+import { createPurchases } from './domain/purchases/purchases.js';
 import { createAuthRolesClient, createEntitlementsSyncClient } from './domain/role-sync/auth-roles-client.js';
 import { createRoleSyncAdmin } from './domain/role-sync/outbox.js';
 import { createRoleSyncRunner } from './domain/role-sync/role-sync.js';
@@ -73,7 +79,11 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   });
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
-  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, graceDays: config.graceDays });
+  const dunning = config.dunning;
+  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, dunning });
+  const purchases = createPurchases({ db, stripe, boss, clock, dunning });
+  const refreshEntitlements = createEntitlementsRefresher({ db, boss, clock, policy: dunning });
+  const entitlements = createEntitlementsReader({ db });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
   const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
   const plans = createPlans({
@@ -84,6 +94,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     catalog,
   });
   const checkout = createCheckout({
+    ownedPurchase: purchases.ownedPurchase,
     stripe,
     catalog,
     customers,
@@ -108,6 +119,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     checkout,
     invoices,
     subscriptions: subscriptionSync,
+    purchases,
+    refreshEntitlements,
     plans,
     planChanges,
   });
@@ -124,7 +137,11 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     lookbackSeconds: config.worker.catchupLookbackSeconds,
     clock,
   });
-  const roleSync = createRoleSyncRunner({ db, auth: authRoles });
+  const roleSync = createRoleSyncRunner({ db, auth: authRoles, clock });
+  const entitlementPush = createEntitlementPushRunner({
+    db,
+    auth: authEntitlements,
+  });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
 
   return {
@@ -139,6 +156,10 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     invoices,
     subscriptionSync,
     subscriptions,
+    purchases,
+    entitlements,
+    refreshEntitlements,
+    entitlementPush,
     plans,
     planChanges,
     checkout,

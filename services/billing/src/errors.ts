@@ -17,6 +17,7 @@ export const Problems = {
   subscriptionNotCanceling: problem(409, 'subscription_not_canceling', 'Subscription is not set to cancel'),
   subscriptionEnded: problem(409, 'subscription_ended', 'Subscription has ended'),
   samePrice: problem(409, 'same_price', 'Already on this plan'),
+  alreadyPurchased: problem(409, 'already_purchased', 'Already purchased'),
   promotionCodeNotFound: problem(404, 'promotion_code_not_found', 'Promotion code not found'),
   planChangeNotFound: problem(404, 'plan_change_not_found', 'No pending plan change'),
   basePlanRequired: problem(409, 'base_plan_required', 'An add-on needs a plan'),

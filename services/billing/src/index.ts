@@ -9,7 +9,7 @@ export { bootstrapDatabase, seedCatalogIfEmpty } from './bootstrap.js';
 export { type Config, loadConfig } from './config.js';
 export { createBilling } from './context.js';
 export { migrateBillingDatabase } from './db/migrate.js';
+export { stripeSyncFor } from './domain/sync/stripe-sync.js';
 export { createRequireUser } from './http-guards/authenticate.js';
 export { startWorkers } from './jobs/workers.js';
 export { createStripeClient, type Stripe } from './stripe/client.js';
-export { stripeSyncFor } from './sync/stripe-sync.js';

@@ -5,7 +5,11 @@ describe('config', () => {
   it('defaults to the development stack: port 3002, real Stripe host unless STRIPE_API_URL, 3 grace days', () => {
     const config = loadConfig({});
     expect(config.port).toBe(3002);
-    expect(config.graceDays).toBe(3);
+    expect(config.dunning).toEqual({
+      pastDueDays: 14,
+      restrictAfterDays: null,
+      restricted: { features: {}, role: null },
+    });
     expect(config.stripe.host).toBeUndefined();
     expect(config.stripe.webhookToleranceSeconds).toBe(300);
     expect(config.urls.success).toBe('http://localhost:8080/api/v1/success?session_id={CHECKOUT_SESSION_ID}');
@@ -29,8 +33,23 @@ describe('config', () => {
   it('reads the Stripe host, port and protocol from STRIPE_API_URL', () => {
     const config = loadConfig({ STRIPE_API_URL: 'http://127.0.0.1:12111', BILLING_GRACE_DAYS: '0.5' });
     expect(config.stripe).toMatchObject({ host: '127.0.0.1', port: 12111, protocol: 'http' });
-    expect(config.graceDays).toBe(0.5);
+    expect(config.dunning.pastDueDays).toBe(0.5);
     expect(() => loadConfig({ STRIPE_API_URL: 'ftp://x' })).toThrow(ConfigError);
+  });
+
+  it('reads the dunning policy, restricted step included, from one place', () => {
+    const config = loadConfig({
+      BILLING_GRACE_DAYS: '10',
+      DUNNING_RESTRICT_AFTER_DAYS: '3',
+      DUNNING_RESTRICTED_FEATURES: 'catalog_sd, projects=1',
+      DUNNING_RESTRICTED_ROLE: 'subscriber',
+    });
+    expect(config.dunning).toEqual({
+      pastDueDays: 10,
+      restrictAfterDays: 3,
+      restricted: { features: { catalog_sd: true, projects: 1 }, role: 'subscriber' },
+    });
+    expect(() => loadConfig({ DUNNING_RESTRICTED_FEATURES: 'projects=lots' })).toThrow(ConfigError);
   });
 
   it('refuses development secrets in production', () => {

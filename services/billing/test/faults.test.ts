@@ -86,7 +86,11 @@ describe('auth outage', () => {
       async () => ((await rolesInAuth(stack, user)).includes('premium') ? true : undefined),
       30_000,
     );
-    const done = await stack.app.billing.db.roleSync.findFirstOrThrow({ where: { userId: user.id } });
+    // The row is marked after auth answered: it may trail the role by a moment.
+    const done = await eventually(async () => {
+      const row = await stack.app.billing.db.roleSync.findFirstOrThrow({ where: { userId: user.id } });
+      return row.status === 'succeeded' ? row : undefined;
+    });
     expect(done).toMatchObject({ status: 'succeeded', appliedAction: 'grant', lastError: null });
     expect(done.attempts).toBeGreaterThanOrEqual(3);
   });

@@ -163,7 +163,7 @@ describe('the money path', () => {
     expect(await rolesInAuth(stack, user)).toEqual(['premium']);
 
     stack.clock.advanceDays(3.1);
-    expect(await stack.app.billing.subscriptionSync.sweepGrace()).toBeGreaterThanOrEqual(1);
+    expect(await stack.app.billing.subscriptionSync.sweepDunning()).toBeGreaterThanOrEqual(1);
     await hasRoles(user, []);
     expect(((await subscription(user)).json() as SubscriptionBody).entitled_role).toBeNull();
     stack.clock.offsetMs = 0;

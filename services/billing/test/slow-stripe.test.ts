@@ -5,7 +5,7 @@
  * failure is retried, dead-lettered and replayable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stripeSyncFor } from '../src/sync/stripe-sync.js';
+import { stripeSyncFor } from '../src/domain/sync/stripe-sync.js';
 import {
   BASIC_MONTHLY,
   eventually,

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Config, loadConfig } from '../src/config.js';
 import { type Billing, createBilling } from '../src/context.js';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
+import { stripeSyncFor } from '../src/domain/sync/stripe-sync.js';
 import { startWorkers, type Workers } from '../src/jobs/workers.js';
-import { stripeSyncFor } from '../src/sync/stripe-sync.js';
 import {
   type AuthHandle,
   BASIC_MONTHLY,
@@ -124,6 +124,13 @@ describe('sync-stripe', () => {
     );
     expect(report.roleSyncsEnqueued).toBe(1);
 
+    // The same apply step as webhooks: the user's entitlements are derived, with the sync as the cause.
+    const derived = await billing.db.userEntitlements.findUnique({ where: { userId: subscriber.id } });
+    expect(derived).toMatchObject({ version: 1, roles: ['subscriber'] });
+    const change = await billing.db.entitlementChange.findFirst({ where: { userId: subscriber.id } });
+    expect(change?.cause).toMatchObject({ type: 'sync' });
+    expect(await billing.db.userEntitlements.findUnique({ where: { userId: churned.id } })).toBeNull();
+
     const local = await billing.db.subscription.findMany({ orderBy: { status: 'asc' } });
     expect(local.map((s) => [s.status, s.entitledRole, s.userId])).toEqual([
       ['active', 'subscriber', subscriber.id],
@@ -192,6 +199,10 @@ describe('sync-stripe', () => {
     );
     expect(stdout).toMatch(
       /reconcile: 1 subscription grants in auth, 1 entitled; 1 grants and 1 revocations enqueued/,
+    );
+    // The subscriber's entitlements (derived by the sync) are queued for auth again.
+    expect(stdout).toMatch(
+      /reconcile: 0 purchase grants in auth; 0 grants and 0 revocations enqueued; entitlements queued for auth again for 1 users/,
     );
 
     await eventually(async () => (await rolesInAuth(authOnly(), subscriber)).includes('subscriber'));

@@ -108,6 +108,7 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
   const newestFirst = (sortBy: string) => ({ sort: { sortBy, direction: 'desc' as const } });
   const stripeMirror = { navigation: { name: 'Stripe mirror', icon: 'CreditCard' } };
   const operations = { navigation: { name: 'Operations', icon: 'Activity' } };
+  const entitlements = { navigation: { name: 'Entitlements', icon: 'Award' } };
   const ask = (
     label: string,
     question: string,
@@ -210,6 +211,33 @@ export function adminResources(options: ResourceOptions): ResourceWithOptions[] 
           ...readOnly,
           retry: ask(labels.retry!, 'Run this role sync again now?', actions.retryRoleSync),
         },
+      },
+    },
+    {
+      resource: model('UserEntitlements'),
+      options: {
+        ...entitlements,
+        ...newestFirst('updatedAt'),
+        properties: { features: json(), roles: json(), sources: json() },
+        actions: readOnly,
+      },
+    },
+    {
+      resource: model('EntitlementChange'),
+      options: {
+        ...entitlements,
+        ...newestFirst('createdAt'),
+        properties: { previous: json(), features: json(), cause: json() },
+        actions: readOnly,
+      },
+    },
+    {
+      resource: model('Purchase'),
+      options: {
+        ...entitlements,
+        ...newestFirst('purchasedAt'),
+        properties: { raw: json() },
+        actions: readOnly,
       },
     },
   ];

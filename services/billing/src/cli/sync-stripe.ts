@@ -2,7 +2,7 @@
  * npm run -w @tollgate/billing sync-stripe [-- --reconcile]
  *
  * Pulls the whole Stripe account into the local mirror (see
- * src/sync/stripe-sync.ts), with a progress bar per resource, then prints
+ * src/domain/sync/stripe-sync.ts), with a progress bar per resource, then prints
  * counts. --reconcile also compares auth's subscription grants with the
  * entitlements and enqueues fixes for the drift; the worker applies them.
  * The database is created and migrated first, so it works on a fresh one.
@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { createBilling } from '../context.js';
-import { SYNC_ORDER, type SyncResource, stripeSyncFor } from '../sync/stripe-sync.js';
+import { SYNC_ORDER, type SyncResource, stripeSyncFor } from '../domain/sync/stripe-sync.js';
 import { runCommand } from './run.js';
 
 const { values } = parseArgs({
@@ -54,6 +54,10 @@ await runCommand('sync-stripe', async (config) => {
       console.log(
         `reconcile: ${r.grantsInAuth} subscription grants in auth, ${r.entitled} entitled; ` +
           `${r.missingGranted} grants and ${r.extraRevoked} revocations enqueued`,
+      );
+      console.log(
+        `reconcile: ${r.purchases.grantsInAuth} purchase grants in auth; ${r.purchases.missingGranted} grants and ` +
+          `${r.purchases.extraRevoked} revocations enqueued; entitlements queued for auth again for ${r.entitlementsRepushed} users`,
       );
     }
   } finally {

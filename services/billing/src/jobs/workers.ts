@@ -72,7 +72,7 @@ function every(seconds: number, log: FastifyBaseLogger, what: string, fn: () => 
 }
 
 export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Promise<Workers> {
-  const { boss, config, eventRunner, roleSync, subscriptionSync } = billing;
+  const { boss, config, eventRunner, roleSync, subscriptionSync, entitlementPush, purchases } = billing;
   const w = config.worker;
   const liveness = await startLiveness(
     { db: billing.db, boss, databaseUrl: config.databaseUrl },
@@ -165,6 +165,33 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     }
   }
 
+  await boss.work<{ changeId: string } & Traced>(
+    QUEUES.entitlementSync,
+    { ...polling, localConcurrency: w.roleSyncConcurrency },
+    (jobs) =>
+      settleEach(jobs as JobWithMetadata<{ changeId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.entitlementSync}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.entitlementSync, 'tollgate.change_id': job.data.changeId },
+          () => runEntitlementPush(job),
+        ),
+      ),
+  );
+
+  async function runEntitlementPush(job: JobWithMetadata<{ changeId: string }>) {
+    try {
+      const outcome = await entitlementPush.run(job.data.changeId, (details, message) =>
+        log.warn(details, message),
+      );
+      log.info({ changeId: job.data.changeId, outcome }, 'entitlements pushed to auth');
+      return { outcome };
+    } catch (error) {
+      log.warn({ err: error, changeId: job.data.changeId }, 'entitlements push failed; will retry');
+      throw error;
+    }
+  }
+
   await boss.work(
     QUEUES.stripeCatchup,
     { pollingIntervalSeconds: w.pollSeconds, notifyPollingIntervalSeconds: w.pollSeconds },
@@ -184,9 +211,11 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
   const stops: (() => void)[] = [];
   // Auth also drops a grace-period grant at its expires_at; this makes billing's record agree.
   stops.push(
-    every(w.graceSweepSeconds, log, 'grace sweep', async () => {
-      const n = await subscriptionSync.sweepGrace();
-      if (n > 0) log.info({ subscriptions: n }, 'grace periods ended');
+    every(w.graceSweepSeconds, log, 'dunning sweep', async () => {
+      const n = await subscriptionSync.sweepDunning();
+      if (n > 0) log.info({ subscriptions: n }, 'dunning steps taken');
+      const expired = await purchases.sweepExpired();
+      if (expired > 0) log.info({ purchases: expired }, 'purchases ran out');
     }),
   );
 
@@ -225,6 +254,7 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
       watch.stop();
       await boss.offWork(QUEUES.webhook);
       await boss.offWork(QUEUES.roleSync);
+      await boss.offWork(QUEUES.entitlementSync);
       await boss.offWork(QUEUES.stripeCatchup);
       await liveness.stop();
     },

@@ -12,6 +12,8 @@ export const QUEUES = {
   webhook: 'webhook-event',
   /** data: { roleSyncId } — apply one role_syncs row at auth. */
   roleSync: 'role-sync',
+  /** data: { changeId } — push a user's newest entitlements to auth (entitlement_changes row). */
+  entitlementSync: 'entitlement-sync',
   /** data: {} — read Stripe's event list for events whose webhooks never arrived (one at a time). */
   stripeCatchup: 'stripe-catchup',
 } as const;
@@ -49,6 +51,17 @@ export async function startBoss(boss: PgBoss, config: Config): Promise<void> {
     heartbeatSeconds: w.heartbeatSeconds,
   });
   await upsertQueue(boss, QUEUES.roleSync, {
+    notify: true,
+    retryLimit: 1_000_000,
+    retryDelay: w.roleSyncRetryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: w.roleSyncRetryDelayMaxSeconds,
+    expireInSeconds: 60,
+    retentionSeconds: FOREVER_SECONDS,
+    heartbeatSeconds: w.heartbeatSeconds,
+  });
+  // Same delivery promise as role syncs: retried until auth answers, whatever the outage.
+  await upsertQueue(boss, QUEUES.entitlementSync, {
     notify: true,
     retryLimit: 1_000_000,
     retryDelay: w.roleSyncRetryDelaySeconds,

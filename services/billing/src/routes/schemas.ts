@@ -19,6 +19,9 @@ const DateTime = Type.String({ format: 'date-time' });
 
 export const PriceView = Type.Object({
   id: Type.String(),
+  type: Type.Union([Type.Literal('recurring'), Type.Literal('one_time')], {
+    description: 'one_time prices are bought once (Checkout mode=payment): for good, or for duration_days',
+  }),
   currency: Type.String(),
   unit_amount: Nullable(Type.Integer({ description: 'In the smallest currency unit (cents)' })),
   interval: Nullable(Type.String()),
@@ -35,6 +38,10 @@ export const ProductView = Type.Object({
   name: Type.String(),
   description: Nullable(Type.String()),
   role: Nullable(Type.String({ description: 'The role a subscription to this product grants' })),
+  features: Type.Record(Type.String(), Type.Union([Type.Literal(true), Type.Integer({ minimum: 0 })]), {
+    description:
+      'Stripe Entitlements features of the product: true, or the limit from feature metadata `limit`',
+  }),
   addon: Type.Boolean({ description: 'An add-on, bought beside a plan (metadata tollgate_addon=true)' }),
   prices: Type.Array(PriceView),
 });
@@ -81,6 +88,22 @@ const SubscriptionCore = {
   current_period_end: Nullable(DateTime),
   entitled_role: Nullable(Type.String({ description: 'The role this subscription grants now' })),
   grace_period_ends_at: Nullable(DateTime),
+  dunning: Type.Object({
+    state: Type.Union(
+      [
+        Type.Literal('active'),
+        Type.Literal('past_due'),
+        Type.Literal('restricted'),
+        Type.Literal('revoked'),
+        Type.Literal('inactive'),
+      ],
+      { description: 'active -> past_due (access kept) -> restricted (optional) -> revoked' },
+    ),
+    next_state: Nullable(
+      Type.String({ description: 'The step it takes by itself (null: waits for Stripe)' }),
+    ),
+    next_step_at: Nullable(DateTime),
+  }),
   trial: Nullable(
     Type.Object({
       outcome: Type.String({ description: 'granted, or refused (the card had a trial on another account)' }),
@@ -119,6 +142,33 @@ export const SubscriptionView = Type.Object({
   addons: Type.Array(AddonSubscriptionView, {
     description: 'Live add-on subscriptions beside the plan (each in the same shape, without addons)',
   }),
+});
+
+const FeatureValue = Type.Union([Type.Literal(true), Type.Integer({ minimum: 0 })]);
+
+export const EntitlementsView = Type.Object({
+  features: Type.Record(Type.String(), FeatureValue, {
+    description: '{ lookup_key: true | limit }',
+    examples: [{ hd_streaming: true, projects: 10 }],
+  }),
+  roles: Type.Array(Type.String()),
+  version: Type.Integer({ description: 'Per user, grows by one with every change (0: never had any)' }),
+  source: Type.Array(
+    Type.Object({
+      type: Type.Union([Type.Literal('subscription'), Type.Literal('purchase')]),
+      id: Type.String(),
+      product_id: Nullable(Type.String()),
+      state: Type.String({ description: 'Dunning state of a subscription; paid for a purchase' }),
+      until: Nullable(DateTime),
+      role: Nullable(Type.String()),
+      features: Type.Record(Type.String(), FeatureValue),
+    }),
+  ),
+});
+
+export const EntitlementCheckView = Type.Object({
+  allowed: Type.Boolean(),
+  limit: Nullable(Type.Integer({ description: 'null: a boolean feature (or not allowed)' })),
 });
 
 export const InvoiceView = Type.Object({

@@ -11,6 +11,7 @@
 import type Stripe from 'stripe';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
+import { limitOf } from '../entitlements/features.js';
 
 type Client = Db | Tx;
 const json = (value: unknown) => value as Prisma.InputJsonValue;
@@ -53,6 +54,43 @@ export async function upsertPrice(db: Client, price: Stripe.Price) {
   return db.price.upsert({ where: { id: price.id }, create: { id: price.id, ...row }, update: row });
 }
 
+/** A product's Entitlements features as the mirror keeps them (limit from feature metadata `limit`). */
+export function productFeatureRows(productId: string, features: readonly Stripe.ProductFeature[]) {
+  return features.map((pf) => ({
+    productId,
+    featureId: pf.entitlement_feature.id,
+    lookupKey: pf.entitlement_feature.lookup_key,
+    limit: limitOf(pf.entitlement_feature.metadata),
+    active: pf.entitlement_feature.active,
+  }));
+}
+
+/** Every feature attached to a product at Stripe (a product has few; auto-paginated). */
+export async function fetchProductFeatures(
+  stripe: Stripe,
+  productId: string,
+): Promise<Stripe.ProductFeature[]> {
+  const out: Stripe.ProductFeature[] = [];
+  for await (const pf of stripe.products.listFeatures(productId, { limit: 100 })) out.push(pf);
+  return out;
+}
+
+/** Replaces the mirror's features of a product with Stripe's list (read before the transaction). */
+export async function replaceProductFeatures(
+  db: Client,
+  productId: string,
+  features: readonly Stripe.ProductFeature[],
+  now = new Date(),
+) {
+  await db.productFeature.deleteMany({ where: { productId } });
+  if (features.length > 0)
+    await db.productFeature.createMany({
+      data: productFeatureRows(productId, features),
+      skipDuplicates: true,
+    });
+  await db.product.updateMany({ where: { id: productId }, data: { featuresSyncedAt: now } });
+}
+
 export interface CatalogDeps {
   db: Db;
   stripe: Stripe;
@@ -75,12 +113,25 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
         await db.product.updateMany({ where: { id: productId }, data: { active: false } });
         return null;
       }
-      return upsertProduct(db, product);
+      const features = await fetchProductFeatures(stripe, productId);
+      return db.$transaction(async (tx) => {
+        const row = await upsertProduct(tx, product);
+        await replaceProductFeatures(tx, productId, features);
+        return row;
+      });
     } catch (error) {
       if (!isResourceMissing(error)) throw error;
       await db.product.updateMany({ where: { id: productId }, data: { active: false } });
       return null;
     }
+  }
+
+  /** Brings a product's features to Stripe's list (a summary event says they may have changed). */
+  async function refreshProductFeatures(productId: string) {
+    if (!(await db.product.findUnique({ where: { id: productId }, select: { id: true } })))
+      return refreshProduct(productId);
+    const features = await fetchProductFeatures(stripe, productId);
+    await db.$transaction((tx) => replaceProductFeatures(tx, productId, features));
   }
 
   async function refreshPrice(priceId: string) {
@@ -106,7 +157,11 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
     let products = 0;
     let prices = 0;
     for await (const product of stripe.products.list({ limit: 100 })) {
-      await upsertProduct(db, product);
+      const features = await fetchProductFeatures(stripe, product.id);
+      await db.$transaction(async (tx) => {
+        await upsertProduct(tx, product);
+        await replaceProductFeatures(tx, product.id, features);
+      });
       products++;
     }
     for await (const price of stripe.prices.list({ limit: 100 })) {
@@ -125,7 +180,10 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
     return db.product.findMany({
       where: onSale,
       orderBy: { name: 'asc' },
-      include: { prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } } },
+      include: {
+        prices: { where: { active: true }, orderBy: { unitAmount: 'asc' } },
+        features: { where: { active: true }, orderBy: { lookupKey: 'asc' } },
+      },
     });
   }
 
@@ -142,7 +200,16 @@ export function createCatalog({ db, stripe, sellableProductIds }: CatalogDeps) {
     return price ?? null;
   }
 
-  return { refreshProduct, refreshPrice, syncAll, isEmpty, listSellable, findPrice, findPriceForSale };
+  return {
+    refreshProduct,
+    refreshProductFeatures,
+    refreshPrice,
+    syncAll,
+    isEmpty,
+    listSellable,
+    findPrice,
+    findPriceForSale,
+  };
 }
 
 export type Catalog = ReturnType<typeof createCatalog>;

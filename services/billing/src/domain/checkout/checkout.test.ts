@@ -84,6 +84,7 @@ function checkoutWith(state: { sessions: FakeSession[]; subscriptions: { status:
     withLease: async (_n: string, _o: unknown, work: () => Promise<unknown>) => work(),
   } as Leases;
   const checkout = createCheckout({
+    ownedPurchase: async () => null,
     stripe,
     catalog,
     customers,

@@ -1,6 +1,7 @@
 /**
- * Checkout Sessions (subscription mode) for the user's one customer, and at
- * most one subscription per user however the clicks race.
+ * Checkout Sessions for the user's one customer: subscription mode, with at
+ * most one subscription per user however the clicks race; payment mode for
+ * one-time prices (purchases, domain/purchases).
  *
  * Billing's own copy of subscriptions lags the webhooks, so it cannot decide
  * alone whether a user may start a checkout: a second checkout for another
@@ -10,7 +11,8 @@
  * ask Stripe for the customer's live subscriptions (any: 409) and open
  * sessions; reuse an open session for the same price, expire every other
  * one, and only then create a new session. A customer therefore never has
- * two payable sessions; when one completes, the others are expired as well.
+ * two payable subscription sessions; when one completes, the others are
+ * expired as well. One-time purchases (mode=payment) are left alone by both.
  *
  * Add-ons (domain/plans) are subscriptions beside the plan: the rule above
  * holds per base plan and per add-on product, and an add-on needs a live plan.
@@ -36,6 +38,8 @@ import type { SubscriptionsService } from '../subscriptions/subscriptions.servic
 import type { CheckoutSessions } from './checkout-sessions.js';
 
 export interface CheckoutDeps {
+  /** A live one-time purchase of the product, if the user holds one (no second lifetime charge). */
+  ownedPurchase(userId: string, productId: string): Promise<{ id: string } | null>;
   stripe: Stripe;
   catalog: Catalog;
   customers: Customers;
@@ -59,7 +63,30 @@ const REFRESH_EVERY_SECONDS = 5;
 
 const isLive = (status: string) => LIVE_STATUSES.includes(status);
 
+/** A one-time purchase's offer: no trial, no promotion code (those are for plans). */
+const PURCHASE_OFFER: CheckoutOffer = {
+  addon: false,
+  trialDays: null,
+  trialNote: null,
+  params: {},
+  key: 'purchase',
+};
+
+/**
+ * What a subscription checkout would start: the base plan, or one add-on product
+ * (metadata `tollgate_kind`; sessions made before it existed were plan checkouts).
+ * One live subscription and one open checkout per kind.
+ */
+export function checkoutKind(addonProductId: string | null): string {
+  return addonProductId ? `addon:${addonProductId}` : 'plan';
+}
+
+function kindOf(session: Pick<Stripe.Checkout.Session, 'metadata'>): string {
+  return session.metadata?.tollgate_kind ?? 'plan';
+}
+
 export function createCheckout({
+  ownedPurchase,
   stripe,
   catalog,
   customers,
@@ -74,7 +101,8 @@ export function createCheckout({
     // Unknown, inactive and not-for-sale prices all look the same from outside.
     const price = await catalog.findPriceForSale(priceId);
     if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
-    if (!price.interval) throw Problems.priceNotRecurring(`${priceId} is a one-time price`);
+    // The price decides the mode: a one_time price is a purchase (mode=payment), not a subscription.
+    if (!price.interval) return startPurchase(user, priceId, price.productId);
     const offer = await plans.checkoutOffer(user.id, price, options.promotionCode);
     // The mirror answers the common case without asking Stripe.
     const live = await subscriptions.findLive(user.id);
@@ -92,6 +120,59 @@ export function createCheckout({
         busy: () => Problems.checkoutInProgress('another checkout of yours is being started; try again'),
       },
       () => startLocked(user, customer.id, { id: priceId, productId: price.productId }, offer),
+    );
+  }
+
+  /**
+   * A one-time purchase (Checkout mode=payment): any live subscription is
+   * fine; the same product already owned is not. Under the customer's lease,
+   * an open session for the same price is handed out again.
+   */
+  async function startPurchase(user: BillingUser, priceId: string, productId: string) {
+    const owned = await ownedPurchase(user.id, productId);
+    if (owned) throw Problems.alreadyPurchased(`you already own this product (purchase ${owned.id})`);
+    const customer = await customers.ensureCustomer(user);
+    return leases.withLease(
+      `checkout|${customer.id}`,
+      {
+        ttlMs: LEASE_TTL_MS,
+        waitMs: LEASE_WAIT_MS,
+        busy: () => Problems.checkoutInProgress('another checkout of yours is being started; try again'),
+      },
+      async () => {
+        const open = await stripe.checkout.sessions.list({
+          customer: customer.id,
+          status: 'open',
+          limit: 100,
+        });
+        const recorded = new Map((await sessions.findMany(open.data.map((s) => s.id))).map((r) => [r.id, r]));
+        const reusable = open.data.find(
+          (s) =>
+            s.mode === 'payment' &&
+            recorded.get(s.id)?.priceId === priceId &&
+            s.url &&
+            (s.expires_at ?? 0) * 1000 > Date.now() + REUSE_MARGIN_MS,
+        );
+        if (reusable) return view(reusable, PURCHASE_OFFER);
+        const metadata = { userId: user.id, priceId };
+        const session = await stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            customer: customer.id,
+            client_reference_id: user.id,
+            line_items: [{ price: priceId, quantity: 1 }],
+            metadata,
+            payment_intent_data: { metadata },
+            success_url: urls.success,
+            cancel_url: urls.cancel,
+          },
+          {
+            idempotencyKey: `tollgate-purchase-${customer.id}-${priceId}-after-${open.data[0]?.id ?? 'none'}`,
+          },
+        );
+        await sessions.record(session, user.id, priceId);
+        return view(session, PURCHASE_OFFER);
+      },
     );
   }
 
@@ -132,7 +213,12 @@ export function createCheckout({
     )
       throw Problems.basePlanRequired('subscribe to a plan before adding an add-on');
 
-    const open = sessionList.data.filter((s) => s.status === 'open');
+    // Only an open checkout of the same kind (the plan, or this add-on) would be a second
+    // subscription of that kind: open purchases (mode=payment) and other kinds stay payable.
+    const kind = checkoutKind(offer.addon ? price.productId : null);
+    const open = sessionList.data.filter(
+      (s) => s.status === 'open' && s.mode !== 'payment' && kindOf(s) === kind,
+    );
     const recorded = new Map((await sessions.findMany(open.map((s) => s.id))).map((r) => [r.id, r]));
     const reusable = open.find(
       (s) =>
@@ -156,7 +242,7 @@ export function createCheckout({
           customer: customerId,
           client_reference_id: user.id,
           line_items: [{ price: priceId, quantity: 1 }],
-          metadata: { userId: user.id, tollgate_offer: offer.key, ...traced },
+          metadata: { userId: user.id, tollgate_offer: offer.key, tollgate_kind: kind, ...traced },
           subscription_data: {
             metadata: { userId: user.id, ...traced },
             ...(offer.trialDays ? { trial_period_days: offer.trialDays } : {}),
@@ -206,14 +292,18 @@ export function createCheckout({
     const session = await stripe.checkout.sessions.retrieve(sessionId, { expand: ['subscription'] });
     await sessions.update(session);
     const customerId = typeof session.customer === 'string' ? session.customer : session.customer?.id;
-    if (customerId) {
+    // A one-time purchase leaves the customer's other sessions alone (it starts no subscription).
+    if (customerId && session.mode === 'subscription') {
       const others = await stripe.checkout.sessions.list({
         customer: customerId,
         status: 'open',
         limit: 100,
       });
+      // Only other subscription checkouts of the same kind: a one-time purchase, or an add-on
+      // started while the plan's completion was still on its way, is not a second plan.
       for (const other of others.data)
-        if (other.id !== session.id) await expireOpen(other.id).catch(() => {});
+        if (other.id !== session.id && other.mode === 'subscription' && kindOf(other) === kindOf(session))
+          await expireOpen(other.id).catch(() => {});
     }
     return session;
   }

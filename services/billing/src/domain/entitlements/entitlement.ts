@@ -1,9 +1,10 @@
 /**
- * What a subscription entitles its user to, as a pure function of its state
- * and the time: the role of its product while it is active or trialing, and
- * through a grace period while past_due; nothing otherwise.
+ * What one subscription entitles its user to, as a pure function of its
+ * state and the time: its product's role while active or trialing, and
+ * through dunning (domain/dunning) while past_due: everything, then
+ * optionally the restricted role, then nothing.
  */
-export const GRANTING_STATUSES = new Set(['active', 'trialing']);
+import { type DunningPolicy, type DunningStep, dunningStep } from '../dunning/dunning.js';
 
 /** Statuses under which a user still "has" a subscription (no second checkout). */
 export const LIVE_STATUSES = ['active', 'trialing', 'past_due', 'incomplete', 'unpaid', 'paused'];
@@ -18,25 +19,25 @@ export interface EntitlementInput {
 
 export interface Entitlement {
   role: string | null;
-  /** Set while the role is held only by the grace period. */
+  /** Set while the role is held only by dunning: when it goes (or changes), sent to auth as the grant's expiry. */
   expiresAt: Date | null;
+}
+
+export interface SubscriptionEntitlement extends Entitlement {
+  dunning: DunningStep;
 }
 
 export const NO_ENTITLEMENT: Entitlement = { role: null, expiresAt: null };
 
-export function graceEnd(pastDueSince: Date, graceDays: number): Date {
-  return new Date(pastDueSince.getTime() + graceDays * 86_400_000);
-}
-
-export function entitlementOf(input: EntitlementInput, now: Date, graceDays: number): Entitlement {
-  if (!input.role) return NO_ENTITLEMENT;
-  if (GRANTING_STATUSES.has(input.status)) return { role: input.role, expiresAt: null };
-  if (input.status === 'past_due') {
-    const end = graceEnd(input.pastDueSince ?? now, graceDays);
-    return end > now ? { role: input.role, expiresAt: end } : NO_ENTITLEMENT;
-  }
-  // canceled, unpaid, incomplete, incomplete_expired, paused
-  return NO_ENTITLEMENT;
+export function entitlementOf(
+  input: EntitlementInput,
+  now: Date,
+  policy: DunningPolicy,
+): SubscriptionEntitlement {
+  const dunning = dunningStep(input, policy, now);
+  const role =
+    dunning.access === 'full' ? input.role : dunning.access === 'restricted' ? policy.restricted.role : null;
+  return { role: role ?? null, expiresAt: role ? dunning.nextStepAt : null, dunning };
 }
 
 export interface RoleChange {

@@ -85,7 +85,7 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
         items: [{ id: item.id, price: priceId }],
         proration_behavior: subscription.status === 'trialing' ? 'none' : 'always_invoice',
       });
-      await sync.sync(live.id);
+      await sync.sync(live.id, { type: 'user_action', detail: `upgrade to ${priceId}` });
       return direction;
     }
     await scheduleDowngrade(userId, subscription, item, target, open?.id ?? null);

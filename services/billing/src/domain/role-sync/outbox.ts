@@ -23,9 +23,12 @@ export async function enqueueRoleSync(
   boss: Boss,
   input: {
     userId: string;
+    /** The subscription (or, with a `purchase:` source, the purchase) that pays for the role. */
     subscriptionId: string;
     change: RoleChange;
     reason?: string;
+    /** Default: the subscription's source. */
+    source?: string;
     /** Why (a Stripe event, a dunning step, a refund, ...); derived from `reason` when absent. */
     cause?: ChangeCause;
   },
@@ -39,7 +42,7 @@ export async function enqueueRoleSync(
       id,
       userId: input.userId,
       role: input.change.role,
-      source: subscriptionSource(input.subscriptionId),
+      source: input.source ?? subscriptionSource(input.subscriptionId),
       subscriptionId: input.subscriptionId,
       action: input.change.action,
       expiresAt: input.change.expiresAt,

@@ -11,8 +11,10 @@
  * followed by a check against the newest entitlement, and a change after
  * that check has a role sync of its own (the outbox writes one per change).
  */
-import type { ChangeCause } from '@tollgate/contracts';
+import { type ChangeCause, PURCHASE_SOURCE_PREFIX } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
+import { type Clock, systemClock } from '../clock.js';
+import { purchaseGrants } from '../entitlements/user-entitlements.js';
 import type { AuthRolesClient } from './auth-roles-client.js';
 
 export type RoleSyncOutcome = 'granted' | 'revoked' | 'skipped';
@@ -35,17 +37,39 @@ export class EntitlementMovingError extends Error {
 export function createRoleSyncRunner({
   db,
   auth,
+  clock = systemClock,
 }: {
   db: Db;
   auth: Pick<AuthRolesClient, 'grant' | 'revoke'>;
+  clock?: Clock;
 }) {
-  async function dueFor(row: { userId: string; role: string; subscriptionId: string }): Promise<Due> {
+  async function dueFor(row: {
+    userId: string;
+    role: string;
+    subscriptionId: string;
+    source: string;
+  }): Promise<Due> {
+    if (row.source.startsWith(PURCHASE_SOURCE_PREFIX)) return purchaseDue(row);
     const subscription = await db.subscription.findUnique({
       where: { id: row.subscriptionId },
       select: { userId: true, entitledRole: true, entitlementExpiresAt: true },
     });
     const grant = subscription?.userId === row.userId && subscription.entitledRole === row.role;
     return { grant, expiresAt: grant ? (subscription?.entitlementExpiresAt ?? null) : null };
+  }
+
+  /** A one-time purchase's role: while it is paid and not expired. */
+  async function purchaseDue(row: { userId: string; role: string; subscriptionId: string }): Promise<Due> {
+    const purchase = await db.purchase.findUnique({ where: { id: row.subscriptionId } });
+    const product = purchase
+      ? await db.product.findUnique({ where: { id: purchase.productId }, select: { role: true } })
+      : null;
+    const grant =
+      !!purchase &&
+      purchase.userId === row.userId &&
+      product?.role === row.role &&
+      purchaseGrants(purchase, clock.now());
+    return { grant, expiresAt: grant ? (purchase?.expiresAt ?? null) : null };
   }
 
   async function run(roleSyncId: string): Promise<RoleSyncOutcome> {

@@ -1,6 +1,7 @@
 /**
  * Brings the local copy of one subscription to Stripe's current state and
- * writes the role changes that follow, in one transaction.
+ * applies it (apply-subscription.ts: role changes, dunning state, the
+ * user's entitlements), in one transaction.
  *
  * Stripe is asked first, with no transaction open (a slow Stripe must not
  * hold database connections and locks: under load that emptied the pool).
@@ -17,52 +18,33 @@
  */
 import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Db, Prisma, Tx } from '../../db/prisma.js';
+import type { Db, Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
-import { fromUnix, idOf } from '../../stripe/client.js';
-import { upsertPrice, upsertProduct } from '../catalog/catalog.js';
+import { idOf } from '../../stripe/client.js';
+import {
+  fetchProductFeatures,
+  replaceProductFeatures,
+  upsertPrice,
+  upsertProduct,
+} from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import { upsertCustomer, userIdFromMetadata } from '../customers/customers.js';
-import { entitlementChanges, entitlementOf } from '../entitlements/entitlement.js';
-import { enqueueRoleSync } from '../role-sync/outbox.js';
+import type { DunningPolicy } from '../dunning/dunning.js';
+import {
+  applySubscription,
+  lockSubscription,
+  mainItem,
+  prismaApplyPorts,
+  type SyncResult,
+  subscriptionFields,
+} from './apply-subscription.js';
 
-export interface SyncResult {
-  subscriptionId: string;
-  status: string;
-  userId: string | null;
-  /** Roles whose sync was enqueued. */
-  changes: number;
-  /** True when a newer fetch had already been applied, so this one changed nothing. */
-  stale?: boolean;
-}
-
-/** A subscription's one item (tollgate sells one plan per subscription). */
-export function mainItem(subscription: Stripe.Subscription): Stripe.SubscriptionItem | undefined {
-  return subscription.items?.data?.[0];
-}
-
-/** Set to end: `cancel_at_period_end` (classic) or just `cancel_at` (flexible billing mode, the portal). */
-export function isSetToCancel(s: { cancelAtPeriodEnd: boolean; cancelAt: Date | null; status: string }) {
-  return s.status !== 'canceled' && (s.cancelAtPeriodEnd || s.cancelAt !== null);
-}
-
-export function subscriptionFields(subscription: Stripe.Subscription) {
-  const item = mainItem(subscription);
-  const price = item?.price;
-  return {
-    status: subscription.status,
-    priceId: price?.id ?? null,
-    productId: price ? idOf(price.product) : null,
-    cancelAtPeriodEnd: subscription.cancel_at_period_end,
-    cancelAt: fromUnix(subscription.cancel_at),
-    canceledAt: fromUnix(subscription.canceled_at),
-    endedAt: fromUnix(subscription.ended_at),
-    currentPeriodStart: fromUnix(item?.current_period_start),
-    currentPeriodEnd: fromUnix(item?.current_period_end),
-    stripeCreatedAt: fromUnix(subscription.created) as Date,
-    raw: subscription as unknown as Prisma.InputJsonValue,
-  };
-}
+export {
+  isSetToCancel,
+  mainItem,
+  type SyncResult,
+  subscriptionFields,
+} from './apply-subscription.js';
 
 /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
 export async function nextFetchTicket(db: Db): Promise<number> {
@@ -78,27 +60,34 @@ export interface SubscriptionSyncDeps {
   stripe: Stripe;
   boss: Boss;
   clock: Clock;
-  graceDays: number;
+  dunning: DunningPolicy;
 }
 
 /** What the apply step needs from Stripe besides the subscription, fetched before its transaction. */
 interface Prefetched {
   customer: Stripe.Customer | Stripe.DeletedCustomer | null;
   product: Stripe.Product | null;
+  /** The product's features, when the mirror has never read them. */
+  features: Stripe.ProductFeature[] | null;
 }
 
-export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: SubscriptionSyncDeps) {
+const SYNC_CAUSE: ChangeCause = { type: 'sync' };
+
+export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: SubscriptionSyncDeps) {
   /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
   async function prefetch(customerId: string, productId: string | null): Promise<Prefetched> {
     const [customerRow, productRow] = await Promise.all([
       db.customer.findUnique({ where: { id: customerId }, select: { id: true } }),
-      productId ? db.product.findUnique({ where: { id: productId }, select: { id: true } }) : null,
+      productId
+        ? db.product.findUnique({ where: { id: productId }, select: { id: true, featuresSyncedAt: true } })
+        : null,
     ]);
-    const [customer, product] = await Promise.all([
+    const [customer, product, features] = await Promise.all([
       customerRow ? null : stripe.customers.retrieve(customerId),
       productId && !productRow ? stripe.products.retrieve(productId) : null,
+      productId && !productRow?.featuresSyncedAt ? fetchProductFeatures(stripe, productId) : null,
     ]);
-    return { customer, product };
+    return { customer, product, features };
   }
 
   async function ensureCustomerRow(
@@ -119,21 +108,22 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
     tx: Tx,
     productId: string | null,
     subscription: Stripe.Subscription,
-    fetched: Prefetched['product'],
+    fetched: Prefetched,
   ) {
     if (!productId) return null;
     let product = await tx.product.findUnique({ where: { id: productId } });
-    if (!product && fetched) {
-      product = await upsertProduct(tx, fetched);
+    if (!product && fetched.product) {
+      product = await upsertProduct(tx, fetched.product);
       const price = mainItem(subscription)?.price;
       if (price) await upsertPrice(tx, price);
     }
+    if (product && fetched.features) await replaceProductFeatures(tx, productId, fetched.features);
     return product?.role ?? null;
   }
 
   /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
-  /** `cause`: why (a Stripe event, an admin or user action), recorded with any role change in the audit log. */
-  async function sync(subscriptionId: string, cause?: ChangeCause): Promise<SyncResult> {
+  /** `cause`: why (a Stripe event, an admin or user action), recorded with any change in the audit log. */
+  async function sync(subscriptionId: string, cause: ChangeCause = SYNC_CAUSE): Promise<SyncResult> {
     const ticket = await nextFetchTicket(db);
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
@@ -147,76 +137,57 @@ export function createSubscriptionSync({ db, stripe, boss, clock, graceDays }: S
     subscription: Stripe.Subscription,
     ticket: number,
     fetched: Prefetched,
-    cause?: ChangeCause,
+    cause: ChangeCause,
   ) {
-    const subscriptionId = subscription.id;
     return db.$transaction(
       async (tx): Promise<SyncResult> => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`subscription|${subscriptionId}`}))`;
-        const before = await tx.subscription.findUnique({ where: { id: subscriptionId } });
-        if (before && before.fetchSeq > ticket)
-          return { subscriptionId, status: before.status, userId: before.userId, changes: 0, stale: true };
+        await lockSubscription(tx, subscription.id);
         const customerId = idOf(subscription.customer) as string;
         const customer = await ensureCustomerRow(tx, customerId, subscription, fetched.customer);
         const fields = subscriptionFields(subscription);
-        const role = await roleOfProduct(tx, fields.productId, subscription, fetched.product);
+        const role = await roleOfProduct(tx, fields.productId, subscription, fetched);
         const now = clock.now();
-        const pastDueSince = fields.status === 'past_due' ? (before?.pastDueSince ?? now) : null;
-        const userId = customer.userId ?? before?.userId ?? null;
-        const after = userId
-          ? entitlementOf({ status: fields.status, role, pastDueSince }, now, graceDays)
-          : { role: null, expiresAt: null };
-        const row = {
-          ...fields,
+        return applySubscription(prismaApplyPorts(tx, { boss, policy: dunning, now }), {
+          subscriptionId: subscription.id,
+          fields,
           customerId,
-          userId,
-          pastDueSince,
-          entitledRole: after.role,
-          entitlementExpiresAt: after.expiresAt,
-          syncedAt: now,
-          fetchSeq: ticket,
-        };
-        await tx.subscription.upsert({
-          where: { id: subscriptionId },
-          create: { id: subscriptionId, ...row },
-          update: row,
+          userId: customer.userId,
+          role,
+          ticket,
+          now,
+          policy: dunning,
+          cause,
         });
-        const changes = entitlementChanges(
-          { role: before?.entitledRole ?? null, expiresAt: before?.entitlementExpiresAt ?? null },
-          after,
-        );
-        // A grant belongs to the user who held it: if the row had no user, there is nothing to revoke.
-        const grantee = userId ?? before?.userId;
-        if (grantee) {
-          for (const change of changes) {
-            await enqueueRoleSync(tx, boss, {
-              userId: grantee,
-              subscriptionId,
-              change,
-              reason: `subscription ${fields.status}`,
-              ...(cause ? { cause: { ...cause, subscription_id: subscriptionId } } : {}),
-            });
-          }
-        }
-        return { subscriptionId, status: fields.status, userId, changes: grantee ? changes.length : 0 };
       },
       // Only database work inside: it is short, so a long wait means something is wrong.
       { timeout: 15_000, maxWait: 10_000 },
     );
   }
 
-  /** Past_due subscriptions whose grace period has run out: re-sync them so the role goes. */
-  async function sweepGrace(): Promise<number> {
+  /**
+   * Every subscription of a customer, as Stripe has them now (an entitlements
+   * summary event: the customer's features changed, whichever object caused it).
+   */
+  async function syncCustomer(customerId: string, cause: ChangeCause): Promise<SyncResult[]> {
+    const results: SyncResult[] = [];
+    for await (const s of stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 }))
+      results.push(await sync(s.id, cause));
+    return results;
+  }
+
+  /** Subscriptions whose dunning step is due (past_due -> restricted -> revoked): re-sync them. */
+  async function sweepDunning(): Promise<number> {
     const due = await db.subscription.findMany({
-      where: { status: 'past_due', entitledRole: { not: null }, entitlementExpiresAt: { lte: clock.now() } },
-      select: { id: true },
+      where: { dunningNextStepAt: { lte: clock.now() } },
+      select: { id: true, dunningState: true },
       take: 500,
     });
-    for (const { id } of due) await sync(id);
+    for (const { id, dunningState } of due)
+      await sync(id, { type: 'dunning', detail: `step due from ${dunningState ?? 'unknown'}` });
     return due.length;
   }
 
-  return { sync, sweepGrace };
+  return { sync, syncCustomer, sweepDunning };
 }
 
 export type SubscriptionSync = ReturnType<typeof createSubscriptionSync>;

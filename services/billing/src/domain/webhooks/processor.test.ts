@@ -39,6 +39,8 @@ function processor(overrides: Partial<ProcessorDeps> = {}) {
     },
     invoices,
     subscriptions,
+    purchases: { recordFromSession: async () => null, chargeRefunded: async () => null },
+    refreshEntitlements: async () => undefined,
     plans: { afterCheckout: async () => {}, trials: { recordTrialWillEnd: async () => {} } },
     planChanges: { scheduleChanged: async () => {} },
     ...overrides,

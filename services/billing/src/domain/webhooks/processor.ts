@@ -6,6 +6,7 @@
  * `orphaned` (a signed event about an object Stripe does not know grants
  * nothing).
  */
+import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
@@ -16,6 +17,7 @@ import { type Invoices, invoiceSubscriptionId } from '../invoices/invoices.js';
 import type { PlanChanges } from '../plans/plan-changes.js';
 import type { Plans } from '../plans/plans.js';
 import type { Trials } from '../plans/trials.js';
+import type { Purchases } from '../purchases/purchases.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
 
 export type Outcome =
@@ -31,6 +33,9 @@ export interface ProcessorDeps {
   checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
   invoices: Invoices;
   subscriptions: SubscriptionSync;
+  purchases: Pick<Purchases, 'recordFromSession' | 'chargeRefunded'>;
+  /** Re-derives one user's entitlements on their own (purchases a summary event may concern). */
+  refreshEntitlements(userId: string, cause: ChangeCause): Promise<unknown>;
   plans: Pick<Plans, 'afterCheckout'> & { trials: Pick<Trials, 'recordTrialWillEnd'> };
   planChanges: Pick<PlanChanges, 'scheduleChanged'>;
 }
@@ -38,7 +43,7 @@ export interface ProcessorDeps {
 type Handler = (event: Stripe.Event) => Promise<Outcome>;
 
 /** The event as the cause of what its processing changes (audit log, auth's history). */
-const eventCause = (event: Stripe.Event) => ({
+const eventCause = (event: Stripe.Event): ChangeCause => ({
   type: 'stripe_event',
   event_id: event.id,
   event_type: event.type,
@@ -72,6 +77,8 @@ export function createProcessor({
   checkout,
   invoices,
   subscriptions,
+  purchases,
+  refreshEntitlements,
   plans,
   planChanges,
 }: ProcessorDeps) {
@@ -104,9 +111,36 @@ export function createProcessor({
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
     const result = subscriptionId ? await subscriptions.sync(subscriptionId, eventCause(event)) : null;
+    if (session.mode === 'payment') await purchases.recordFromSession(session, eventCause(event));
     // The trial decision (a card that had one gets none) and the discount, once the subscription is mirrored.
     await plans.afterCheckout(session);
     return result ? unmapped(result) : PROCESSED;
+  };
+
+  const chargeRefunded: Handler = async (event) => {
+    await purchases.chargeRefunded((event.data.object as Stripe.Charge).id, eventCause(event));
+    return PROCESSED;
+  };
+
+  /**
+   * Stripe says the customer's active entitlements changed: the features of
+   * their products are re-read and every subscription of theirs re-applied,
+   * so billing's derivation follows Stripe whichever event came first.
+   */
+  const entitlementSummaryUpdated: Handler = async (event) => {
+    const summary = event.data.object as Stripe.Entitlements.ActiveEntitlementSummary;
+    const customerId = summary.customer;
+    const cause = eventCause(event);
+    const live = await stripe.subscriptions.list({ customer: customerId, status: 'all', limit: 100 });
+    const products = new Set(
+      live.data.flatMap((s) => s.items.data.map((item) => idOf(item.price.product) as string)),
+    );
+    for (const productId of products) await catalog.refreshProductFeatures(productId);
+    const results = await subscriptions.syncCustomer(customerId, cause);
+    const customer = await db.customer.findUnique({ where: { id: customerId }, select: { userId: true } });
+    if (customer?.userId) await refreshEntitlements(customer.userId, cause);
+    const unmappedResult = results.find((r) => !r.userId);
+    return unmappedResult ? unmapped(unmappedResult) : PROCESSED;
   };
 
   const checkoutChanged: Handler = async (event) => {
@@ -175,6 +209,8 @@ export function createProcessor({
     'price.created': priceChanged,
     'price.updated': priceChanged,
     'price.deleted': priceChanged,
+    'charge.refunded': chargeRefunded,
+    'entitlements.active_entitlement_summary.updated': entitlementSummaryUpdated,
   };
 
   async function handle(event: Stripe.Event): Promise<Outcome> {

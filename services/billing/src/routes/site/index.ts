@@ -80,6 +80,7 @@ cookies or storage), so reloading the page or coming back from Stripe asks you t
 <div class="box"><div class="actions">Signed in as <strong id="me-login"></strong> <span class="muted" id="me-email"></span>
 <span id="me-roles"></span><button type="button" class="secondary" id="logout">Log out</button></div></div>
 <div class="box" id="subscription"></div>
+<div id="entitlements"></div>
 <h3>Invoices</h3>
 <div id="invoices"></div>
 </div>

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Billing } from '../../context.js';
+import { featuresOfProduct } from '../../domain/entitlements/features.js';
 import { isAddonProduct, trialDaysOf } from '../../domain/plans/plan-kinds.js';
 import { Problems } from '../../errors.js';
 import { createRequireVerifiedEmail, type PreHandler, userOf } from '../../http-guards/authenticate.js';
@@ -15,6 +16,7 @@ import {
   problems,
   SubscriptionView,
 } from '../schemas.js';
+import { entitlementRoutes } from './entitlements.js';
 import { describedView, invoiceView } from './views.js';
 
 export interface ApiRoutesOptions {
@@ -30,6 +32,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     billing;
   const described = async (userId: string) => describedView(await plans.describe(userId));
   const authed = { preHandler: requireUser };
+  await app.register(entitlementRoutes, { entitlements: billing.entitlements, requireUser });
   const verifiedBuyer = {
     preHandler: [requireUser, createRequireVerifiedEmail(config.requireVerifiedEmail)],
   };
@@ -61,7 +64,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     {
       schema: {
         tags: ['billing'],
-        summary: 'Products on sale, with their active prices and the role each grants',
+        summary: 'Products on sale, with their features, active prices and the role each grants',
         response: { 200: Type.Object({ data: Type.Array(ProductView) }) },
       },
     },
@@ -73,19 +76,19 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
           name: p.name,
           description: p.description,
           role: p.role,
+          features: featuresOfProduct(p.features),
           addon: isAddonProduct(p),
-          prices: p.prices
-            .filter((price) => price.interval !== null)
-            .map((price) => ({
-              id: price.id,
-              currency: price.currency,
-              unit_amount: price.unitAmount,
-              interval: price.interval,
-              interval_count: price.intervalCount,
-              lookup_key: price.lookupKey,
-              nickname: price.nickname,
-              trial_period_days: trialDaysOf(price, p),
-            })),
+          prices: p.prices.map((price) => ({
+            id: price.id,
+            type: price.interval === null ? ('one_time' as const) : ('recurring' as const),
+            currency: price.currency,
+            unit_amount: price.unitAmount,
+            interval: price.interval,
+            interval_count: price.intervalCount,
+            lookup_key: price.lookupKey,
+            nickname: price.nickname,
+            trial_period_days: price.interval === null ? null : trialDaysOf(price, p),
+          })),
         })),
       };
     },
@@ -104,9 +107,10 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (subscription mode)',
+        summary:
+          'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         description:
-          "A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe's page takes a code.",
+          "A price (or its product) with metadata `trial_period_days` gives a free trial, once per user and per card. `promotion_code` applies that code to a subscription (404 `promotion_code_not_found` when it is unknown or inactive); without it, Stripe's page takes a code. A one_time price starts a purchase (mode=payment): no trial, no code.",
         querystring: Type.Object(
           { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
           { additionalProperties: false },
@@ -124,7 +128,8 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
       ...verifiedBuyer,
       schema: {
         ...checkoutSchema,
-        summary: 'Start a Checkout Session for a price (subscription mode)',
+        summary:
+          'Start a Checkout Session for a price (mode from the price: subscription, or payment for one_time)',
         body: Type.Object(
           { price_id: PriceId, promotion_code: Type.Optional(PromotionCode) },
           { additionalProperties: false },

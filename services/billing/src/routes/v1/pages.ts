@@ -72,9 +72,9 @@ export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (
         narrow: true,
         main: `<h1>${html(heading)}</h1>
 <div class="box"><dl>
-<dt>Plan</dt><dd>${html(s.planName ?? 'unknown')}${s.interval ? ` — ${html(money(s.amount, s.currency))} per ${html(s.interval)}` : ''}</dd>
+<dt>Plan</dt><dd>${html(s.planName ?? 'unknown')}${s.interval ? ` — ${html(money(s.amount, s.currency))} per ${html(s.interval)}` : s.amount !== null ? ` — ${html(money(s.amount, s.currency))}, one-time` : ''}</dd>
 <dt>Checkout</dt><dd>${html(s.status)} (payment ${html(s.paymentStatus)})</dd>
-<dt>Subscription</dt><dd>${html(s.subscriptionStatus ?? 'not created yet')}</dd>
+${s.interval ? `<dt>Subscription</dt><dd>${html(s.subscriptionStatus ?? 'not created yet')}</dd>` : '<dt>Purchase</dt><dd>one-time: no subscription, nothing renews</dd>'}
 ${trial.row}</dl></div>
 ${trial.note}${next}
 <p><a class="button" href="/#account">Continue</a></p>`,

@@ -74,6 +74,23 @@ export function subscriptionView(s: SubscriptionWithPrice, extras: Extras) {
     current_period_end: iso(s.currentPeriodEnd),
     entitled_role: s.entitledRole,
     grace_period_ends_at: s.status === 'past_due' ? iso(s.entitlementExpiresAt) : null,
+    dunning: dunningView(s),
+  };
+}
+
+type DunningStateName = 'active' | 'past_due' | 'restricted' | 'revoked' | 'inactive';
+const DUNNING_STATES = new Set(['active', 'past_due', 'restricted', 'revoked', 'inactive']);
+
+/** The stored dunning step (written by the apply step; domain/dunning decides it). */
+export function dunningView(s: {
+  dunningState: string | null;
+  dunningNextState: string | null;
+  dunningNextStepAt: Date | null;
+}) {
+  return {
+    state: (DUNNING_STATES.has(s.dunningState ?? '') ? s.dunningState : 'inactive') as DunningStateName,
+    next_state: s.dunningNextStepAt ? s.dunningNextState : null,
+    next_step_at: iso(s.dunningNextStepAt),
   };
 }
 

@@ -184,6 +184,14 @@
       ? `${plan}: ${s.status}, ends on ${date(s.current_period_end)} (set to cancel).`
       : `${plan}: ${s.status}, renews on ${date(s.current_period_end)}.`;
     box.append(p);
+    const dunning = dunningText(s.dunning);
+    if (dunning) {
+      const d = document.createElement('p');
+      d.id = 'dunning-state';
+      d.className = 'alert';
+      d.textContent = dunning;
+      box.append(d);
+    }
     for (const [id, text] of extrasOf(s)) {
       const line = document.createElement('p');
       line.id = id;
@@ -271,6 +279,39 @@
     return lines;
   }
 
+  /** The dunning state and the date of its next step (the policy lives in billing's config). */
+  function dunningText(d) {
+    if (!d || d.state === 'active' || d.state === 'inactive') return '';
+    const fix = 'Update your card in the billing portal: access returns as soon as the invoice is paid.';
+    const next = d.next_step_at
+      ? d.next_state === 'restricted'
+        ? ` Reduced access from ${date(d.next_step_at)}.`
+        : ` Access ends on ${date(d.next_step_at)}.`
+      : '';
+    if (d.state === 'past_due')
+      return `Payment failed (past due): full access is kept while Stripe retries.${next} ${fix}`;
+    if (d.state === 'restricted') return `Payment failed: reduced access (restricted).${next} ${fix}`;
+    return `Payment failed: access revoked. ${fix}`;
+  }
+
+  function renderEntitlements(e) {
+    const box = $('entitlements');
+    box.textContent = '';
+    const keys = Object.keys(e.features);
+    if (!keys.length) return;
+    const h = document.createElement('h3');
+    h.textContent = 'Your features';
+    const ul = document.createElement('ul');
+    ul.id = 'feature-list';
+    for (const key of keys) {
+      const li = document.createElement('li');
+      const value = e.features[key];
+      li.textContent = value === true ? key : `${key}: ${value}`;
+      ul.append(li);
+    }
+    box.append(h, ul);
+  }
+
   function renderInvoices(invoices) {
     const box = $('invoices');
     box.textContent = '';
@@ -324,7 +365,7 @@
       if (error.status !== 404) throw error;
     }
     renderSubscription(subscription);
-    renderInvoices((await call('GET', '/api/v1/invoices')).data);
+    // The plan buttons follow the subscription at once, before the slower reads below.
     const live = subscription && !['canceled', 'incomplete_expired'].includes(subscription.status);
     currentPrice = live ? (subscription.plan?.price_id ?? null) : null;
     const addons = new Set((subscription?.addons ?? []).map((a) => a.plan?.price_id));
@@ -339,6 +380,8 @@
       b.textContent = mine ? 'Your plan' : currentPrice ? 'Switch to this' : 'Subscribe';
       b.disabled = mine;
     }
+    renderEntitlements(await call('GET', '/api/v1/entitlements'));
+    renderInvoices((await call('GET', '/api/v1/invoices')).data);
     $('signed-out').hidden = true;
     $('signed-in').hidden = false;
   }

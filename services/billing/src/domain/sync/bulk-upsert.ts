@@ -3,7 +3,7 @@
  * parameter and json_populate_recordset turns it into rows of the table's
  * own type. A page of 100 Stripe objects costs one round trip instead of 100.
  */
-import type { Tx } from '../db/prisma.js';
+import type { Tx } from '../../db/prisma.js';
 
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 

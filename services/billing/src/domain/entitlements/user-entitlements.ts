@@ -1,0 +1,235 @@
+/**
+ * Each user's entitlements, re-derived from the mirror whenever something
+ * that grants them changed (a subscription applied, a purchase made,
+ * refunded or expired, a dunning step): the union over every source, a
+ * version that grows by one with every change, and per change an
+ * entitlement_changes row (with its cause) whose job pushes the newest
+ * version to auth, and its audit_log entry. All inside the caller's
+ * transaction: the outbox.
+ *
+ * `refreshUserEntitlements` is written against a small store port so its
+ * rule (compare, bump, record) is unit-tested on a fake; the Prisma store
+ * below is the one the service uses.
+ */
+import { randomUUID } from 'node:crypto';
+import { type ChangeCause, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
+import { currentTraceparent } from '@tollgate/service-kit';
+import type { Db, Prisma, Tx } from '../../db/prisma.js';
+import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
+import { recordAudit } from '../audit/audit-log.js';
+import type { Access, DunningPolicy } from '../dunning/dunning.js';
+import { canonical, type DerivedEntitlements, deriveEntitlements, type EntitlementSource } from './derive.js';
+import { featuresFor, featuresOfProduct, unionFeatures } from './features.js';
+
+export interface VersionedEntitlements extends DerivedEntitlements {
+  version: number;
+}
+
+export interface UserEntitlementsStore {
+  /** Serializes refreshes of one user (so versions never race). */
+  lock(userId: string): Promise<void>;
+  sources(userId: string, now: Date): Promise<EntitlementSource[]>;
+  current(userId: string): Promise<VersionedEntitlements | null>;
+  /** Stores the new version and records the change (and its push to auth). */
+  save(
+    userId: string,
+    next: VersionedEntitlements,
+    change: { previous: FeatureSet; cause: ChangeCause },
+  ): Promise<void>;
+}
+
+export const EMPTY_ENTITLEMENTS: VersionedEntitlements = { version: 0, features: {}, roles: [], sources: [] };
+
+export interface RefreshOutcome {
+  changed: boolean;
+  entitlements: VersionedEntitlements;
+}
+
+export async function refreshUserEntitlements(
+  store: UserEntitlementsStore,
+  userId: string,
+  cause: ChangeCause,
+  now: Date,
+): Promise<RefreshOutcome> {
+  await store.lock(userId);
+  const [sources, stored] = await Promise.all([store.sources(userId, now), store.current(userId)]);
+  const current = stored ?? EMPTY_ENTITLEMENTS;
+  const derived = deriveEntitlements(sources);
+  const { version: _v, ...comparable } = current;
+  if (canonical(comparable) === canonical(derived)) return { changed: false, entitlements: current };
+  const next = { ...derived, version: current.version + 1 };
+  await store.save(userId, next, { previous: current.features, cause });
+  return { changed: true, entitlements: next };
+}
+
+/** How a stored dunning state grants (see domain/dunning). */
+export function accessOfState(state: string | null): Access {
+  if (state === 'active' || state === 'past_due') return 'full';
+  if (state === 'restricted') return 'restricted';
+  return 'none';
+}
+
+export function purchaseGrants(p: { status: string; expiresAt: Date | null }, now: Date): boolean {
+  return p.status === 'paid' && (p.expiresAt === null || p.expiresAt > now);
+}
+
+const json = (value: unknown) => value as Prisma.InputJsonValue;
+
+/** The store over the billing database, inside the caller's transaction. */
+export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolicy): UserEntitlementsStore {
+  return {
+    async lock(userId) {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`entitlements|${userId}`}))`;
+    },
+
+    async sources(userId, now) {
+      const [subscriptions, purchases] = await Promise.all([
+        tx.subscription.findMany({
+          where: { userId },
+          select: {
+            id: true,
+            productId: true,
+            dunningState: true,
+            dunningNextStepAt: true,
+            entitledRole: true,
+          },
+        }),
+        tx.purchase.findMany({ where: { userId } }),
+      ]);
+      const productIds = [
+        ...new Set([...subscriptions.map((s) => s.productId), ...purchases.map((p) => p.productId)]),
+      ].filter((id): id is string => id !== null);
+      const products = await tx.product.findMany({
+        where: { id: { in: productIds } },
+        select: { id: true, role: true, features: true },
+      });
+      const byId = new Map(products.map((p) => [p.id, p]));
+      const granted = (productId: string | null) =>
+        featuresOfProduct((productId && byId.get(productId)?.features) || []);
+
+      const fromSubscriptions = subscriptions.map((s): EntitlementSource => {
+        const access = accessOfState(s.dunningState);
+        return {
+          type: 'subscription',
+          id: s.id,
+          productId: s.productId,
+          state: s.dunningState ?? 'inactive',
+          until: access === 'none' ? null : s.dunningNextStepAt,
+          role: s.entitledRole,
+          features: featuresFor(access, granted(s.productId), policy.restricted.features),
+        };
+      });
+      const fromPurchases = purchases.map((p): EntitlementSource => {
+        const grants = purchaseGrants(p, now);
+        return {
+          type: 'purchase',
+          id: p.id,
+          productId: p.productId,
+          state: grants ? 'paid' : p.status === 'paid' ? 'expired' : p.status,
+          until: grants ? p.expiresAt : null,
+          role: grants ? (byId.get(p.productId)?.role ?? null) : null,
+          features: grants ? granted(p.productId) : {},
+        };
+      });
+      return [...fromSubscriptions, ...fromPurchases];
+    },
+
+    async current(userId) {
+      const row = await tx.userEntitlements.findUnique({ where: { userId } });
+      if (!row) return null;
+      return {
+        version: row.version,
+        features: row.features as FeatureSet,
+        roles: row.roles as string[],
+        sources: row.sources as unknown as DerivedEntitlements['sources'],
+      };
+    },
+
+    async save(userId, next, change) {
+      const data = {
+        version: next.version,
+        features: json(next.features),
+        roles: json(next.roles),
+        sources: json(next.sources),
+        updatedAt: new Date(),
+      };
+      await tx.userEntitlements.upsert({ where: { userId }, create: { userId, ...data }, update: data });
+      const id = randomUUID();
+      await tx.entitlementChange.create({
+        data: {
+          id,
+          userId,
+          version: next.version,
+          previous: json(change.previous),
+          features: json(next.features),
+          cause: json(change.cause),
+        },
+      });
+      await recordAudit(tx, {
+        userId,
+        action: 'entitlements_changed',
+        subscriptionId: change.cause.subscription_id ?? null,
+        outboxId: id,
+        cause: change.cause,
+        details: {
+          version: next.version,
+          previous: change.previous,
+          features: next.features,
+          shrank: entitlementsShrank(change.previous, next.features),
+        },
+      });
+      // The job continues the trace of what changed the entitlements (ADR 0025).
+      const traceparent = currentTraceparent();
+      const jobId = await boss.send(
+        QUEUES.entitlementSync,
+        { changeId: id, ...(traceparent ? { traceparent } : {}) },
+        { db: txDb(tx) },
+      );
+      await tx.entitlementChange.update({ where: { id }, data: { jobId } });
+    },
+  };
+}
+
+/** What the API reads: the stored derivation (empty, version 0, for a user with nothing). */
+export function createEntitlementsReader({ db }: { db: Db }) {
+  async function forUser(userId: string): Promise<VersionedEntitlements> {
+    const row = await db.userEntitlements.findUnique({ where: { userId } });
+    if (!row) return EMPTY_ENTITLEMENTS;
+    return {
+      version: row.version,
+      // jsonb keeps its own key order; answers list features alphabetically.
+      features: unionFeatures([row.features as FeatureSet]),
+      roles: row.roles as string[],
+      sources: row.sources as unknown as DerivedEntitlements['sources'],
+    };
+  }
+
+  async function check(userId: string, feature: string) {
+    const { features } = await forUser(userId);
+    const value = features[feature];
+    return { allowed: value !== undefined, limit: typeof value === 'number' ? value : null };
+  }
+
+  return { forUser, check };
+}
+
+export type EntitlementsReader = ReturnType<typeof createEntitlementsReader>;
+
+/** Re-derives one user's entitlements in a transaction of its own (a purchase, a summary event). */
+export function createEntitlementsRefresher(deps: {
+  db: Db;
+  boss: Boss;
+  clock: { now(): Date };
+  policy: DunningPolicy;
+}) {
+  return async function refresh(userId: string, cause: ChangeCause): Promise<RefreshOutcome> {
+    return deps.db.$transaction((tx) =>
+      refreshUserEntitlements(
+        prismaEntitlementsStore(tx, deps.boss, deps.policy),
+        userId,
+        cause,
+        deps.clock.now(),
+      ),
+    );
+  };
+}
