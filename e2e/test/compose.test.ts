@@ -76,3 +76,74 @@ describe('compose: docker compose up --scale auth=2 --scale billing=3', () => {
     expect(TEMPLATE_VARIABLES.filter((v) => filter.test(v))).toEqual([...TEMPLATE_VARIABLES]);
   });
 });
+
+describe('compose: --profile observability (issue 15 item 9)', () => {
+  const root = path.join(import.meta.dirname, '..', '..');
+  const extra = compose.services as Record<
+    string,
+    ComposeService & { profiles?: string[]; volumes?: string[]; command?: string[] }
+  >;
+
+  it('adds Prometheus, Grafana and Jaeger, only in that profile', () => {
+    for (const name of ['prometheus', 'grafana', 'jaeger'])
+      expect(extra[name]?.profiles).toEqual(['observability']);
+    for (const name of ['auth', 'billing', 'nginx', 'postgres'])
+      expect(extra[name]?.profiles).toBeUndefined();
+    expect(extra.jaeger?.environment?.COLLECTOR_OTLP_ENABLED).toBe('true');
+  });
+
+  it('passes OTEL_EXPORTER_OTLP_ENDPOINT to auth and billing from .env only (unset: tracing off)', () => {
+    for (const name of ['auth', 'billing']) {
+      const env = compose.services[name]?.environment ?? {};
+      expect(env).toHaveProperty('OTEL_EXPORTER_OTLP_ENDPOINT');
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBeNull();
+    }
+  });
+
+  it("Prometheus scrapes every replica's /metrics and loads alerts.yml from its mount", async () => {
+    const mounts = Object.fromEntries(
+      (extra.prometheus?.volumes ?? []).map((v) => v.split(':').slice(0, 2).reverse() as [string, string]),
+    );
+    const config = parse(await readFile(path.join(root, 'deploy/observability/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: {
+        job_name: string;
+        metrics_path: string;
+        dns_sd_configs: { names: string[]; port: number }[];
+      }[];
+    };
+    expect(mounts['/etc/prometheus/prometheus.yml']).toBe('./deploy/observability/prometheus.yml');
+    for (const rules of config.rule_files) expect(mounts[rules]).toBe('./deploy/observability/alerts.yml');
+    const jobs = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job]));
+    for (const name of ['auth', 'billing']) {
+      expect(jobs[name]?.metrics_path).toBe('/metrics');
+      expect(jobs[name]?.dns_sd_configs[0]).toMatchObject({ names: [name], port: 3000 });
+      expect(compose.services[name]?.environment?.PORT).toBe('3000');
+    }
+  });
+
+  it('Grafana is provisioned with Prometheus and the tollgate dashboard', async () => {
+    const mounts = Object.fromEntries(
+      (extra.grafana?.volumes ?? []).map((v) => v.split(':').slice(0, 2).reverse() as [string, string]),
+    );
+    expect(mounts['/etc/grafana/provisioning']).toBe('./deploy/observability/grafana/provisioning');
+    const provider = parse(
+      await readFile(
+        path.join(root, 'deploy/observability/grafana/provisioning/dashboards/tollgate.yml'),
+        'utf8',
+      ),
+    ) as { providers: { options: { path: string } }[] };
+    const dashboardDir = provider.providers[0]?.options.path;
+    expect(mounts[`${dashboardDir}/tollgate.json`]).toBe('./deploy/observability/grafana/tollgate.json');
+    const sources = parse(
+      await readFile(
+        path.join(root, 'deploy/observability/grafana/provisioning/datasources/prometheus.yml'),
+        'utf8',
+      ),
+    ) as { datasources: { type: string; url: string; isDefault?: boolean }[] };
+    expect(sources.datasources.find((d) => d.isDefault)).toMatchObject({
+      type: 'prometheus',
+      url: 'http://prometheus:9090',
+    });
+  });
+});

@@ -341,6 +341,22 @@ describe.each(GATEWAY_KINDS)('%s', (kind) => {
     });
   });
 
+  describe('traceparent (W3C trace context, ADR 0025)', () => {
+    it('reaches auth and billing as the client sent it, with tracestate', async () => {
+      const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+      const tracestate = 'vendor=opaque';
+      await gateway({ path: '/v1/auth/me', headers: { traceparent, tracestate } });
+      await gateway({ path: '/api/v1/products', headers: { traceparent, tracestate } });
+      for (const [service, route] of [
+        ['auth', '/v1/auth/me'],
+        ['billing', '/api/v1/products'],
+      ] as const) {
+        const seen = seenBy(service, route).find((r) => r.headers.traceparent === traceparent);
+        expect(seen?.headers.tracestate, service).toBe(tracestate);
+      }
+    });
+  });
+
   describe('X-Forwarded-*', () => {
     it('gives auth the client address (login history), not one the client made up', async () => {
       // The client connects from 127.0.0.2; nginx connects to auth from 127.0.0.1.

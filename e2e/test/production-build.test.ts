@@ -6,7 +6,10 @@
  * the AdminJS panel served from the bundle made at build time; and no tsx
  * or esbuild anywhere in the processes.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   freePort,
@@ -31,6 +34,28 @@ let authDb: ProvisionedDatabase;
 let billingDb: ProvisionedDatabase;
 const running: Record<string, RunningService> = {};
 
+/** What the built services export by OTLP/HTTP (http/json): span names by trace id. */
+const exported: { traceId: string; spanId: string; parentSpanId?: string; name: string }[] = [];
+let otlp: Server;
+const TRACE_ID = randomBytes(16).toString('hex');
+
+async function startOtlpReceiver(): Promise<string> {
+  otlp = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans?: { scopeSpans?: { spans?: typeof exported }[] }[];
+      };
+      for (const r of body.resourceSpans ?? [])
+        for (const s of r.scopeSpans ?? []) exported.push(...(s.spans ?? []));
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => otlp.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(otlp.address() as AddressInfo).port}`;
+}
+
 beforeAll(async () => {
   [redis, authDb, billingDb] = await Promise.all([
     provisionRedis('build'),
@@ -40,6 +65,8 @@ beforeAll(async () => {
   const secrets = await productionSecrets();
   const [authPort, billingPort, emulatorPort] = [await freePort(), await freePort(), await freePort()];
   const shared = { redisUrl: redis.url, redisKeyPrefix: redis.keyPrefix };
+  // Tracing on in the bundles (ADR 0025), exported every 200 ms.
+  const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: await startOtlpReceiver(), OTEL_BSP_SCHEDULE_DELAY: '200' };
   running.emulator = await startBuilt(
     'stripe-emulator',
     emulatorEnv(secrets, {
@@ -47,25 +74,26 @@ beforeAll(async () => {
       webhookUrl: `http://127.0.0.1:${billingPort}/api/v1/webhook`,
     }),
   );
-  running.auth = await startBuilt(
-    'auth',
-    authEnv(secrets, { port: authPort, databaseUrl: authDb.url, ...shared }),
-  );
-  running.billing = await startBuilt(
-    'billing',
-    billingEnv(secrets, {
+  running.auth = await startBuilt('auth', {
+    ...authEnv(secrets, { port: authPort, databaseUrl: authDb.url, ...shared }),
+    ...tracing,
+  });
+  running.billing = await startBuilt('billing', {
+    ...billingEnv(secrets, {
       port: billingPort,
       databaseUrl: billingDb.url,
       authUrl: running.auth.url,
       stripeUrl: running.emulator.url,
       ...shared,
     }),
-  );
+    ...tracing,
+  });
 });
 
 afterAll(async () => {
   await Promise.all(Object.values(running).map((service) => service.stop()));
   await Promise.all([authDb?.release(), billingDb?.release(), redis?.release()]);
+  await new Promise((resolve) => otlp?.close(resolve));
 });
 
 /** The command line of a process and of every process under it. */
@@ -125,7 +153,11 @@ describe('the built services together', () => {
     // Billing asks auth for the user's email with its service token (client credentials).
     const checkout = await fetch(`${billing!.url}/api/v1/checkout`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        'content-type': 'application/json',
+        traceparent: `00-${TRACE_ID}-${randomBytes(8).toString('hex')}-01`,
+      },
       body: JSON.stringify({ price_id: price!.id }),
     });
     expect(checkout.status, await checkout.clone().text()).toBe(200);
@@ -134,6 +166,22 @@ describe('the built services together', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('build-check@example.com');
+  });
+
+  it("the bundles export spans by OTLP: the checkout, its Stripe call and auth's answer to billing in the caller's trace", async () => {
+    const wanted = [
+      /^POST \/api\/v1\/checkout$/,
+      /^stripe POST \/v1\/checkout\/sessions$/,
+      /^GET \/internal\/.*:/,
+    ];
+    const names = () => exported.filter((s) => s.traceId === TRACE_ID).map((s) => s.name);
+    for (let i = 0; i < 100 && !wanted.every((w) => names().some((n) => w.test(n))); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const w of wanted)
+      expect(
+        names().some((n) => w.test(n)),
+        `${w} in ${names().join(', ')}`,
+      ).toBe(true);
   });
 
   it('billing serves the AdminJS panel with the component bundle made at build time', async () => {

@@ -20,6 +20,7 @@ import pino from 'pino';
 import { findNonFiniteNumber, findUnsafeString } from './input.js';
 import { ProblemError, sendProblem } from './problem.js';
 import { problemType } from './problem-catalogue.js';
+import { requestLoggerFactory, traceMixin, tracingHooks } from './tracing.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -158,6 +159,8 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
     logger: input.logging !== false && {
       level: input.logLevel,
       ...(input.service ? { name: input.service } : {}),
+      // The trace id of the active span on lines outside a request's logger (requestLoggerFactory binds it there).
+      mixin: traceMixin,
       // Asynchronous stdout: lines written while a write is in flight are
       // coalesced into one syscall under load (flushed on exit by pino).
       stream: input.logStream ?? pino.destination({ dest: 1, sync: false }),
@@ -206,6 +209,8 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
     },
     frameworkErrors,
     clientErrorHandler,
+    // Starts each request's server span, so its trace id is on every line of request.log (ADR 0025).
+    childLoggerFactory: requestLoggerFactory,
     return503OnClosing: true,
   };
 }
@@ -217,6 +222,8 @@ export function serverOptions(input: ServerOptionsInput): FastifyServerOptions {
  */
 export const requestHygiene = fp(
   async (app: FastifyInstance) => {
+    // First, so every later hook and the handler run inside the request's span.
+    tracingHooks(app);
     app.addHook('onRequest', async (request, reply) => {
       reply.header('x-request-id', request.id);
       const found = credentialParamsIn(request.url);

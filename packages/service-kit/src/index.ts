@@ -8,3 +8,4 @@ export * from './openapi.js';
 export * from './problem.js';
 export * from './problem-catalogue.js';
 export * from './process-guard.js';
+export * from './tracing.js';

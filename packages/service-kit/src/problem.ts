@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { problemType } from './problem-catalogue.js';
+import { requestTraceId } from './tracing.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -16,6 +17,8 @@ export interface ProblemBody {
   detail?: string;
   code: string;
   requestId?: string;
+  /** The W3C trace id of the request, when it has one (tracing on, or an incoming traceparent). */
+  trace_id?: string;
   [extension: string]: unknown;
 }
 
@@ -41,7 +44,7 @@ export function defineProblem(status: number, code: string, title: string) {
     new ProblemError(status, code, title, detail, extensions, headers);
 }
 
-export function problemBody(error: ProblemError, requestId: string): ProblemBody {
+export function problemBody(error: ProblemError, requestId: string, traceId?: string): ProblemBody {
   return {
     type: problemType(error.code),
     title: error.title,
@@ -49,6 +52,7 @@ export function problemBody(error: ProblemError, requestId: string): ProblemBody
     detail: error.message,
     code: error.code,
     requestId,
+    ...(traceId ? { trace_id: traceId } : {}),
     ...error.extensions,
   };
 }
@@ -109,7 +113,7 @@ export function sendProblem(reply: FastifyReply, error: ProblemError): FastifyRe
   return reply
     .code(error.status)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(problemBody(error, String(reply.request.id)));
+    .send(problemBody(error, String(reply.request.id), requestTraceId(reply.request)));
 }
 
 export interface ProblemHandlerOptions {
@@ -163,6 +167,7 @@ export const problemSchema = {
     detail: { type: 'string' },
     code: { type: 'string' },
     requestId: { type: 'string' },
+    trace_id: { type: 'string', description: 'W3C trace id of the request' },
   },
   required: ['type', 'title', 'status', 'code'],
   additionalProperties: true,

@@ -1,11 +1,13 @@
 /** Starts the auth service: migrate and seed, then listen; closes gracefully on SIGINT/SIGTERM. */
-import { GUARDED_PROCESS_EVENTS, installProcessGuard } from '@tollgate/service-kit';
+import { GUARDED_PROCESS_EVENTS, installProcessGuard, startTracing } from '@tollgate/service-kit';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { bootstrapDatabase, StartupRefused } from './bootstrap.js';
 import { loadConfig } from './config.js';
 import { createPrismaClient } from './db/prisma.js';
 
+// First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
+const tracing = startTracing('auth');
 const config = loadConfig();
 const db = createPrismaClient(config.databaseUrl, config.databasePoolMax);
 const app = await buildApp(config, { db });
@@ -32,6 +34,7 @@ closeWithGrace({ delay, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, er
     await app.drain(config.shutdownDrainMs);
   }
   await app.close();
+  await tracing.shutdown();
 });
 
 await app.listen({ host: config.host, port: config.port });

@@ -2,6 +2,7 @@
  * Everything billing is made of, wired once: used by the HTTP app, the
  * standalone worker and the CLI commands alike.
  */
+import { tracedFetch } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
 import { createPrismaClient, type Db } from './db/prisma.js';
@@ -61,12 +62,16 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     clientId: config.auth.clientId,
     clientSecret: config.auth.clientSecret,
     timeoutMs: config.auth.timeoutMs,
+    // Client spans carrying traceparent, so auth's handling joins the trace.
+    fetch: tracedFetch(),
   });
   const authEntitlements = createEntitlementsSyncClient({
     authUrl: config.auth.url,
     clientId: config.auth.clientId,
     clientSecret: config.auth.clientSecret,
     timeoutMs: config.auth.timeoutMs,
+    // Client spans carrying traceparent, so auth's handling joins the trace.
+    fetch: tracedFetch(),
   });
   const auditLog = createAuditLog({
     db,

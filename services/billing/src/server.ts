@@ -1,11 +1,13 @@
 /** Starts billing: migrate, listen, run the queue workers in-process (unless RUN_WORKER=false); closes gracefully. */
-import { GUARDED_PROCESS_EVENTS, installProcessGuard } from '@tollgate/service-kit';
+import { GUARDED_PROCESS_EVENTS, installProcessGuard, startTracing } from '@tollgate/service-kit';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { bootstrapDatabase, seedCatalogIfEmpty } from './bootstrap.js';
 import { loadConfigOrExit } from './config.js';
 import { startWorkers } from './jobs/workers.js';
 
+// First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
+const tracing = startTracing('billing');
 const config = loadConfigOrExit();
 await bootstrapDatabase(config, (message) => console.log(message));
 const app = await buildApp(config);
@@ -33,6 +35,7 @@ closeWithGrace({ delay, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ signal, er
     await app.drain(config.shutdownDrainMs);
   }
   await app.close();
+  await tracing.shutdown();
 });
 
 await app.listen({ host: config.host, port: config.port });

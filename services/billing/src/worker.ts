@@ -1,5 +1,5 @@
 /** `npm run -w @tollgate/billing worker`: the queue workers alone (run the server with RUN_WORKER=false). */
-import { GUARDED_PROCESS_EVENTS, installProcessGuard } from '@tollgate/service-kit';
+import { GUARDED_PROCESS_EVENTS, installProcessGuard, startTracing } from '@tollgate/service-kit';
 import closeWithGrace from 'close-with-grace';
 import Fastify from 'fastify';
 import { bootstrapDatabase } from './bootstrap.js';
@@ -7,6 +7,8 @@ import { loadConfigOrExit } from './config.js';
 import { createBilling } from './context.js';
 import { startWorkers } from './jobs/workers.js';
 
+// First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
+const tracing = startTracing('billing-worker');
 const config = loadConfigOrExit();
 // Fastify's logger (pino) without a server, so worker logs look like the service's.
 const log = Fastify({ logger: { level: config.logLevel, name: 'billing-worker' } }).log;
@@ -22,4 +24,5 @@ closeWithGrace({ delay: 15_000, skip: [...GUARDED_PROCESS_EVENTS] }, async ({ si
   else log.info({ signal }, 'shutting down');
   await workers.stop();
   await billing.close();
+  await tracing.shutdown();
 });

@@ -13,6 +13,7 @@
  * them within QUEUE_REAP_SECONDS (ADR 0015); pg-boss's job heartbeat
  * (QUEUE_HEARTBEAT_SECONDS) is the backstop.
  */
+import { jobSpan } from '@tollgate/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobResult, JobWithMetadata } from 'pg-boss';
 import type { Billing } from '../context.js';
@@ -105,61 +106,91 @@ export async function startWorkers(billing: Billing, log: FastifyBaseLogger): Pr
     perJobResults: true,
   } as const;
 
-  await boss.work<{ eventId: string }>(
+  /** The trace the job continues; for a webhook job, also the delivery's span it links to. */
+  type Traced = { traceparent?: string; delivery?: string };
+  await boss.work<{ eventId: string } & Traced>(
     QUEUES.webhook,
     { ...polling, localConcurrency: w.webhookConcurrency },
     (jobs) =>
       // includeMetadata is on (see polling): pg-boss's handler type does not follow it through the spread.
-      inHand(QUEUES.webhook, jobs as JobWithMetadata<{ eventId: string }>[], async (job) => {
-        try {
-          await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
-        } catch (error) {
-          log.warn(
-            { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
-            'webhook event failed',
-          );
-          throw error;
-        }
-      }),
+      inHand(QUEUES.webhook, jobs as JobWithMetadata<{ eventId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.webhook}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.webhook, 'tollgate.event_id': job.data.eventId },
+          () => runWebhookJob(job),
+          job.data.delivery,
+        ),
+      ),
   );
 
-  await boss.work<{ roleSyncId: string }>(
+  async function runWebhookJob(job: JobWithMetadata<{ eventId: string }>) {
+    try {
+      await eventRunner.run(job.data.eventId, job.retryCount >= job.retryLimit);
+    } catch (error) {
+      log.warn(
+        { err: error, eventId: job.data.eventId, attempt: job.retryCount + 1 },
+        'webhook event failed',
+      );
+      throw error;
+    }
+  }
+
+  await boss.work<{ roleSyncId: string } & Traced>(
     QUEUES.roleSync,
     { ...polling, localConcurrency: w.roleSyncConcurrency },
     (jobs) =>
-      inHand(QUEUES.roleSync, jobs as JobWithMetadata<{ roleSyncId: string }>[], async (job) => {
-        const started = performance.now();
-        const seconds = () => (performance.now() - started) / 1000;
-        try {
-          const outcome = await roleSync.run(job.data.roleSyncId);
-          billing.metrics.roleSyncRan(outcome, seconds());
-          log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
-          return { outcome };
-        } catch (error) {
-          billing.metrics.roleSyncRan('failed', seconds());
-          log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
-          throw error;
-        }
-      }),
+      inHand(QUEUES.roleSync, jobs as JobWithMetadata<{ roleSyncId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.roleSync}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.roleSync, 'tollgate.role_sync_id': job.data.roleSyncId },
+          () => runRoleSyncJob(job),
+        ),
+      ),
   );
 
-  await boss.work<{ changeId: string }>(
+  async function runRoleSyncJob(job: JobWithMetadata<{ roleSyncId: string }>) {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const outcome = await roleSync.run(job.data.roleSyncId);
+      billing.metrics.roleSyncRan(outcome, seconds());
+      log.info({ roleSyncId: job.data.roleSyncId, outcome }, 'role sync applied');
+      return { outcome };
+    } catch (error) {
+      billing.metrics.roleSyncRan('failed', seconds());
+      log.warn({ err: error, roleSyncId: job.data.roleSyncId }, 'role sync failed; will retry');
+      throw error;
+    }
+  }
+
+  await boss.work<{ changeId: string } & Traced>(
     QUEUES.entitlementSync,
     { ...polling, localConcurrency: w.roleSyncConcurrency },
     (jobs) =>
-      settleEach(jobs as JobWithMetadata<{ changeId: string }>[], async (job) => {
-        try {
-          const outcome = await entitlementPush.run(job.data.changeId, (details, message) =>
-            log.warn(details, message),
-          );
-          log.info({ changeId: job.data.changeId, outcome }, 'entitlements pushed to auth');
-          return { outcome };
-        } catch (error) {
-          log.warn({ err: error, changeId: job.data.changeId }, 'entitlements push failed; will retry');
-          throw error;
-        }
-      }),
+      settleEach(jobs as JobWithMetadata<{ changeId: string } & Traced>[], (job) =>
+        jobSpan(
+          `job ${QUEUES.entitlementSync}`,
+          job.data.traceparent,
+          { 'messaging.destination.name': QUEUES.entitlementSync, 'tollgate.change_id': job.data.changeId },
+          () => runEntitlementPush(job),
+        ),
+      ),
   );
+
+  async function runEntitlementPush(job: JobWithMetadata<{ changeId: string }>) {
+    try {
+      const outcome = await entitlementPush.run(job.data.changeId, (details, message) =>
+        log.warn(details, message),
+      );
+      log.info({ changeId: job.data.changeId, outcome }, 'entitlements pushed to auth');
+      return { outcome };
+    } catch (error) {
+      log.warn({ err: error, changeId: job.data.changeId }, 'entitlements push failed; will retry');
+      throw error;
+    }
+  }
 
   await boss.work(
     QUEUES.stripeCatchup,

@@ -24,6 +24,7 @@
  * lease (it expired under a very slow Stripe) share a key, so Stripe makes
  * one session, or refuses the second when its price differs.
  */
+import { currentTraceparent } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
 import type { Config } from '../../config.js';
 import { Problems } from '../../errors.js';
@@ -232,15 +233,18 @@ export function createCheckout({
     const newest = sessionList.data[0]?.id ?? 'none';
     let session: Stripe.Checkout.Session;
     try {
+      // With tracing on, the events of this checkout carry its trace: their jobs continue it (ADR 0025).
+      const traceparent = currentTraceparent();
+      const traced: Record<string, string> = traceparent ? { traceparent } : {};
       session = await stripe.checkout.sessions.create(
         {
           mode: 'subscription',
           customer: customerId,
           client_reference_id: user.id,
           line_items: [{ price: priceId, quantity: 1 }],
-          metadata: { userId: user.id, tollgate_offer: offer.key, tollgate_kind: kind },
+          metadata: { userId: user.id, tollgate_offer: offer.key, tollgate_kind: kind, ...traced },
           subscription_data: {
-            metadata: { userId: user.id },
+            metadata: { userId: user.id, ...traced },
             ...(offer.trialDays ? { trial_period_days: offer.trialDays } : {}),
           },
           ...offer.params,

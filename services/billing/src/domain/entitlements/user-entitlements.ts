@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type ChangeCause, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
+import { currentTraceparent } from '@tollgate/service-kit';
 import type { Db, Prisma, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import { recordAudit } from '../audit/audit-log.js';
@@ -177,7 +178,13 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
           shrank: entitlementsShrank(change.previous, next.features),
         },
       });
-      const jobId = await boss.send(QUEUES.entitlementSync, { changeId: id }, { db: txDb(tx) });
+      // The job continues the trace of what changed the entitlements (ADR 0025).
+      const traceparent = currentTraceparent();
+      const jobId = await boss.send(
+        QUEUES.entitlementSync,
+        { changeId: id, ...(traceparent ? { traceparent } : {}) },
+        { db: txDb(tx) },
+      );
       await tx.entitlementChange.update({ where: { id }, data: { jobId } });
     },
   };

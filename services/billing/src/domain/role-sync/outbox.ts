@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ChangeCause } from '@tollgate/contracts';
+import { currentTraceparent } from '@tollgate/service-kit';
 import type { Db, Tx } from '../../db/prisma.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
@@ -34,6 +35,8 @@ export async function enqueueRoleSync(
 ): Promise<string> {
   const id = randomUUID();
   const cause = input.cause ?? causeFromReason(input.reason, input.subscriptionId);
+  // The trace of what asked for it (a webhook job, a request): the role-sync job continues it.
+  const traceparent = currentTraceparent();
   await tx.roleSync.create({
     data: {
       id,
@@ -45,6 +48,7 @@ export async function enqueueRoleSync(
       expiresAt: input.change.expiresAt,
       reason: input.reason ?? null,
       cause: cause as Prisma.InputJsonValue,
+      traceparent,
     },
   });
   await recordAudit(tx, {
@@ -59,7 +63,11 @@ export async function enqueueRoleSync(
       ...(input.reason ? { reason: input.reason } : {}),
     },
   });
-  const jobId = await boss.send(QUEUES.roleSync, { roleSyncId: id }, { db: txDb(tx) });
+  const jobId = await boss.send(
+    QUEUES.roleSync,
+    { roleSyncId: id, ...(traceparent ? { traceparent } : {}) },
+    { db: txDb(tx) },
+  );
   await tx.roleSync.update({ where: { id }, data: { jobId } });
   return id;
 }
@@ -68,9 +76,13 @@ export async function enqueueRoleSync(
 export function createRoleSyncAdmin({ db, boss }: { db: Db; boss: Boss }) {
   async function retry(roleSyncId: string): Promise<boolean> {
     return db.$transaction(async (tx) => {
-      const row = await tx.roleSync.findUnique({ where: { id: roleSyncId }, select: { id: true } });
+      const row = await tx.roleSync.findUnique({
+        where: { id: roleSyncId },
+        select: { id: true, traceparent: true },
+      });
       if (!row) return false;
-      const jobId = await boss.send(QUEUES.roleSync, { roleSyncId }, { db: txDb(tx) });
+      const data = { roleSyncId, ...(row.traceparent ? { traceparent: row.traceparent } : {}) };
+      const jobId = await boss.send(QUEUES.roleSync, data, { db: txDb(tx) });
       await tx.roleSync.update({ where: { id: roleSyncId }, data: { status: 'pending', jobId } });
       return true;
     });

@@ -11,6 +11,7 @@
  * which the workers run periodically. So an accepted event is always
  * processed, and ingest costs one round trip per event.
  */
+import { currentTraceparent } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
@@ -56,18 +57,25 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
 
   /** Stores the event (its job follows via the relay); false when the id was already in the inbox. */
   async function accept(event: Stripe.Event): Promise<boolean> {
-    const inserted = await writer.insert(event);
-    if (inserted) relay.push(event.id, jobPriority(event.type));
+    // The trace the event's job continues, stored with the row and carried by the job (ADR 0025):
+    // the checkout's, when the object carries it in metadata (Stripe does not send traceparent),
+    // else the delivery's. The delivery's span is linked from the job either way.
+    const delivery = currentTraceparent();
+    const traceparent = originTraceparent(event) ?? delivery;
+    const inserted = await writer.insert(event, traceparent);
+    if (inserted) relay.push(event.id, jobPriority(event.type), traceparent, delivery);
     return inserted;
   }
 
   /** Queues a job for accepted events that never got one (received over `olderThanSeconds` ago). */
   async function requeueStranded(olderThanSeconds = 5): Promise<number> {
-    const rows = await db.$queryRaw<{ id: string; type: string }[]>`
-      SELECT id, type FROM webhook_events
+    const rows = await db.$queryRaw<{ id: string; type: string; traceparent: string | null }[]>`
+      SELECT id, type, traceparent FROM webhook_events
        WHERE enqueued_at IS NULL AND received_at < now() - make_interval(secs => ${olderThanSeconds})
        ORDER BY received_at LIMIT 1000`;
-    await relay.send(rows.map((r) => ({ id: r.id, priority: jobPriority(r.type) })));
+    await relay.send(
+      rows.map((r) => ({ id: r.id, priority: jobPriority(r.type), traceparent: r.traceparent })),
+    );
     return rows.length;
   }
 
@@ -140,6 +148,32 @@ export function jobPriority(type: string): number {
   return 0;
 }
 
+type Metadata = Record<string, unknown> | null | undefined;
+
+/**
+ * The traceparent billing put in metadata when it started the checkout: on
+ * the object itself (Checkout Session, subscription) or, for an invoice, on
+ * the subscription it bills (`parent.subscription_details.metadata`, and
+ * `subscription_details.metadata` in older API versions). Null when absent or
+ * not a well-formed W3C traceparent.
+ */
+export function originTraceparent(event: Stripe.Event): string | null {
+  const object = event.data.object as {
+    metadata?: Metadata;
+    parent?: { subscription_details?: { metadata?: Metadata } | null } | null;
+    subscription_details?: { metadata?: Metadata } | null;
+  };
+  for (const metadata of [
+    object.metadata,
+    object.parent?.subscription_details?.metadata,
+    object.subscription_details?.metadata,
+  ]) {
+    const value = metadata?.traceparent;
+    if (typeof value === 'string' && /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(value)) return value;
+  }
+  return null;
+}
+
 /** The `t=` of a Stripe-Signature header (unix seconds), or null. */
 export function signatureTimestamp(header: string): number | null {
   for (const part of header.split(',')) {
@@ -151,6 +185,7 @@ export function signatureTimestamp(header: string): number | null {
 
 interface PendingInsert {
   event: Stripe.Event;
+  traceparent: string | null;
   resolve(inserted: boolean): void;
   reject(error: unknown): void;
 }
@@ -158,7 +193,7 @@ interface PendingInsert {
 type InboxRow = ReturnType<typeof inboxRow>;
 
 /** The inbox row for a verified event (its envelope was checked by `verify`). */
-function inboxRow(event: Stripe.Event) {
+function inboxRow(event: Stripe.Event, traceparent: string | null) {
   const object = event.data.object as { id?: unknown };
   return {
     id: event.id,
@@ -168,6 +203,7 @@ function inboxRow(event: Stripe.Event) {
     livemode: event.livemode ?? false,
     object_id: typeof object.id === 'string' ? object.id : null,
     payload: event,
+    traceparent,
   };
 }
 
@@ -197,8 +233,8 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
 
   async function insertRows(rows: InboxRow[]): Promise<Set<string>> {
     const inserted = await db.$queryRaw<{ id: string }[]>`
-      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, updated_at)
-      SELECT id, type, created, api_version, livemode, object_id, payload, now()
+      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, traceparent, updated_at)
+      SELECT id, type, created, api_version, livemode, object_id, payload, traceparent, now()
         FROM json_populate_recordset(NULL::webhook_events, ${JSON.stringify(rows)}::json)
       ON CONFLICT (id) DO NOTHING
       RETURNING id`;
@@ -215,7 +251,7 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
     const ready: { item: PendingInsert; row: InboxRow }[] = [];
     for (const item of batch) {
       try {
-        ready.push({ item, row: inboxRow(item.event) });
+        ready.push({ item, row: inboxRow(item.event, item.traceparent) });
       } catch (error) {
         item.reject(error);
       }
@@ -255,9 +291,9 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
   }
 
   return {
-    insert(event: Stripe.Event): Promise<boolean> {
+    insert(event: Stripe.Event, traceparent: string | null): Promise<boolean> {
       return new Promise<boolean>((resolve, reject) => {
-        pending.push({ event, resolve, reject });
+        pending.push({ event, traceparent, resolve, reject });
         if (pending.length >= maxBatch) flush();
         else timer ??= setTimeout(flush, lingerMs);
       });
@@ -267,16 +303,24 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
 
 /** Collects accepted event ids and hands them to pg-boss in batches. */
 function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
-  let pending: { id: string; priority: number }[] = [];
+  type Queued = { id: string; priority: number; traceparent?: string | null; delivery?: string | null };
+  let pending: Queued[] = [];
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
-  async function send(events: (string | { id: string; priority: number })[]): Promise<void> {
+  async function send(events: (string | Queued)[]): Promise<void> {
     if (events.length === 0) return;
-    const jobs = events.map((e) => (typeof e === 'string' ? { id: e, priority: 0 } : e));
+    const jobs = events.map((e): Queued => (typeof e === 'string' ? { id: e, priority: 0 } : e));
     await boss.insert(
       QUEUES.webhook,
-      jobs.map(({ id, priority }) => ({ data: { eventId: id }, priority })),
+      jobs.map(({ id, priority, traceparent, delivery }) => ({
+        data: {
+          eventId: id,
+          ...(traceparent ? { traceparent } : {}),
+          ...(delivery && delivery !== traceparent ? { delivery } : {}),
+        },
+        priority,
+      })),
     );
     const ids = jobs.map((j) => j.id);
     await db.$executeRaw`UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY(${ids}::text[])`;
@@ -295,8 +339,8 @@ function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
   return {
     send,
     flush,
-    push(id: string, priority: number) {
-      pending.push({ id, priority });
+    push(id: string, priority: number, traceparent: string | null, delivery: string | null) {
+      pending.push({ id, priority, traceparent, delivery });
       if (pending.length >= maxBatch) void flush();
       else timer ??= setTimeout(() => void flush(), lingerMs);
     },
