@@ -153,6 +153,46 @@ export function createAuthService(deps: AuthServiceDeps) {
     return issuePair(user, sessionId, refresh.token, user.roleNames);
   }
 
+  /**
+   * The second step of a login with MFA on, whatever the factor: the ticket
+   * from the password step, the lockout, `verify` (throws when the factor is
+   * wrong: a failure counted into the lockout and the login history), then
+   * the ticket spent once and the session started.
+   */
+  async function secondStep(
+    ticketToken: string,
+    client: ClientInfo,
+    failureReason: string,
+    verify: (user: UserRecord) => Promise<void>,
+  ): Promise<TokenPair> {
+    if (!deps.mfa) throw Problems.mfaTicketInvalid('multi-factor login is not configured');
+    const ticket = await deps.mfa.tickets.attempt(ticketToken);
+    if (!ticket) throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+    const user = await deps.users.findForLogin(ticket.login);
+    if (!user || user.id !== ticket.userId)
+      throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
+    const subject = lockoutSubject(user, ticket.login);
+    const lockout = await deps.lockout.check(subject, client.ip);
+    if (lockout.lockedSeconds > 0) throw Problems.accountLocked(lockout.lockedSeconds);
+    try {
+      await verify(user);
+    } catch (error) {
+      await deps.lockout.recordFailure(subject, client.ip);
+      await deps.loginHistory.record({
+        userId: user.id,
+        login: ticket.login,
+        success: false,
+        reason: failureReason,
+        ...client,
+      });
+      throw error;
+    }
+    if (!(await deps.mfa.tickets.spend(ticket.id)))
+      throw Problems.mfaTicketInvalid('this ticket was used already');
+    if (user.disabledAt) throw Problems.accountDisabled('this account has been disabled by an administrator');
+    return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
+  }
+
   async function verifyCurrentPassword(user: UserRecord, password: string, client: ClientInfo) {
     const subject = lockoutSubject(user, user.login);
     const status = await deps.lockout.check(subject, client.ip);
@@ -294,32 +334,12 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** The second step of a login with TOTP on: the ticket from the first, and a TOTP or recovery code. */
     async loginMfa(input: { ticket: string; code: string }, client: ClientInfo): Promise<TokenPair> {
-      if (!deps.mfa) throw Problems.mfaTicketInvalid('multi-factor login is not configured');
-      const ticket = await deps.mfa.tickets.attempt(input.ticket);
-      if (!ticket) throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
-      const user = await deps.users.findForLogin(ticket.login);
-      if (!user || user.id !== ticket.userId)
-        throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
-      const subject = lockoutSubject(user, ticket.login);
-      const lockout = await deps.lockout.check(subject, client.ip);
-      if (lockout.lockedSeconds > 0) throw Problems.accountLocked(lockout.lockedSeconds);
-      const factor = await deps.mfa.totp.check(user.id, input.code);
-      if (!factor) {
-        await deps.lockout.recordFailure(subject, client.ip);
-        await deps.loginHistory.record({
-          userId: user.id,
-          login: ticket.login,
-          success: false,
-          reason: 'wrong_mfa_code',
-          ...client,
-        });
-        throw Problems.mfaCodeInvalid('the code is wrong or was used already');
-      }
-      if (!(await deps.mfa.tickets.spend(ticket.id)))
-        throw Problems.mfaTicketInvalid('this ticket was used already');
-      if (user.disabledAt)
-        throw Problems.accountDisabled('this account has been disabled by an administrator');
-      return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
+      const mfa = deps.mfa;
+      if (!mfa) throw Problems.mfaTicketInvalid('multi-factor login is not configured');
+      return secondStep(input.ticket, client, 'wrong_mfa_code', async (user) => {
+        if (!(await mfa.totp.check(user.id, input.code)))
+          throw Problems.mfaCodeInvalid('the code is wrong or was used already');
+      });
     },
 
     /**
@@ -351,33 +371,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       input: { ticket: string; response: AuthenticationResponseJSON },
       client: ClientInfo,
     ): Promise<TokenPair> {
-      if (!deps.mfa?.passkeys) throw Problems.mfaTicketInvalid('passkeys are not configured');
-      const ticket = await deps.mfa.tickets.attempt(input.ticket);
-      if (!ticket) throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
-      const user = await deps.users.findForLogin(ticket.login);
-      if (!user || user.id !== ticket.userId)
-        throw Problems.mfaTicketInvalid('log in with the password again for a new ticket');
-      const subject = lockoutSubject(user, ticket.login);
-      const lockout = await deps.lockout.check(subject, client.ip);
-      if (lockout.lockedSeconds > 0) throw Problems.accountLocked(lockout.lockedSeconds);
-      try {
-        await deps.mfa.passkeys.authenticate(input.response, user.id);
-      } catch (error) {
-        await deps.lockout.recordFailure(subject, client.ip);
-        await deps.loginHistory.record({
-          userId: user.id,
-          login: ticket.login,
-          success: false,
-          reason: 'wrong_passkey',
-          ...client,
-        });
-        throw error;
-      }
-      if (!(await deps.mfa.tickets.spend(ticket.id)))
-        throw Problems.mfaTicketInvalid('this ticket was used already');
-      if (user.disabledAt)
-        throw Problems.accountDisabled('this account has been disabled by an administrator');
-      return startSession(user, ticket.login, client, lockout.clean ? undefined : subject);
+      const passkeys = deps.mfa?.passkeys;
+      if (!passkeys) throw Problems.mfaTicketInvalid('passkeys are not configured');
+      return secondStep(input.ticket, client, 'wrong_passkey', async (user) => {
+        await passkeys.authenticate(input.response, user.id);
+      });
     },
 
     /** Turns TOTP off: needs the password and a code (wrong ones count into the lockout). */
