@@ -278,6 +278,19 @@ export function chaosUsers(sys: ChaosSystem) {
       );
       if (ready?.status !== 200) found.push(`${service.name} not ready (${ready?.status ?? 'no answer'})`);
     }
+    // Ready is not enough: after a Redis data loss billing stays ready (it takes
+    // webhooks) but refuses every token with 503 until auth has rebuilt the
+    // revocation cache (fail closed, ADR 0010). Converged means it checks tokens again.
+    const probe = users.at(-1);
+    if (probe) {
+      const checked = await fetch(`${sys.billing.url}/api/v1/subscription`, {
+        headers: { authorization: `Bearer ${probe.token}` },
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
+      await checked?.body?.cancel();
+      if (checked === undefined || checked.status === 503)
+        found.push(`billing cannot check tokens (${checked?.status ?? 'no answer'})`);
+    }
     return found;
   }
 

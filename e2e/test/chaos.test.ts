@@ -78,13 +78,9 @@ describe('chaos drills', () => {
     expect(seconds).toBeLessThan(10);
   });
 
-  // SKIPPED, a known regression (issue 9, closing note of 2026-12-03): run after the kill -9 and
-  // auth-down drills, terminating every backend five times leaves billing's Prisma pool wedged
-  // (readiness: "database timed out after 2000 ms" while pg-boss's own pool works) and the later
-  // drills then fail on a billing that answers nothing. Alone it converges in 8.5 s. Suspect:
-  // @prisma/adapter-pg not releasing a pool client whose connection died inside an interactive
-  // transaction (the entitlements work added several per event). Re-enable with the fix.
-  it.skip('Postgres backends terminated mid-traffic', async () => {
+  // Once wedged billing for good: @prisma/adapter-pg never gave back a pool client whose
+  // backend died inside an interactive transaction (ADR 0026; service-kit/postgres.ts).
+  it('Postgres backends terminated mid-traffic', async () => {
     const wave = await Promise.all(Array.from({ length: 6 }, () => people.newUser()));
     const traffic = Promise.allSettled(wave.map((user) => people.subscribe(user)));
     const killer = new pg.Client({ connectionString: sys.billingDatabaseUrl });

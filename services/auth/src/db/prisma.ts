@@ -1,11 +1,14 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { createPrismaPgAdapter } from '@tollgate/service-kit/postgres';
 import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
 
-/** @param max the pool's size (DATABASE_POOL_MAX); pg's default of 10 for one-off commands. */
+/**
+ * @param max the pool's size (DATABASE_POOL_MAX); pg's default of 10 for one-off commands.
+ * Its pool reclaims clients whose connection died mid-transaction (service-kit/postgres.ts).
+ */
 export function createPrismaClient(databaseUrl: string, max = 10): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }) });
+  return new PrismaClient({ adapter: createPrismaPgAdapter({ connectionString: databaseUrl, max }) });
 }
 
 /** True when `error` is a unique-constraint violation (Prisma P2002) on a field named `field`. */

@@ -1,4 +1,4 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { createPrismaPgAdapter } from '@tollgate/service-kit/postgres';
 import { Prisma, PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
@@ -6,9 +6,12 @@ export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
 export { Prisma };
 
-/** @param max the pool's size: DATABASE_POOL_MAX (see the README's connection budget). */
+/**
+ * @param max the pool's size: DATABASE_POOL_MAX (see the README's connection budget).
+ * Its pool reclaims clients whose connection died mid-transaction (service-kit/postgres.ts).
+ */
 export function createPrismaClient(databaseUrl: string, max: number): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }) });
+  return new PrismaClient({ adapter: createPrismaPgAdapter({ connectionString: databaseUrl, max }) });
 }
 
 /** True when `error` is a unique-constraint violation (Prisma P2002). */
