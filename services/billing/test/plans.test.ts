@@ -71,7 +71,7 @@ interface InvoiceBody {
 
 const settled = () => stack.emu.waitForWebhooks();
 
-async function api(user: TestUser, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) {
+async function api(user: TestUser, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: object) {
   return stack.app.inject({ method, url: `/api/v1${url}`, headers: bearer(user), payload });
 }
 
@@ -300,6 +300,34 @@ describe('plan changes', () => {
     expect(renewal.amount_paid).toBe(499);
     const change = await stack.app.billing.db.planChange.findMany({ where: { subscriptionId: before.id } });
     expect(change.map((c) => c.status).sort()).toEqual(['applied', 'canceled', 'canceled']);
+  });
+
+  it('a plan changed now (PUT) drops a downgrade waiting for the period end: the renewal keeps the new plan', async () => {
+    const user = await newUser(stack);
+    await subscribe(stack, user, PREMIUM_MONTHLY);
+    const before = await subscriptionWhen(user, (s) => s.status === 'active');
+    await api(user, 'POST', '/subscription/change', { price_id: BASIC_MONTHLY });
+
+    // A price that is not for sale changes nothing, and keeps the waiting downgrade.
+    const refused = await api(user, 'PUT', '/subscription', { price_id: 'price_nope' });
+    expect(refused.statusCode).toBe(404);
+    expect((await api(user, 'GET', '/subscription')).json()).toMatchObject({
+      pending_change: { price_id: BASIC_MONTHLY },
+    });
+
+    const changed = await api(user, 'PUT', '/subscription', { price_id: PREMIUM_YEARLY_TRIAL });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect(changed.json()).toMatchObject({ plan: { price_id: PREMIUM_YEARLY_TRIAL }, pending_change: null });
+    expect((await stack.stripe.subscriptions.retrieve(before.id)).schedule).toBeNull();
+
+    await settled();
+    stack.emu.advanceTime(32 * DAY);
+    await settled();
+    const later = (await api(user, 'GET', '/subscription')).json();
+    expect(later).toMatchObject({ plan: { price_id: PREMIUM_YEARLY_TRIAL }, entitled_role: 'premium' });
+    await hasRoles(user, ['premium']);
+    const changes = await stack.app.billing.db.planChange.findMany({ where: { subscriptionId: before.id } });
+    expect(changes.map((c) => c.status)).toEqual(['canceled']);
   });
 });
 

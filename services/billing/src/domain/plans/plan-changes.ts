@@ -26,7 +26,7 @@ export interface PlanChangesDeps {
   db: Db;
   stripe: Stripe;
   catalog: Pick<Catalog, 'findPrice' | 'findPriceForSale'>;
-  subscriptions: Pick<SubscriptionsService, 'findLive'>;
+  subscriptions: Pick<SubscriptionsService, 'findLive' | 'checkPlanChange' | 'changePlan'>;
   sync: Pick<SubscriptionSync, 'sync'>;
 }
 
@@ -163,6 +163,18 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
   }
 
   /**
+   * PUT /subscription: the plan changes now, prorated, in either direction.
+   * A downgrade waiting for the period end is dropped first (its schedule
+   * would otherwise still switch the subscription at the renewal, undoing an
+   * upgrade paid for now), and only once the change is known to be valid.
+   */
+  async function changeNow(userId: string, priceId: string) {
+    await subscriptions.checkPlanChange(userId, priceId);
+    await detachSchedule(userId);
+    await subscriptions.changePlan(userId, priceId);
+  }
+
+  /**
    * A schedule changed at Stripe (webhook): its next phase started (the change
    * is applied), or it was released or canceled before (dropped, e.g. in the portal).
    */
@@ -179,7 +191,7 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
     if (status) await db.planChange.update({ where: { id: open.id }, data: { status } });
   }
 
-  return { change, cancel, pendingFor, scheduleChanged, detachSchedule };
+  return { change, changeNow, cancel, pendingFor, scheduleChanged, detachSchedule };
 }
 
 export type PlanChanges = ReturnType<typeof createPlanChanges>;

@@ -92,7 +92,8 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     return view(live.id);
   }
 
-  async function changePlan(userId: string, priceId: string) {
+  /** Throws the problem a plan change to `priceId` would meet, before anything is changed. */
+  async function checkPlanChange(userId: string, priceId: string) {
     const live = await requireLive(userId);
     const price = await catalog.findPriceForSale(priceId);
     if (!price) throw Problems.priceNotFound(`no price ${priceId} on sale; see GET /api/v1/products`);
@@ -100,6 +101,12 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     if (isAddonProduct(price.product))
       throw Problems.notABasePlan(`${priceId} is an add-on; buy it with GET /api/v1/checkout`);
     if (live.priceId === priceId) throw Problems.samePrice(`the subscription is already on ${priceId}`);
+    return live;
+  }
+
+  /** The plan changes now, prorated (a pending period-end change must be dropped first: PlanChanges.changeNow). */
+  async function changePlan(userId: string, priceId: string) {
+    const live = await checkPlanChange(userId, priceId);
     const subscription = await stripe.subscriptions.retrieve(live.id);
     const item = mainItem(subscription);
     if (!item) throw Problems.subscriptionNotFound('the subscription has no item to change');
@@ -111,7 +118,17 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     return view(live.id);
   }
 
-  return { findLive, findLiveAddons, find, view, current, cancelAtPeriodEnd, resume, changePlan };
+  return {
+    findLive,
+    findLiveAddons,
+    find,
+    view,
+    current,
+    cancelAtPeriodEnd,
+    resume,
+    checkPlanChange,
+    changePlan,
+  };
 }
 
 export type SubscriptionsService = ReturnType<typeof createSubscriptionsService>;

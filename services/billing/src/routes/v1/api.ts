@@ -190,12 +190,15 @@ export const apiRoutes: FastifyPluginAsyncTypebox<ApiRoutesOptions> = async (
     {
       ...authed,
       schema: {
-        ...subscriptionSchema('Change plan (prorated)', [400, 401, 404, 409, 502]),
+        ...subscriptionSchema(
+          'Change plan now, prorated, up or down (a downgrade waiting for the period end is dropped)',
+          [400, 401, 404, 409, 502],
+        ),
         body: Type.Object({ price_id: PriceId }, { additionalProperties: false }),
       },
     },
     async (request) => {
-      await subscriptions.changePlan(userOf(request).id, request.body.price_id);
+      await planChanges.changeNow(userOf(request).id, request.body.price_id);
       return described(userOf(request).id);
     },
   );
