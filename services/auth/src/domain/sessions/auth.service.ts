@@ -444,8 +444,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (ended.length === 0) throw Problems.sessionNotFound(`no open session ${sessionId}`);
     },
 
-    listSessions(userId: string) {
-      return deps.sessions.listActive(userId);
+    listSessions(userId: string, limit: number) {
+      return deps.sessions.listActive(userId, limit);
     },
 
     /**

@@ -168,11 +168,22 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
     findActive(sessionId: string): Promise<SessionRecord | null> {
       return db.session.findFirst({ where: { id: sessionId, endedAt: null, expiresAt: { gt: new Date() } } });
     },
-    listActive(userId: string): Promise<SessionRecord[]> {
-      return db.session.findMany({
+    /**
+     * A user's open sessions, the most recently used first, at most `limit`
+     * of them: a session opens at every login and lives for the refresh TTL,
+     * so their number has no bound of its own (a script logging in all day
+     * holds thousands), and neither should one response. `hasMore`: there are others.
+     */
+    async listActive(
+      userId: string,
+      limit: number,
+    ): Promise<{ sessions: SessionRecord[]; hasMore: boolean }> {
+      const rows = await db.session.findMany({
         where: { userId, endedAt: null, expiresAt: { gt: new Date() } },
-        orderBy: { lastUsedAt: 'desc' },
+        orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
+        take: limit + 1,
       });
+      return { sessions: rows.slice(0, limit), hasMore: rows.length > limit };
     },
     /**
      * Ends the given sessions of a user that are still open; returns the ids it
