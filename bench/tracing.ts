@@ -45,7 +45,10 @@ async function sink(): Promise<string> {
 
 /** A child process: one mode, one round; prints its requests per second. */
 async function child(mode: Mode) {
-  const tracing = startTracing('bench', mode === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: await sink() });
+  const tracing = await startTracing(
+    'bench',
+    mode === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: await sink() },
+  );
   const app = Fastify(serverOptions({ logLevel: 'warn', trustProxy: false, logging: false }));
   await app.register(problemHandler);
   await app.register(requestHygiene);

@@ -30,6 +30,6 @@ try {
 // Loaded only now: the services' modules take a while to import, --help should not wait for them.
 // Tracing first (one process, so one service name): on when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
 const { startTracing } = await import('@tollgate/service-kit');
-startTracing('tollgate-dev');
+await startTracing('tollgate-dev');
 const { runStack } = await import('./stack.js');
 await runStack(stack, root);

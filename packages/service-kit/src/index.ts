@@ -3,6 +3,7 @@ export * from './config.js';
 export * from './health.js';
 export * from './http.js';
 export * from './input.js';
+export * from './lazy.js';
 export * from './metrics.js';
 export * from './openapi.js';
 export * from './problem.js';

@@ -17,7 +17,7 @@ beforeAll(async () => {
     request.on('end', () => response.end('{}'));
   });
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  tracing = startTracing('kit-test', {
+  tracing = await startTracing('kit-test', {
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
   });
 });

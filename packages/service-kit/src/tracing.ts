@@ -24,9 +24,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 const TRACER_NAME = '@tollgate/service-kit';
@@ -40,38 +37,48 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-let active: Tracing | undefined;
+let active: Promise<Tracing> | undefined;
 
 /**
- * Starts tracing for this process, once (later calls return the first
+ * Starts tracing for this process, once (later calls answer the first
  * handle). `env` is the process environment: OTEL_EXPORTER_OTLP_ENDPOINT
  * (base URL, `/v1/traces` is appended), OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
  * (full URL), OTEL_SERVICE_NAME (overrides `serviceName`), OTEL_SDK_DISABLED.
+ * The SDK and the exporter are imported only when tracing is on (~6 MB
+ * resident a process otherwise holds for nothing, ADR 0020), hence a promise.
  */
-export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Tracing {
-  if (active) return active;
+export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+  active ??= start(serviceName, env);
+  return active;
+}
+
+async function start(serviceName: string, env: NodeJS.ProcessEnv): Promise<Tracing> {
   // The propagator alone costs nothing per request and lets an incoming
   // traceparent's trace id reach logs and problem bodies even when off.
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
   const full = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if ((!base && !full) || env.OTEL_SDK_DISABLED === 'true') {
-    active = { enabled: false, flush: async () => {}, shutdown: async () => {} };
-    return active;
+    return { enabled: false, flush: async () => {}, shutdown: async () => {} };
   }
   const url = full || `${base?.replace(/\/+$/, '')}/v1/traces`;
+  const [{ BatchSpanProcessor, NodeTracerProvider }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+    ]);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
   });
   // Installs the AsyncLocalStorage context manager and the W3C propagator globally.
   provider.register();
-  active = {
+  return {
     enabled: true,
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
-  return active;
 }
 
 function tracer() {

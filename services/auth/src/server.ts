@@ -7,7 +7,7 @@ import { loadConfig } from './config.js';
 import { createPrismaClient } from './db/prisma.js';
 
 // First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
-const tracing = startTracing('auth');
+const tracing = await startTracing('auth');
 const config = loadConfig();
 const db = createPrismaClient(config.databaseUrl, config.databasePoolMax);
 const app = await buildApp(config, { db });

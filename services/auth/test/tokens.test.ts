@@ -352,6 +352,23 @@ describe('logout and sessions', () => {
     expect(sessions.filter((s) => s.current)).toHaveLength(1);
     const secondId = decode(second.access_token).sid;
     expect(sessions.find((s) => s.id === secondId)?.user_agent).toBe('second-device');
+    expect(list.json().has_more).toBe(false);
+    // One page at a time: the most recently used first, has_more when others are open.
+    const page = await ctx.app.inject({
+      method: 'GET',
+      url: '/v1/auth/sessions?limit=1',
+      headers: bearer(tokens.access_token),
+    });
+    expect(page.statusCode).toBe(200);
+    expect(page.json().data).toHaveLength(1);
+    expect(page.json().has_more).toBe(true);
+    expect(page.json().data[0].id).toBe(sessions[0]!.id);
+    const tooMany = await ctx.app.inject({
+      method: 'GET',
+      url: '/v1/auth/sessions?limit=100000',
+      headers: bearer(tokens.access_token),
+    });
+    expect(tooMany.statusCode).toBe(400);
 
     const stranger = await registerAndLogin(ctx.app);
     const foreign = await ctx.app.inject({

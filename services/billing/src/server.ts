@@ -7,7 +7,7 @@ import { loadConfigOrExit } from './config.js';
 import { startWorkers } from './jobs/workers.js';
 
 // First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
-const tracing = startTracing('billing');
+const tracing = await startTracing('billing');
 const config = loadConfigOrExit();
 await bootstrapDatabase(config, (message) => console.log(message));
 const app = await buildApp(config);

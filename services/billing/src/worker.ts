@@ -8,7 +8,7 @@ import { createBilling } from './context.js';
 import { startWorkers } from './jobs/workers.js';
 
 // First: spans are exported by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (ADR 0025).
-const tracing = startTracing('billing-worker');
+const tracing = await startTracing('billing-worker');
 const config = loadConfigOrExit();
 // Fastify's logger (pino) without a server, so worker logs look like the service's.
 const log = Fastify({ logger: { level: config.logLevel, name: 'billing-worker' } }).log;

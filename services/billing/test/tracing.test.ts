@@ -72,7 +72,7 @@ const named = (prefix: string) => [...spans.values()].filter((s) => s.name.start
 
 beforeAll(async () => {
   const endpoint = await startReceiver();
-  tracing = startTracing('billing-test', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+  tracing = await startTracing('billing-test', { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
   // No Stripe catch-up: it may accept the checkout's events before their webhooks arrive,
   // and the job would then link to the catch-up's span instead of the delivery's.
   stack = await startStack({ STRIPE_CATCHUP_SECONDS: '0' });

@@ -3,7 +3,8 @@
  * to send to: each mail is logged (recipient and subject, never the body,
  * whose links carry tokens) and dropped.
  */
-import nodemailer from 'nodemailer';
+import { lazy } from '@tollgate/service-kit';
+import type { Transporter } from 'nodemailer';
 import type { MailContent } from './templates.js';
 
 export interface Mailer {
@@ -25,14 +26,22 @@ export function createMailer(options: { smtpUrl?: string; from: string; log: Mai
       close() {},
     };
   }
-  const transport = nodemailer.createTransport(options.smtpUrl);
+  const smtpUrl = options.smtpUrl;
+  // nodemailer (~40 modules, ~5 MB resident) is loaded by the first mail, not at start:
+  // most processes send none between restarts.
+  let made: Transporter | undefined;
+  const transport = lazy(async () => {
+    const { default: nodemailer } = await import('nodemailer');
+    made = nodemailer.createTransport(smtpUrl);
+    return made;
+  });
   return {
     async send(to, content) {
-      const info = await transport.sendMail({ from: options.from, to, ...content });
+      const info = await (await transport()).sendMail({ from: options.from, to, ...content });
       options.log.info({ to, subject: content.subject, messageId: info.messageId }, 'mail sent');
     },
     close() {
-      transport.close();
+      made?.close();
     },
   };
 }

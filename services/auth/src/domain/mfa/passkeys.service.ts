@@ -11,15 +11,14 @@
  * concurrent uses of one assertion cannot both pass.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  RegistrationResponseJSON,
+  VerifiedAuthenticationResponse,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
+import { lazy } from '@tollgate/service-kit';
 import type { WebauthnConfig } from '../../config.js';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
@@ -27,6 +26,9 @@ import { Problems } from '../../errors.js';
 export const CHALLENGE_TTL_SECONDS = 300;
 /** A user's passkeys are few; the cap keeps registration options and lists small. */
 export const MAX_PASSKEYS_PER_USER = 20;
+
+/** @simplewebauthn/server (and its ASN.1/X.509 stack, ~10 MB resident) is loaded by the first passkey request. */
+const webauthn = lazy(() => import('@simplewebauthn/server'));
 
 export type ChallengePurpose = 'registration' | 'login' | 'mfa';
 
@@ -108,7 +110,7 @@ export function createPasskeyService(db: Db, config: WebauthnConfig, now: () => 
       const existing = await db.passkey.findMany({ where: { userId: user.id } });
       if (existing.length >= MAX_PASSKEYS_PER_USER)
         throw Problems.passkeyLimit(`an account has at most ${MAX_PASSKEYS_PER_USER} passkeys`);
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthn()).generateRegistrationOptions({
         rpName: config.rpName,
         rpID: config.rpId,
         userName: user.login,
@@ -132,7 +134,8 @@ export function createPasskeyService(db: Db, config: WebauthnConfig, now: () => 
       const taken = await takeChallenge(response.response.clientDataJSON, 'registration');
       if (taken.userId !== userId)
         throw Problems.passkeyChallengeInvalid('this challenge was handed to another user');
-      let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+      const { verifyRegistrationResponse } = await webauthn();
+      let verification: VerifiedRegistrationResponse;
       try {
         verification = await verifyRegistrationResponse({
           response,
@@ -177,7 +180,7 @@ export function createPasskeyService(db: Db, config: WebauthnConfig, now: () => 
     async authenticationOptions(userId?: string) {
       const allow = userId ? await db.passkey.findMany({ where: { userId } }) : [];
       if (userId && allow.length === 0) throw Problems.passkeyNotFound('this account has no passkey');
-      const options = await generateAuthenticationOptions({
+      const options = await (await webauthn()).generateAuthenticationOptions({
         rpID: config.rpId,
         userVerification: 'required',
         allowCredentials: allow.map((p) => ({
@@ -206,7 +209,8 @@ export function createPasskeyService(db: Db, config: WebauthnConfig, now: () => 
       const handle = response.response.userHandle;
       if (handle && Buffer.from(handle, 'base64url').toString('utf8') !== passkey.userId)
         throw Problems.passkeyInvalid('the user handle does not match the passkey');
-      let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+      const { verifyAuthenticationResponse } = await webauthn();
+      let verification: VerifiedAuthenticationResponse;
       try {
         verification = await verifyAuthenticationResponse({
           response,

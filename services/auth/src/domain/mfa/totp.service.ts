@@ -6,8 +6,7 @@
  * passes (a conditional UPDATE, so two concurrent uses cannot both win).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { generateSecret, generateURI, verify } from 'otplib';
-import QRCode from 'qrcode';
+import { lazy } from '@tollgate/service-kit';
 import type { Db } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import { createSecretCipher, type SecretCipher } from './secret-cipher.js';
@@ -16,6 +15,9 @@ export const RECOVERY_CODE_COUNT = 10;
 /** Codes of the step before and after now are accepted too (clock drift, typing time). */
 const TOLERANCE_SECONDS = 30;
 const ISSUER = 'tollgate';
+/** Loaded by the first TOTP request: a process whose users have no TOTP never holds them. */
+const otplib = lazy(() => import('otplib'));
+const qrcode = lazy(async () => (await import('qrcode')).default);
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 const TOTP_CODE = /^\d{6}$/;
@@ -40,7 +42,7 @@ export function createTotpService(
 
   /** Accepts a TOTP code of a later time step than the last one accepted. */
   async function acceptTotp(userId: string, secret: string, lastStep: bigint | null, code: string) {
-    const result = await verify({
+    const result = await (await otplib()).verify({
       secret,
       token: code,
       epoch: Math.floor(now() / 1000),
@@ -67,6 +69,7 @@ export function createTotpService(
       const existing = await factorOf(user.id);
       if (existing?.confirmedAt)
         throw Problems.mfaAlreadyEnabled('turn TOTP off first to set up a new authenticator');
+      const { generateSecret, generateURI } = await otplib();
       const secret = generateSecret();
       await db.totpFactor.upsert({
         where: { userId: user.id },
@@ -74,7 +77,11 @@ export function createTotpService(
         update: { secret: cipher.seal(user.id, secret), confirmedAt: null, lastTimeStep: null },
       });
       const otpauthUri = generateURI({ issuer: ISSUER, label: user.login, secret });
-      const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+      const qrSvg = await (await qrcode()).toString(otpauthUri, {
+        type: 'svg',
+        errorCorrectionLevel: 'M',
+        margin: 2,
+      });
       return { secret, otpauthUri, qrSvg };
     },
 

@@ -16,7 +16,7 @@ import { checkPassword, describePasswordProblem } from '../passwords/password-po
 import { entClaim } from '../tokens/ent-claim.js';
 import { hashRefreshToken, newRefreshToken, type TokenIssuer } from '../tokens/token-issuer.js';
 import type { LoginHistoryRepository } from '../users/login-history.repository.js';
-import type { UserRecord, UsersRepository } from '../users/users.repository.js';
+import type { LoginRecord, UserRecord, UsersRepository } from '../users/users.repository.js';
 import type { RevocationsRepository } from './revocations.repository.js';
 import type { SessionsRepository } from './sessions.repository.js';
 
@@ -66,7 +66,7 @@ export interface AuthServiceDeps {
   mfa?: {
     totp: Pick<TotpService, 'isEnabled' | 'check' | 'disable'>;
     tickets: MfaTickets;
-    passkeys?: Pick<PasskeyService, 'count' | 'authenticate'>;
+    passkeys?: Pick<PasskeyService, 'authenticate'>;
   };
 }
 
@@ -82,11 +82,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     user: UserRecord,
     sessionId: string,
     refreshToken: string,
-    knownRoles?: string[],
+    /** What was read with the user already (a login's LoginRecord, a refresh token's session): not asked again. */
+    known: { roleNames?: string[]; entitlements?: LoginRecord['entitlements'] } = {},
   ): Promise<TokenPair> {
     const [roles, entitlements] = await Promise.all([
-      knownRoles ?? deps.users.activeRoleNames(user.id),
-      deps.entitlements.current(user.id),
+      known.roleNames ?? deps.users.activeRoleNames(user.id),
+      known.entitlements !== undefined ? known.entitlements : deps.entitlements.current(user.id),
     ]);
     const access = await deps.tokens.issueAccessToken({
       userId: user.id,
@@ -130,7 +131,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   /** Opens a session for a user whose credentials checked out, and answers its first token pair. */
   async function startSession(
-    user: UserRecord & { roleNames: string[] },
+    user: LoginRecord,
     loginName: string,
     client: ClientInfo,
     /** The lockout subject to clear, when it had failures recorded. */
@@ -150,7 +151,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     ]);
     // Disabled while the password was being checked.
     if (!sessionId) throw Problems.accountDisabled('this account has been disabled by an administrator');
-    return issuePair(user, sessionId, refresh.token, user.roleNames);
+    return issuePair(user, sessionId, refresh.token, user);
   }
 
   /**
@@ -316,11 +317,11 @@ export function createAuthService(deps: AuthServiceDeps) {
         await deps.users.update(user.id, { passwordHash: await deps.hasher.hash(input.password) });
       }
       // The lockout keeps counting until the second factor is through too.
+      // Read with the user, before the password was checked: a factor turned on
+      // during those milliseconds applies from the next login.
       if (deps.mfa) {
-        const [totpOn, passkeys] = await Promise.all([
-          deps.mfa.totp.isEnabled(user.id),
-          deps.mfa.passkeys ? deps.mfa.passkeys.count(user.id) : 0,
-        ]);
+        const totpOn = user.secondFactors.totp;
+        const passkeys = deps.mfa.passkeys ? user.secondFactors.passkeys : 0;
         if (totpOn || passkeys > 0) {
           const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, input.login);
           const methods: ('totp' | 'passkey')[] = [];
@@ -421,7 +422,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await endSessions(session.userId, { only: session.id }, 'refresh_token_reuse');
         throw Problems.refreshTokenReused('this refresh token was already used; its session has been ended');
       }
-      return issuePair(session.user, session.id, next.token, session.user.roleNames);
+      return issuePair(session.user, session.id, next.token, session.user);
     },
 
     /**
@@ -443,8 +444,8 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (ended.length === 0) throw Problems.sessionNotFound(`no open session ${sessionId}`);
     },
 
-    listSessions(userId: string) {
-      return deps.sessions.listActive(userId);
+    listSessions(userId: string, limit: number) {
+      return deps.sessions.listActive(userId, limit);
     },
 
     /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { FeatureSet } from '@tollgate/contracts';
 import type { Db } from '../../db/prisma.js';
-import type { UserRecord } from '../users/users.repository.js';
+import type { LoginRecord, UserRecord } from '../users/users.repository.js';
 
 export interface SessionRecord {
   id: string;
@@ -21,7 +22,7 @@ export interface StoredRefreshToken {
     userId: string;
     endedAt: Date | null;
     expiresAt: Date;
-    user: UserRecord & { roleNames: string[] };
+    user: UserRecord & Pick<LoginRecord, 'roleNames' | 'entitlements'>;
   };
 }
 
@@ -79,8 +80,8 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
       return inserted === 1 ? id : null;
     },
     /**
-     * A refresh token with its session, the session's user and the user's
-     * roles in force: one statement (refresh is a hot path; every round trip
+     * A refresh token with its session, the session's user, the user's
+     * roles in force and their entitlements (the new access token's `ent`): one statement (refresh is a hot path; every round trip
      * counts against rotations/s, bench/auth).
      */
     async findRefreshToken(tokenHash: string): Promise<StoredRefreshToken | null> {
@@ -99,18 +100,22 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
           email_verified_at: Date | null;
           created_at: Date;
           role_names: string[];
+          ent_version: bigint | null;
+          ent_features: FeatureSet | null;
         }[]
       >`
         SELECT t.id, t.used_at, s.id AS session_id, s.ended_at, s.expires_at,
                u.id AS user_id, u.login, u.email, u.password_hash, u.disabled_at, u.email_verified_at, u.created_at,
-               coalesce(array_agg(DISTINCT r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS role_names
+               coalesce(array_agg(DISTINCT r.name ORDER BY r.name) FILTER (WHERE r.name IS NOT NULL), '{}') AS role_names,
+               e.version AS ent_version, e.features AS ent_features
           FROM refresh_tokens t
           JOIN sessions s ON s.id = t.session_id
           JOIN users u ON u.id = s.user_id
           LEFT JOIN user_roles ur ON ur.user_id = u.id AND (ur.expires_at IS NULL OR ur.expires_at > now())
           LEFT JOIN roles r ON r.id = ur.role_id
+          LEFT JOIN user_entitlements e ON e.user_id = u.id
          WHERE t.token_hash = ${tokenHash}
-         GROUP BY t.id, s.id, u.id`;
+         GROUP BY t.id, s.id, u.id, e.user_id`;
       const row = rows[0];
       if (!row) return null;
       return {
@@ -130,6 +135,10 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
             emailVerifiedAt: row.email_verified_at,
             createdAt: row.created_at,
             roleNames: row.role_names,
+            entitlements:
+              row.ent_version === null
+                ? null
+                : { version: Number(row.ent_version), features: row.ent_features ?? {} },
           },
         },
       };
@@ -159,11 +168,22 @@ export function createSessionsRepository(db: Db, options: SessionsRepositoryOpti
     findActive(sessionId: string): Promise<SessionRecord | null> {
       return db.session.findFirst({ where: { id: sessionId, endedAt: null, expiresAt: { gt: new Date() } } });
     },
-    listActive(userId: string): Promise<SessionRecord[]> {
-      return db.session.findMany({
+    /**
+     * A user's open sessions, the most recently used first, at most `limit`
+     * of them: a session opens at every login and lives for the refresh TTL,
+     * so their number has no bound of its own (a script logging in all day
+     * holds thousands), and neither should one response. `hasMore`: there are others.
+     */
+    async listActive(
+      userId: string,
+      limit: number,
+    ): Promise<{ sessions: SessionRecord[]; hasMore: boolean }> {
+      const rows = await db.session.findMany({
         where: { userId, endedAt: null, expiresAt: { gt: new Date() } },
-        orderBy: { lastUsedAt: 'desc' },
+        orderBy: [{ lastUsedAt: 'desc' }, { id: 'asc' }],
+        take: limit + 1,
       });
+      return { sessions: rows.slice(0, limit), hasMore: rows.length > limit };
     },
     /**
      * Ends the given sessions of a user that are still open; returns the ids it

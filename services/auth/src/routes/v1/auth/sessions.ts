@@ -10,6 +10,10 @@ export interface SessionRoutesOptions {
   guards: Guards;
 }
 
+/** One page of GET /sessions: a response stays small however many sessions a user opened. */
+const SESSIONS_LIST_DEFAULT = 50;
+const SESSIONS_LIST_MAX = 200;
+
 const SessionView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   created_at: Type.String({ format: 'date-time' }),
@@ -63,14 +67,25 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       preHandler: guards.requireUser,
       schema: {
         tags: ['auth'],
-        summary: 'Open sessions of this user',
+        summary: 'Open sessions of this user, the most recently used first',
         security: bearerSecurity,
-        response: { 200: Type.Object({ data: Type.Array(SessionView) }), ...problems(401) },
+        querystring: Type.Object({
+          limit: Type.Integer({ minimum: 1, maximum: SESSIONS_LIST_MAX, default: SESSIONS_LIST_DEFAULT }),
+        }),
+        response: {
+          200: Type.Object({
+            data: Type.Array(SessionView),
+            /** More sessions are open than `limit`: end some, or ask for more. */
+            has_more: Type.Boolean(),
+          }),
+          ...problems(400, 401),
+        },
       },
     },
     async function listSessions(request) {
-      const sessions = await auth.listSessions(request.user!.sub);
+      const { sessions, hasMore } = await auth.listSessions(request.user!.sub, request.query.limit);
       return {
+        has_more: hasMore,
         data: sessions.map((s) => ({
           id: s.id,
           created_at: s.createdAt.toISOString(),
