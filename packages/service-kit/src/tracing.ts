@@ -13,6 +13,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import {
   type Context,
   context,
@@ -24,9 +25,9 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type * as SdkTraceNode from '@opentelemetry/sdk-trace-node';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 const TRACER_NAME = '@tollgate/service-kit';
@@ -60,6 +61,17 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
     return active;
   }
   const url = full || `${base?.replace(/\/+$/, '')}/v1/traces`;
+  // The SDK and its exporter (about 200 modules, some 10 MB of RSS) are loaded
+  // only when tracing is on: every process imports this module, few export
+  // spans (ADR 0020, "Memory"). Synchronously, so that no span of the start is
+  // lost; they are CommonJS, the same instances an `import` gets. Resolved
+  // from the running file (import.meta.filename), as an import would be.
+  const load = createRequire(import.meta.filename);
+  const { OTLPTraceExporter } = load('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp;
+  const { resourceFromAttributes } = load('@opentelemetry/resources') as typeof Resources;
+  const { BatchSpanProcessor, NodeTracerProvider } = load(
+    '@opentelemetry/sdk-trace-node',
+  ) as typeof SdkTraceNode;
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
