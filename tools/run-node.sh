@@ -10,11 +10,15 @@
 #    later 19 MiB argon2 buffer comes from an arena that is never given back (~65 MB of RSS).
 #  - V8's young generation capped at 4 MiB semi-spaces: a start-up allocation burst otherwise
 #    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS; 8 MiB still kept 16).
-#  - source maps: stack traces name the TypeScript sources (~4 MB of heap).
+#  - source maps for the build output only: stack traces name the TypeScript sources (~4 MB
+#    of heap). Not for node_modules (what --enable-source-maps alone does): published JS names
+#    its own lines well enough, and the maps some packages ship (OpenTelemetry's, with their
+#    sources inside) cost ~5 MB of heap in every process.
 #  - Node's compile cache: V8's compiled code of every module kept on disk, so later starts
 #    skip compiling the ~600 modules the services load (the first start fills it).
 UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}"
 MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
 NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tollgate/node-compile-cache}"
 export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_ NODE_COMPILE_CACHE
-exec node --enable-source-maps --max-semi-space-size="${NODE_SEMI_SPACE_MB:-4}" "$@"
+exec node --import='data:text/javascript,import{setSourceMapsSupport}from"node:module";setSourceMapsSupport(true,{nodeModules:false,generatedCode:false})' \
+  --max-semi-space-size="${NODE_SEMI_SPACE_MB:-4}" "$@"
