@@ -8,20 +8,17 @@
 #  - glibc: allocations over 128 KiB always mmap'd, so memory freed goes back to the system.
 #    Otherwise glibc raises that threshold after the first free of a large block, and every
 #    later 19 MiB argon2 buffer comes from an arena that is never given back (~65 MB of RSS).
-#  - glibc: two malloc arenas, not eight per core: each thread (V8's workers, libuv's pool) that
-#    mallocs otherwise gets an arena of its own, whose freed pages stay (~3 MB for the emulator).
 #  - V8's young generation capped at 4 MiB semi-spaces: a start-up allocation burst otherwise
 #    grows it to 64 MiB, kept for the life of the process (~25 MB of RSS; 8 MiB still kept 16).
 #  - source maps for the build output only: stack traces name the TypeScript sources (~4 MB
 #    of heap). Not for node_modules (what --enable-source-maps alone does): published JS names
 #    its own lines well enough, and the maps some packages ship (OpenTelemetry's, with their
-#    sources inside) cost ~5 MB of RSS in every process.
+#    sources inside) cost ~5 MB of heap in every process.
 #  - no compile cache unless NODE_COMPILE_CACHE names a directory: Node keeps every loaded
 #    module's cached code in memory for the life of the process (~5 MB of RSS for the emulator,
 #    ~14 MB for `npm start`), and it saved only ~0.3 s of CPU in `npm start`'s ~3 s.
 UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-$(getconf _NPROCESSORS_ONLN)}"
 MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
-MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_ARENA_MAX
+export UV_THREADPOOL_SIZE MALLOC_MMAP_THRESHOLD_
 exec node --import='data:text/javascript,import{setSourceMapsSupport}from"node:module";setSourceMapsSupport(true,{nodeModules:false,generatedCode:false})' \
   --max-semi-space-size="${NODE_SEMI_SPACE_MB:-4}" "$@"
