@@ -24,7 +24,7 @@ import {
   memoryState,
   redisState,
 } from '@tollgate/auth';
-import { type LocalOidcProvider, startOidcProvider } from '@tollgate/auth/oidc-provider';
+import type { LocalOidcProvider } from '@tollgate/auth/oidc-provider';
 import {
   bootstrapDatabase as bootstrapBilling,
   buildApp as buildBilling,
@@ -35,11 +35,11 @@ import {
 } from '@tollgate/billing';
 import { installProcessGuard } from '@tollgate/service-kit';
 import { startEmulator } from '@tollgate/stripe-emulator';
-import { MailDev } from 'maildev';
 import { type StackConfig, StartError, withDatabase } from './config.js';
 import { buildGateway } from './gateway.js';
 import { acquireLock, busyPorts } from './lock.js';
 import { createLogOutput } from './logs.js';
+import { startMailCatcher } from './mail.js';
 import { startEmbeddedPostgres } from './postgres.js';
 import { billingDatabaseFor, stripeAccountOf } from './stripe-check.js';
 
@@ -156,19 +156,17 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     if (emulator) closers.push({ name: 'stripe emulator', close: () => emulator.close() });
 
     // Account mail (verification, password reset) lands in a local inbox
-    // unless a real SMTP server is named.
+    // unless a real SMTP server is named; MailDev itself starts at the first
+    // connection to either of its ports (src/mail.ts).
     let smtpUrl = stack.SMTP_URL;
     if (!smtpUrl) {
-      const maildev = new MailDev({
-        smtp: stack.MAIL_SMTP_PORT,
-        ip: '127.0.0.1',
-        web: stack.MAIL_WEB_PORT,
-        webIp: '127.0.0.1',
+      const mail = await startMailCatcher({
+        host: '127.0.0.1',
+        smtpPort: stack.MAIL_SMTP_PORT,
+        webPort: stack.MAIL_WEB_PORT,
         mailDirectory: path.join(stack.dataDir, 'mail'),
-        silent: true,
       });
-      await maildev.start();
-      closers.push({ name: 'mail catcher', close: () => maildev.stop() });
+      closers.push({ name: 'mail catcher', close: () => mail.close() });
       smtpUrl = `smtp://127.0.0.1:${stack.MAIL_SMTP_PORT}`;
     }
 
@@ -177,6 +175,7 @@ export async function runStack(stack: StackConfig, root: string): Promise<void> 
     const gatewayUrl = `http://localhost:${stack.GATEWAY_PORT}`;
     let devProvider: { provider: LocalOidcProvider; email: string; password: string } | undefined;
     if (!process.env.OIDC_PROVIDERS) {
+      const { startOidcProvider } = await import('@tollgate/auth/oidc-provider');
       const provider = await startOidcProvider({
         redirectUris: [`${gatewayUrl}/v1/auth/oauth/google/callback`],
         clientSecret: 'tollgate-dev-oidc-secret',
