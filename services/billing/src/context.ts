@@ -108,6 +108,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   });
   const inbox = createInbox({
     db,
+    sql,
     boss,
     stripe,
     webhookSecret: config.stripe.webhookSecret,
