@@ -46,6 +46,72 @@ export {
   subscriptionFields,
 } from './apply-subscription.js';
 
+/**
+ * Runs `run(key, arg)` at most once at a time per key. A call made before
+ * the running one has begun its read (`run` calls `reading()` just before)
+ * joins it; a call made later joins the next run, which starts when the
+ * current one ends (with the first joiner's `arg`). So every caller gets a
+ * run whose read began after its call. That is all a sync promises (it
+ * re-fetches from Stripe, whatever the event said), and the five or six
+ * events of one payment (checkout.session.completed,
+ * customer.subscription.created, invoice.*) that each sync the same
+ * subscription at once cost one or two runs instead of five or six, each of
+ * ~20 statements that mostly queued on the subscription's lock (ADR 0015).
+ * A failed run fails the calls it carried (their jobs are retried). Only the
+ * `arg` (the cause) of the call that started a run is recorded with a change it makes.
+ */
+export function coalesceByKey<A, R>(
+  run: (key: string, arg: A | undefined, reading: () => void) => Promise<R>,
+) {
+  interface Next {
+    arg?: A;
+    promise: Promise<R>;
+    resolve(result: R): void;
+    reject(error: unknown): void;
+  }
+  /** Per key: the run in progress (joinable until it reads), and maybe the one calls made since wait for. */
+  interface Slot {
+    promise: Promise<R>;
+    reading: boolean;
+    next?: Next;
+  }
+  const slots = new Map<string, Slot>();
+
+  function start(key: string, arg?: A): Promise<R> {
+    const slot = { reading: false } as Slot;
+    slots.set(key, slot);
+    slot.promise = run(key, arg, () => {
+      slot.reading = true;
+    });
+    const done = () => {
+      const next = slot.next;
+      if (!next) {
+        slots.delete(key);
+        return;
+      }
+      start(key, next.arg).then(next.resolve, next.reject);
+    };
+    slot.promise.then(done, done);
+    return slot.promise;
+  }
+
+  return (key: string, arg?: A): Promise<R> => {
+    const slot = slots.get(key);
+    if (!slot) return start(key, arg);
+    if (!slot.reading) return slot.promise;
+    if (!slot.next) {
+      let resolve!: (result: R) => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<R>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      slot.next = { ...(arg === undefined ? {} : { arg }), promise, resolve, reject };
+    }
+    return slot.next.promise;
+  };
+}
+
 /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
 export async function nextFetchTicket(db: Db): Promise<number> {
   const [row] = await db.$queryRaw<
@@ -121,10 +187,20 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
     return product?.role ?? null;
   }
 
-  /** Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was. */
-  /** `cause`: why (a Stripe event, an admin or user action), recorded with any change in the audit log. */
-  async function sync(subscriptionId: string, cause: ChangeCause = SYNC_CAUSE): Promise<SyncResult> {
+  /**
+   * Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was.
+   * `cause`: why (a Stripe event, an admin or user action), recorded with any change in the audit log.
+   * Syncs of one subscription asked for while one runs in this process share the next run (see coalesceByKey).
+   */
+  const sync = coalesceByKey(syncNow);
+
+  async function syncNow(
+    subscriptionId: string,
+    cause: ChangeCause = SYNC_CAUSE,
+    reading: () => void = () => {},
+  ): Promise<SyncResult> {
     const ticket = await nextFetchTicket(db);
+    reading();
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
     const customerId = idOf(subscription.customer) as string;
