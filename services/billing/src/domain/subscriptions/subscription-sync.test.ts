@@ -17,8 +17,6 @@ function heldRuns() {
   return { started, go: coalesceByKey(run) };
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
-
 describe('coalesceByKey', () => {
   it('calls made before a run reads share it', async () => {
     const { started, go } = heldRuns();
@@ -29,24 +27,21 @@ describe('coalesceByKey', () => {
     expect(await Promise.all([first, second])).toEqual(['sub_1:a', 'sub_1:a']);
   });
 
-  it('calls made once a run reads share the next one, which starts after it', async () => {
+  it('a call made once the run reads starts its own at once (no wait for a slow read)', async () => {
     const { started, go } = heldRuns();
     const first = go('sub_1', 'a');
     started[0]?.read();
     const second = go('sub_1', 'b');
     const third = go('sub_1', 'c');
-    expect(started.map((s) => s.arg)).toEqual(['a']);
-    started[0]?.release();
-    expect(await first).toBe('sub_1:a');
-    await tick();
-    // One run for both late calls, with the first joiner's arg.
+    // The second joined nobody (the first was reading); the third joined the second, not yet reading.
     expect(started.map((s) => s.arg)).toEqual(['a', 'b']);
     started[1]?.release();
     expect(await Promise.all([second, third])).toEqual(['sub_1:b', 'sub_1:b']);
-    // Nothing running: the next call runs at once.
+    started[0]?.release();
+    expect(await first).toBe('sub_1:a');
+    // Nothing open: the next call runs.
     const fourth = go('sub_1', 'd');
     expect(started).toHaveLength(3);
-    started[2]?.read();
     started[2]?.release();
     expect(await fourth).toBe('sub_1:d');
   });
@@ -60,16 +55,16 @@ describe('coalesceByKey', () => {
     expect(await Promise.all([one, two])).toEqual(['sub_1:a', 'sub_2:a']);
   });
 
-  it('a failed run fails only its own callers; the queued run still happens', async () => {
+  it('a failed run fails the calls it carried; the next call runs again', async () => {
     const { started, go } = heldRuns();
     const first = go('sub_1', 'a');
-    started[0]?.read();
-    const second = go('sub_1', 'b');
+    const joined = go('sub_1', 'b');
     started[0]?.release(true);
     await expect(first).rejects.toThrow('run 1 failed');
-    await tick();
+    await expect(joined).rejects.toThrow('run 1 failed');
+    const again = go('sub_1', 'c');
     expect(started).toHaveLength(2);
     started[1]?.release();
-    expect(await second).toBe('sub_1:b');
+    expect(await again).toBe('sub_1:c');
   });
 });

@@ -47,68 +47,38 @@ export {
 } from './apply-subscription.js';
 
 /**
- * Runs `run(key, arg)` at most once at a time per key. A call made before
- * the running one has begun its read (`run` calls `reading()` just before)
- * joins it; a call made later joins the next run, which starts when the
- * current one ends (with the first joiner's `arg`). So every caller gets a
- * run whose read began after its call. That is all a sync promises (it
- * re-fetches from Stripe, whatever the event said), and the five or six
- * events of one payment (checkout.session.completed,
- * customer.subscription.created, invoice.*) that each sync the same
- * subscription at once cost one or two runs instead of five or six, each of
- * ~20 statements that mostly queued on the subscription's lock (ADR 0015).
- * A failed run fails the calls it carried (their jobs are retried). Only the
- * `arg` (the cause) of the call that started a run is recorded with a change it makes.
+ * Shares runs of `run(key, arg)` between calls: a call made while a run of
+ * the same key has not begun its read yet (`run` calls `reading()` just
+ * before it asks Stripe) joins that run; any other call starts its own at
+ * once. So every caller gets a run whose read began after its call, which is
+ * all a sync promises (it re-fetches from Stripe, whatever the event said),
+ * and nobody waits for a slow read that began before it (a later fetch is
+ * applied while an older one hangs, slow-stripe.test.ts). The events of one
+ * payment that sync the same subscription within moments of each other
+ * (checkout.session.completed, customer.subscription.created, invoice.*)
+ * share runs instead of each re-fetching and queueing on the subscription's
+ * lock (ADR 0015). A failed run fails the calls it carried (their jobs are
+ * retried). Only the `arg` (the cause) of the call that started a run is
+ * recorded with a change it makes.
  */
 export function coalesceByKey<A, R>(
   run: (key: string, arg: A | undefined, reading: () => void) => Promise<R>,
 ) {
-  interface Next {
-    arg?: A;
-    promise: Promise<R>;
-    resolve(result: R): void;
-    reject(error: unknown): void;
-  }
-  /** Per key: the run in progress (joinable until it reads), and maybe the one calls made since wait for. */
-  interface Slot {
-    promise: Promise<R>;
-    reading: boolean;
-    next?: Next;
-  }
-  const slots = new Map<string, Slot>();
-
-  function start(key: string, arg?: A): Promise<R> {
-    const slot = { reading: false } as Slot;
-    slots.set(key, slot);
-    slot.promise = run(key, arg, () => {
-      slot.reading = true;
-    });
-    const done = () => {
-      const next = slot.next;
-      if (!next) {
-        slots.delete(key);
-        return;
-      }
-      start(key, next.arg).then(next.resolve, next.reject);
-    };
-    slot.promise.then(done, done);
-    return slot.promise;
-  }
+  /** Per key: the newest run that has not begun its read. */
+  const joinable = new Map<string, Promise<R>>();
 
   return (key: string, arg?: A): Promise<R> => {
-    const slot = slots.get(key);
-    if (!slot) return start(key, arg);
-    if (!slot.reading) return slot.promise;
-    if (!slot.next) {
-      let resolve!: (result: R) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<R>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      slot.next = { ...(arg === undefined ? {} : { arg }), promise, resolve, reject };
-    }
-    return slot.next.promise;
+    const open = joinable.get(key);
+    if (open) return open;
+    const promise = run(key, arg, () => {
+      if (joinable.get(key) === promise) joinable.delete(key);
+    });
+    joinable.set(key, promise);
+    const settled = () => {
+      if (joinable.get(key) === promise) joinable.delete(key);
+    };
+    promise.then(settled, settled);
+    return promise;
   };
 }
 
