@@ -60,7 +60,9 @@ const log = (m: string) => process.stderr.write(`  ${m}\n`);
 async function cannon(options: autocannon.Options) {
   const result = await autocannon({ duration: SECONDS, connections: 16, ...options });
   if (result.errors > 0 || result.non2xx > 0)
-    throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+    throw new Error(
+      `${options.url}: ${result.non2xx} non-2xx (${JSON.stringify(result.statusCodeStats)}), ${result.errors} errors`,
+    );
   return { rps: result['2xx'] / SECONDS, p99: result.latency.p99 };
 }
 
