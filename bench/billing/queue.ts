@@ -33,6 +33,8 @@ const log = (m: string) => process.stderr.write(`  ${m}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const report = startReport('billing-queue');
+/** When the burst's payments had all been started (the stage log counts what billing received from then on). */
+let burstWall = 0;
 const sys = await startChaosSystem();
 atStop(() => sys.close());
 try {
@@ -119,13 +121,16 @@ try {
   // 2. A burst of payments: payment -> role in auth.
   log(`burst: ${BURST} payments at once...`);
   const burst = await Promise.all(Array.from({ length: BURST }, () => people.newUser()));
+  const burstCpu = { billing: await sys.billing.cpuSeconds(), auth: await sys.auth.cpuSeconds() };
   const paidAt = new Map<string, number>();
+  const paidWall = new Map<string, number>();
   const roleAt = new Map<string, number>();
   let paid = false;
   const payments = Promise.allSettled(
     burst.map(async (user) => {
       await people.subscribe(user);
       paidAt.set(user.id, performance.now());
+      paidWall.set(user.id, Date.now());
     }),
   ).finally(() => {
     paid = true;
@@ -133,6 +138,7 @@ try {
   // One query for every user still waiting, every 20 ms: the bench's own polling
   // (20 users x 100 queries/s before) must not load the machine it measures.
   const burstStarted = performance.now();
+  burstWall = Date.now();
   const waitingForRoles = () => !paid || [...paidAt.keys()].some((id) => !roleAt.has(id));
   while (waitingForRoles() && performance.now() - burstStarted < 90_000) {
     const waiting = burst.filter((u) => !roleAt.has(u.id)).map((u) => u.id);
@@ -145,6 +151,8 @@ try {
     for (const row of granted) roleAt.set(row.user_id, now);
     await sleep(20);
   }
+  burstCpu.billing = (await sys.billing.cpuSeconds()) - burstCpu.billing;
+  burstCpu.auth = (await sys.auth.cpuSeconds()) - burstCpu.auth;
   // A payment that failed (checkout refused on a loaded machine) is not waited for.
   const failedPayments = (await payments).filter((r) => r.status === 'rejected').length;
   for (const user of burst) if (!paidAt.has(user.id)) user.expect = null;
@@ -162,8 +170,12 @@ try {
     figure: late > 0 ? null : percentile(latencies, 99),
     unit: 'ms',
     goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
-    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed`,
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed; CPU over the burst: billing ${burstCpu.billing.toFixed(1)} s, auth ${burstCpu.auth.toFixed(1)} s`,
   });
+  await logStages(
+    burst.filter((u) => paidWall.has(u.id)).map((u) => u.id),
+    paidWall,
+  );
 
   // 3. Auth outage while users subscribe and cancel (they registered before it).
   log(`auth down for ${OUTAGE_SECONDS} s...`);
@@ -217,4 +229,90 @@ try {
   process.exitCode = 1;
 } finally {
   await sys.close();
+}
+
+/**
+ * Where a burst's payment -> role time goes, stage by stage (p50 / max over the
+ * users), from the rows' own timestamps: the role-granting event's arrival, its
+ * job's queueing, start and end, the role sync's job start and the grant at auth.
+ * Printed, not judged: the figure with a goal is the end-to-end one above.
+ */
+async function logStages(userIds: string[], paidWall: Map<string, number>) {
+  const { rows } = await sys.billingDb.query<Record<string, number | string | null>>(
+    `SELECT DISTINCT ON (rs.user_id) rs.user_id::text AS user_id, e.type,
+            extract(epoch FROM e.received_at) * 1000 AS received,
+            extract(epoch FROM wj.created_on) * 1000 AS queued,
+            extract(epoch FROM wj.started_on) * 1000 AS started,
+            extract(epoch FROM e.processed_at) * 1000 AS processed,
+            extract(epoch FROM rj.created_on) * 1000 AS sync_queued,
+            extract(epoch FROM rj.started_on) * 1000 AS sync_started,
+            extract(epoch FROM rs.completed_at) * 1000 AS synced,
+            wj.retry_count AS retries, rj.retry_count AS sync_retries
+       FROM role_syncs rs
+       JOIN webhook_events e ON e.id = rs.cause->>'event_id'
+       LEFT JOIN pgboss.job wj ON wj.name = 'webhook-event' AND wj.data->>'eventId' = e.id
+       LEFT JOIN pgboss.job rj ON rj.name = 'role-sync' AND rj.id::text = rs.job_id
+      WHERE rs.user_id::text = ANY($1::text[]) AND rs.action = 'grant'
+      ORDER BY rs.user_id, rs.created_at, wj.created_on`,
+    [userIds],
+  );
+  const stages: [string, string, string][] = [
+    ['paid -> granting event received', 'paid', 'received'],
+    ['received -> job queued (relay)', 'received', 'queued'],
+    ['queued -> job started', 'queued', 'started'],
+    ['started -> event processed', 'started', 'processed'],
+    ['processed -> role-sync job started', 'sync_queued', 'sync_started'],
+    ['role-sync started -> granted at auth', 'sync_started', 'synced'],
+  ];
+  // What else the burst asked of billing: every event it received meanwhile, and how long
+  // billing took to answer each delivery (the emulator sends 8 at once, as Stripe does).
+  const since = burstWall;
+  const {
+    rows: [events],
+  } = await sys.billingDb.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM webhook_events WHERE received_at >= to_timestamp($1::float / 1000)`,
+    [since],
+  );
+  const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries`, {
+    headers: { authorization: `Bearer ${sys.emulator.apiKey}` },
+  }).then((r) => r.json())) as { data: { attempts: { at: string; duration_ms: number }[] }[] };
+  const answers = deliveries.data
+    .flatMap((d) => d.attempts)
+    .filter((a) => Date.parse(a.at) >= since)
+    .map((a) => a.duration_ms);
+  log(
+    `burst: ${events?.n} events received; billing answered a delivery in p50 ${percentile(answers, 50).toFixed(0)} ms, max ${Math.max(...answers)} ms`,
+  );
+  const { rows: byType } = await sys.billingDb.query<{ type: string; status: string; n: number; ms: number }>(
+    `SELECT e.type, e.status::text, count(*)::int AS n,
+            (percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.completed_on - j.started_on)) * 1000)::float AS ms
+       FROM webhook_events e JOIN pgboss.job j ON j.name = 'webhook-event' AND j.data->>'eventId' = e.id
+      WHERE e.received_at >= to_timestamp($1::float / 1000)
+      GROUP BY 1, 2 ORDER BY 3 DESC`,
+    [since],
+  );
+  log(
+    `  by type (count, p50 job run): ${byType.map((t) => `${t.type} ${t.status} ${t.n} ${t.ms?.toFixed(0)} ms`).join('; ')}`,
+  );
+  const types = new Map<string, number>();
+  for (const row of rows) types.set(String(row.type), (types.get(String(row.type)) ?? 0) + 1);
+  log(
+    `stages over ${rows.length} users (granting events: ${[...types].map(([t, n]) => `${t} ${n}`).join(', ')}; retries: ${rows.filter((r) => Number(r.retries) > 0 || Number(r.sync_retries) > 0).length})`,
+  );
+  for (const [label, from, to] of stages) {
+    const values = rows
+      .map((row) => {
+        const a = from === 'paid' ? paidWall.get(String(row.user_id)) : Number(row[from]);
+        const b = Number(row[to]);
+        return a === undefined || row[to] === null ? Number.NaN : b - a;
+      })
+      .filter((v) => Number.isFinite(v));
+    log(
+      `  ${label.padEnd(40)} p50 ${percentile(values, 50).toFixed(0).padStart(6)} ms   max ${Math.max(
+        ...values,
+      )
+        .toFixed(0)
+        .padStart(6)} ms`,
+    );
+  }
 }

@@ -5,7 +5,7 @@
 import { tracedFetch } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
-import { createPrismaClient, type Db } from './db/prisma.js';
+import { createDatabase, type Db, type Sql } from './db/prisma.js';
 import { createAuditLog } from './domain/audit/audit-log.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
@@ -39,7 +39,8 @@ import { type Boss, createBoss, startBoss } from './queue/queue.js';
 import { createStripeClient } from './stripe/client.js';
 
 export interface BillingDeps {
-  db?: Db;
+  /** The Prisma client and the pool under it (see createDatabase). */
+  database?: { db: Db; sql: Sql };
   stripe?: Stripe;
   boss?: Boss;
   clock?: Clock;
@@ -48,7 +49,7 @@ export interface BillingDeps {
 }
 
 export async function createBilling(config: Config, deps: BillingDeps = {}) {
-  const db = deps.db ?? createPrismaClient(config.databaseUrl, config.pools.database);
+  const { db, sql } = deps.database ?? createDatabase(config.databaseUrl, config.pools.database);
   const stripe = deps.stripe ?? createStripeClient(config.stripe);
   const boss = deps.boss ?? createBoss(config);
   const clock = deps.clock ?? systemClock;
@@ -83,7 +84,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, dunning });
   const purchases = createPurchases({ db, stripe, boss, clock, dunning });
   const refreshEntitlements = createEntitlementsRefresher({ db, boss, clock, policy: dunning });
-  const entitlements = createEntitlementsReader({ db });
+  const entitlements = createEntitlementsReader({ sql });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
   const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
   const plans = createPlans({
@@ -107,6 +108,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   });
   const inbox = createInbox({
     db,
+    sql,
     boss,
     stripe,
     webhookSecret: config.stripe.webhookSecret,
@@ -176,7 +178,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     async close() {
       await inbox.flush();
       await boss.stop({ graceful: true, timeout: 10_000 });
-      if (!deps.db) await db.$disconnect();
+      if (!deps.database) await db.$disconnect();
     },
   };
 }

@@ -166,6 +166,13 @@ describe('features on products', () => {
   it('a subscription grants its product’s features (the summary event brings them); the checks answer', async () => {
     const user = await newUser(stack);
     expect(await entitlements(user)).toEqual({ features: {}, roles: [], version: 0, source: [] });
+    // A user billing holds no row for: every feature refused.
+    const before = await stack.app.inject({
+      method: 'GET',
+      url: '/api/v1/entitlements/hd_streaming',
+      headers: bearer(user),
+    });
+    expect(before.json()).toEqual({ allowed: false, limit: null });
     await subscribe(stack, user, PREMIUM_MONTHLY);
     const body = await entitlementsMatch(user, { hd_streaming: true, projects_10: 10, uhd_streaming: true });
     expect(body.roles).toEqual(['premium']);

@@ -1,8 +1,10 @@
 import type { ChangeCause, FeatureSet } from '@tollgate/contracts';
 import { describe, expect, it } from 'vitest';
+import type { Sql } from '../../db/prisma.js';
 import type { EntitlementSource } from './derive.js';
 import {
   accessOfState,
+  createEntitlementsReader,
   purchaseGrants,
   refreshUserEntitlements,
   type UserEntitlementsStore,
@@ -114,5 +116,61 @@ describe('access and purchases', () => {
     expect(purchaseGrants({ status: 'paid', expiresAt: new Date(now.getTime() + 1) }, now)).toBe(true);
     expect(purchaseGrants({ status: 'paid', expiresAt: now }, now)).toBe(false);
     expect(purchaseGrants({ status: 'refunded', expiresAt: null }, now)).toBe(false);
+  });
+});
+
+describe('the entitlements reader', () => {
+  const ALICE = '0b5f7a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b';
+  const BOB = '1c6a8b4f-2d3e-4f60-9bac-1d2e3f4a5b6c';
+  /** A pool stand-in holding rows by user id; records each query's ids. */
+  function fakeSql(rows: Record<string, { version: number; features: FeatureSet }>, fail = false) {
+    const queries: string[][] = [];
+    const sql = {
+      async query({ values }: { values: [string[]] }) {
+        queries.push(values[0]);
+        if (fail) throw new Error('connection reset');
+        return {
+          rows: values[0]
+            .filter((id) => rows[id])
+            .map((id) => ({ user_id: id, roles: [], sources: [], ...rows[id] })),
+        };
+      },
+    } as unknown as Sql;
+    return { sql, queries };
+  }
+
+  it('reads arriving together share one query; each gets its own user', async () => {
+    const { sql, queries } = fakeSql({ [ALICE]: { version: 3, features: { projects: 5, hd: true } } });
+    const reader = createEntitlementsReader({ sql });
+    const [alice, bob, again] = await Promise.all([
+      reader.forUser(ALICE),
+      reader.forUser(BOB),
+      reader.check(ALICE, 'projects'),
+    ]);
+    expect(queries).toEqual([[ALICE, BOB]]);
+    expect(alice).toMatchObject({ version: 3, features: { hd: true, projects: 5 } });
+    expect(Object.keys(alice.features)).toEqual(['hd', 'projects']);
+    expect(bob).toEqual({ version: 0, features: {}, roles: [], sources: [] });
+    expect(again).toEqual({ allowed: true, limit: 5 });
+    // A later read queries again: nothing is kept between turns.
+    await reader.forUser(ALICE);
+    expect(queries).toHaveLength(2);
+  });
+
+  it('grants only features the row holds, not names an object inherits', async () => {
+    const { sql } = fakeSql({ [ALICE]: { version: 1, features: { hd: true } } });
+    const reader = createEntitlementsReader({ sql });
+    expect(await reader.check(ALICE, 'hd')).toEqual({ allowed: true, limit: null });
+    expect(await reader.check(ALICE, 'constructor')).toEqual({ allowed: false, limit: null });
+    expect(await reader.check(BOB, 'hd')).toEqual({ allowed: false, limit: null });
+  });
+
+  it('a failed query fails every read that shared it; an id that is no uuid is not sent', async () => {
+    const { sql, queries } = fakeSql({}, true);
+    const reader = createEntitlementsReader({ sql });
+    const reads = [reader.forUser(ALICE), reader.forUser(BOB)];
+    for (const read of reads) await expect(read).rejects.toThrow('connection reset');
+    expect(await reader.forUser("x' OR 1=1")).toMatchObject({ version: 0 });
+    expect(queries).toEqual([[ALICE, BOB]]);
   });
 });

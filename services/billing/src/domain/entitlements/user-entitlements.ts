@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ChangeCause, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
 import { currentTraceparent } from '@tollgate/service-kit';
-import type { Db, Prisma, Tx } from '../../db/prisma.js';
+import type { Db, Prisma, Sql, Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import { recordAudit } from '../audit/audit-log.js';
 import type { Access, DunningPolicy } from '../dunning/dunning.js';
@@ -190,23 +190,85 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
   };
 }
 
-/** What the API reads: the stored derivation (empty, version 0, for a user with nothing). */
-export function createEntitlementsReader({ db }: { db: Db }) {
+type EntitlementsRow = {
+  user_id: string;
+  version: number;
+  features: FeatureSet;
+  roles: string[];
+  sources: DerivedEntitlements['sources'];
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What the API reads: the stored derivation (empty, version 0, for a user
+ * with nothing), in plain SQL, with no cache. The row is the version: a
+ * cache would still have to read it to know it is current (with several
+ * replicas any of them may have bumped it), and the rest of the row costs
+ * next to nothing beside that round trip. So every upgrade and downgrade is
+ * answered from the first request after its commit (ADR 0018).
+ *
+ * The reads that arrive in one turn of the event loop share one query (a
+ * request's read starts after it arrived, so none is answered from older
+ * data): under load, one round trip and one statement for many requests.
+ */
+export function createEntitlementsReader({ sql }: { sql: Sql }) {
+  let waiting = new Map<
+    string,
+    { resolve(row: EntitlementsRow | undefined): void; reject(e: unknown): void }[]
+  >();
+
+  async function readRows(userIds: string[]): Promise<Map<string, EntitlementsRow>> {
+    const { rows } = await sql.query<EntitlementsRow>({
+      // Named: each connection parses and plans it once, then only binds and runs it.
+      name: 'entitlements-of-users',
+      text: 'SELECT user_id::text, version, features, roles, sources FROM user_entitlements WHERE user_id = ANY($1::uuid[])',
+      values: [userIds],
+    });
+    return new Map(rows.map((row) => [row.user_id, row]));
+  }
+
+  function flush() {
+    const batch = waiting;
+    waiting = new Map();
+    readRows([...batch.keys()]).then(
+      (rows) => {
+        for (const [userId, callers] of batch) for (const c of callers) c.resolve(rows.get(userId));
+      },
+      (error: unknown) => {
+        for (const callers of batch.values()) for (const c of callers) c.reject(error);
+      },
+    );
+  }
+
+  function rowOf(userId: string): Promise<EntitlementsRow | undefined> {
+    // Auth's user ids are uuids; anything else has no row (and must not fail the others' query).
+    const key = userId.toLowerCase();
+    if (!UUID.test(key)) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      if (waiting.size === 0) setImmediate(flush);
+      const callers = waiting.get(key);
+      if (callers) callers.push({ resolve, reject });
+      else waiting.set(key, [{ resolve, reject }]);
+    });
+  }
+
   async function forUser(userId: string): Promise<VersionedEntitlements> {
-    const row = await db.userEntitlements.findUnique({ where: { userId } });
+    const row = await rowOf(userId);
     if (!row) return EMPTY_ENTITLEMENTS;
     return {
       version: row.version,
       // jsonb keeps its own key order; answers list features alphabetically.
-      features: unionFeatures([row.features as FeatureSet]),
-      roles: row.roles as string[],
-      sources: row.sources as unknown as DerivedEntitlements['sources'],
+      features: unionFeatures([row.features]),
+      roles: row.roles,
+      sources: row.sources,
     };
   }
 
   async function check(userId: string, feature: string) {
-    const { features } = await forUser(userId);
-    const value = features[feature];
+    const features = (await rowOf(userId))?.features ?? {};
+    // Own keys only: a feature named like an Object.prototype member is not granted by it.
+    const value = Object.hasOwn(features, feature) ? features[feature] : undefined;
     return { allowed: value !== undefined, limit: typeof value === 'number' ? value : null };
   }
 

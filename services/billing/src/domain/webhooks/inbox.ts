@@ -13,20 +13,22 @@
  */
 import { currentTraceparent } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
-import type { Db } from '../../db/prisma.js';
+import type { Db, Sql } from '../../db/prisma.js';
 import { Problems } from '../../errors.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import { envelopeProblem } from './envelope.js';
 
 export interface InboxDeps {
   db: Db;
+  /** Plain SQL over the same pool: the inserts and marks every delivery pays for skip Prisma's per-query compile. */
+  sql: Sql;
   boss: Boss;
   stripe: Stripe;
   webhookSecret: string;
   toleranceSeconds: number;
 }
 
-export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds }: InboxDeps) {
+export function createInbox({ db, sql, boss, stripe, webhookSecret, toleranceSeconds }: InboxDeps) {
   /**
    * Verifies the signature (raw body, tolerance both ways) and the event's
    * envelope; throws a 400 problem otherwise, so nothing malformed is stored.
@@ -52,8 +54,8 @@ export function createInbox({ db, boss, stripe, webhookSecret, toleranceSeconds 
     return event as Stripe.Event;
   }
 
-  const relay = createRelay(db, boss);
-  const writer = createBatchWriter(db);
+  const relay = createRelay(sql, boss);
+  const writer = createBatchWriter(sql);
 
   /** Stores the event (its job follows via the relay); false when the id was already in the inbox. */
   async function accept(event: Stripe.Event): Promise<boolean> {
@@ -213,9 +215,8 @@ function inboxRow(event: Stripe.Event, traceparent: string | null) {
  * 400, so Stripe stops retrying it. Anything else stays a server error.
  */
 function rowError(error: unknown): unknown {
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } })?.meta
-    ?.driverAdapterError?.cause;
-  if (typeof cause?.originalCode === 'string' && cause.originalCode.startsWith('22'))
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('22'))
     return Problems.webhookPayloadInvalid(
       'the event holds a value that cannot be stored (e.g. a NUL character)',
     );
@@ -227,17 +228,20 @@ function rowError(error: unknown): unknown {
  * multi-row INSERT (one transaction, one WAL flush), and each is answered
  * once that has committed. A delivery waits at most `lingerMs` for company.
  */
-function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
+function createBatchWriter(sql: Sql, maxBatch = 200, lingerMs = 2) {
   let pending: PendingInsert[] = [];
   let timer: NodeJS.Timeout | undefined;
 
   async function insertRows(rows: InboxRow[]): Promise<Set<string>> {
-    const inserted = await db.$queryRaw<{ id: string }[]>`
-      INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, traceparent, updated_at)
-      SELECT id, type, created, api_version, livemode, object_id, payload, traceparent, now()
-        FROM json_populate_recordset(NULL::webhook_events, ${JSON.stringify(rows)}::json)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING id`;
+    const { rows: inserted } = await sql.query<{ id: string }>({
+      name: 'inbox-insert',
+      text: `INSERT INTO webhook_events (id, type, created, api_version, livemode, object_id, payload, traceparent, updated_at)
+             SELECT id, type, created, api_version, livemode, object_id, payload, traceparent, now()
+               FROM json_populate_recordset(NULL::webhook_events, $1::json)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING id`,
+      values: [JSON.stringify(rows)],
+    });
     return new Set(inserted.map((r) => r.id));
   }
 
@@ -301,15 +305,24 @@ function createBatchWriter(db: Db, maxBatch = 200, lingerMs = 2) {
   };
 }
 
-/** Collects accepted event ids and hands them to pg-boss in batches. */
-function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
+/**
+ * Collects accepted event ids and hands them to pg-boss in batches, one
+ * insert at a time. The mark on the inbox rows (`enqueued_at`, read only by
+ * `requeueStranded`) follows each insert without holding up the next one:
+ * under a burst, waiting for it doubled every event's way to its job
+ * (ADR 0015). A mark that fails or comes late leaves a row looking stranded
+ * for a moment at most, and its second job changes nothing (processing is
+ * idempotent).
+ */
+function createRelay(sql: Sql, boss: Boss, maxBatch = 500, lingerMs = 10) {
   type Queued = { id: string; priority: number; traceparent?: string | null; delivery?: string | null };
   let pending: Queued[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> = Promise.resolve();
+  let inserts: Promise<void> = Promise.resolve();
+  const marks = new Set<Promise<void>>();
 
-  async function send(events: (string | Queued)[]): Promise<void> {
-    if (events.length === 0) return;
+  async function insert(events: (string | Queued)[]): Promise<string[]> {
+    if (events.length === 0) return [];
     const jobs = events.map((e): Queued => (typeof e === 'string' ? { id: e, priority: 0 } : e));
     await boss.insert(
       QUEUES.webhook,
@@ -322,8 +335,21 @@ function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
         priority,
       })),
     );
-    const ids = jobs.map((j) => j.id);
-    await db.$executeRaw`UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY(${ids}::text[])`;
+    return jobs.map((j) => j.id);
+  }
+
+  async function mark(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await sql.query({
+      name: 'inbox-mark-enqueued',
+      text: 'UPDATE webhook_events SET enqueued_at = now() WHERE id = ANY($1::text[])',
+      values: [ids],
+    });
+  }
+
+  /** Queues jobs and marks the rows, both done when it resolves (requeueStranded, redriveDead). */
+  async function send(events: (string | Queued)[]): Promise<void> {
+    await mark(await insert(events));
   }
 
   function flush(): Promise<void> {
@@ -332,8 +358,15 @@ function createRelay(db: Db, boss: Boss, maxBatch = 500, lingerMs = 10) {
     const batch = pending;
     pending = [];
     // A failed batch stays unmarked; requeueStranded picks it up.
-    inFlight = inFlight.then(() => send(batch)).catch(() => {});
-    return inFlight;
+    inserts = inserts
+      .then(() => insert(batch))
+      .then((ids) => {
+        const marked = mark(ids).catch(() => {});
+        marks.add(marked);
+        void marked.finally(() => marks.delete(marked));
+      })
+      .catch(() => {});
+    return inserts.then(() => Promise.all(marks)).then(() => {});
   }
 
   return {
