@@ -26,12 +26,17 @@ export const Problems = {
   emailTaken: problem(409, 'email_taken', 'Email already registered'),
   emailTokenInvalid: problem(400, 'email_token_invalid', 'Link not valid'),
   emailAlreadyVerified: problem(409, 'email_already_verified', 'Email already verified'),
-  mfaRequired: (ticket: string, expiresInSeconds: number, methods: ('totp' | 'passkey')[]) =>
+  mfaRequired: (
+    ticket: string,
+    expiresInSeconds: number,
+    methods: ('totp' | 'passkey')[],
+    firstFactor = 'The password is right',
+  ) =>
     new ProblemError(
       401,
       'mfa_required',
       'Second factor required',
-      'The password is right; send a code from the authenticator app (or a recovery code) with this ticket to POST /v1/auth/login/mfa, or sign with a passkey at POST /v1/auth/login/passkey with the ticket.',
+      `${firstFactor}; send a code from the authenticator app (or a recovery code) with this ticket to POST /v1/auth/login/mfa, or sign with a passkey at POST /v1/auth/login/passkey with the ticket.`,
       { mfa_ticket: ticket, expires_in: expiresInSeconds, methods },
     ),
   mfaTicketInvalid: problem(401, 'mfa_ticket_invalid', 'MFA ticket not valid'),

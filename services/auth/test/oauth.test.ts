@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { createPrismaClient, type Db } from '../src/db/prisma.js';
@@ -173,6 +174,47 @@ describe('social login', () => {
       method: 'GET',
       url: '/v1/auth/me',
       headers: bearer((exchanged.json() as Tokens).access_token),
+    });
+    expect(me.json().id).toBe(account.id);
+  });
+
+  it('asks an account with a second factor for it: the provider login alone starts no session', async () => {
+    const { user: account, tokens } = await registerAndLogin(app);
+    await db.user.update({ where: { id: account.id }, data: { emailVerifiedAt: new Date() } });
+    const post = (url: string, payload: object, token?: string) =>
+      app.inject({ method: 'POST', url, payload, ...(token ? { headers: bearer(token) } : {}) });
+    const { secret } = (await post('/v1/auth/mfa/totp/setup', {}, tokens.access_token)).json() as {
+      secret: string;
+    };
+    const code = () => generate({ secret, epoch: Math.floor(Date.now() / 1000) });
+    expect(
+      (await post('/v1/auth/mfa/totp/confirm', { code: await code() }, tokens.access_token)).statusCode,
+    ).toBe(200);
+
+    const identity = provider.addUser({ email: account.email, emailVerified: true });
+    const { exchanged } = await socialLogin(identity);
+    expect(exchanged.statusCode, exchanged.body).toBe(401);
+    const problem = exchanged.json() as {
+      code: string;
+      detail: string;
+      mfa_ticket: string;
+      methods: string[];
+    };
+    expect(problem).toMatchObject({ code: 'mfa_required', methods: ['totp'] });
+    expect(problem.detail).toContain('google');
+    expect(exchanged.body).not.toMatch(/access_token|refresh_token/);
+
+    const wrong = await post('/v1/auth/login/mfa', { ticket: problem.mfa_ticket, code: '000000' });
+    expect(wrong.json().code).toBe('mfa_code_invalid');
+    const through = await post('/v1/auth/login/mfa', {
+      ticket: problem.mfa_ticket,
+      code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }),
+    });
+    expect(through.statusCode, through.body).toBe(200);
+    const me = await app.inject({
+      method: 'GET',
+      url: '/v1/auth/me',
+      headers: bearer((through.json() as Tokens).access_token),
     });
     expect(me.json().id).toBe(account.id);
   });

@@ -217,6 +217,23 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /** A session for a user someone else authenticated (an OpenID provider, a passkey). */
+  /**
+   * A user with TOTP on or a passkey gets no session from a first factor
+   * alone (a password, an OpenID provider's login): answers mfa_required with
+   * a ticket for POST /v1/auth/login/mfa or /v1/auth/login/passkey.
+   */
+  async function requireSecondStep(user: LoginRecord, login: string, firstFactor: string) {
+    if (!deps.mfa) return;
+    const totpOn = user.secondFactors.totp;
+    const passkeys = deps.mfa.passkeys ? user.secondFactors.passkeys : 0;
+    if (!totpOn && passkeys === 0) return;
+    const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, login);
+    const methods: ('totp' | 'passkey')[] = [];
+    if (totpOn) methods.push('totp');
+    if (passkeys > 0) methods.push('passkey');
+    throw Problems.mfaRequired(ticket, expiresIn, methods, firstFactor);
+  }
+
   async function startProvidedSession(
     user: UserRecord,
     client: ClientInfo,
@@ -319,17 +336,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       // The lockout keeps counting until the second factor is through too.
       // Read with the user, before the password was checked: a factor turned on
       // during those milliseconds applies from the next login.
-      if (deps.mfa) {
-        const totpOn = user.secondFactors.totp;
-        const passkeys = deps.mfa.passkeys ? user.secondFactors.passkeys : 0;
-        if (totpOn || passkeys > 0) {
-          const { ticket, expiresIn } = await deps.mfa.tickets.issue(user.id, input.login);
-          const methods: ('totp' | 'passkey')[] = [];
-          if (totpOn) methods.push('totp');
-          if (passkeys > 0) methods.push('passkey');
-          throw Problems.mfaRequired(ticket, expiresIn, methods);
-        }
-      }
+      await requireSecondStep(user, input.login, 'The password is right');
       return startSession(user, input.login, client, lockout.clean ? undefined : subject);
     },
 
@@ -399,6 +406,10 @@ export function createAuthService(deps: AuthServiceDeps) {
      * password login, with the provider recorded.
      */
     async startSession(user: UserRecord, client: ClientInfo, provider: string): Promise<TokenPair> {
+      // A provider's login is one factor: an account that has a second one
+      // asks for it here too, or a taken-over provider account would skip it.
+      const withFactors = await deps.users.findForLogin(user.login);
+      if (withFactors) await requireSecondStep(withFactors, user.login, `The login at ${provider} is right`);
       return startProvidedSession(user, client, provider);
     },
 

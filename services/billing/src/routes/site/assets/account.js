@@ -93,12 +93,12 @@
     }
   }
 
-  async function logIn(login, password) {
+  /** Signs in with a first factor (a password, a provider's login); a passkey is the second step when the account has one. */
+  async function signInWith(firstFactor) {
     let pair;
     try {
-      pair = await call('POST', '/v1/auth/login', { login, password });
+      pair = await firstFactor();
     } catch (error) {
-      // The password is right and the account has a passkey: it is the second step.
       if (error.problem?.code === 'mfa_required' && error.problem.methods?.includes('passkey')) {
         show($('account-note'), 'Confirm with your passkey.');
         return passkeySignIn(error.problem.mfa_ticket);
@@ -106,6 +106,10 @@
       throw error;
     }
     await signedIn(pair);
+  }
+
+  async function logIn(login, password) {
+    await signInWith(() => call('POST', '/v1/auth/login', { login, password }));
   }
 
   /** Passkey sign-in: usernameless, or the second step of the login that answered `ticket`. */
@@ -548,12 +552,7 @@
   const oauthCode = new URLSearchParams(window.location.search).get('code');
   if (oauthCode) {
     window.history.replaceState(null, '', window.location.pathname);
-    guarded(null, async () => {
-      const pair = await call('POST', '/v1/auth/oauth/exchange', { code: oauthCode });
-      access = pair.access_token;
-      refresh = pair.refresh_token;
-      await render();
-    });
+    guarded(null, () => signInWith(() => call('POST', '/v1/auth/oauth/exchange', { code: oauthCode })));
   }
 
   const planInUrl = new URLSearchParams(window.location.search).get('plan');
