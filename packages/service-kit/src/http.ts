@@ -41,6 +41,19 @@ export const CREDENTIAL_QUERY_PARAMS = [
 const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(CREDENTIAL_QUERY_PARAMS);
 
 /**
+ * Query parameters that carry a one-time secret by design, so a request must
+ * be able to send them, but whose values stay out of logs: OAuth's
+ * authorization code at auth's provider callback, and the one-time code the
+ * callback hands the front end to exchange for tokens.
+ */
+export const ONE_TIME_SECRET_QUERY_PARAMS = ['code'] as const;
+
+const HIDDEN_IN_LOGS: ReadonlySet<string> = new Set([
+  ...CREDENTIAL_QUERY_PARAMS,
+  ...ONE_TIME_SECRET_QUERY_PARAMS,
+]);
+
+/**
  * Whether a query parameter name is one of the credential names. Compared
  * case-insensitively: `?Password=` or `?ACCESS_TOKEN=` lands in a log line
  * just the same (URLSearchParams has already decoded `%50assword`).
@@ -60,7 +73,7 @@ export function credentialParamsIn(url: string): string[] {
   return [...found];
 }
 
-/** The URL with the values of credential-carrying query parameters replaced. */
+/** The URL with the values of credential and one-time-secret query parameters replaced (any letter case). */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
@@ -68,7 +81,7 @@ export function redactUrl(url: string): string {
   let changed = false;
   const redacted = new URLSearchParams();
   for (const [name, value] of params) {
-    if (isCredentialParam(name)) {
+    if (HIDDEN_IN_LOGS.has(name.toLowerCase())) {
       redacted.append(name, '[REDACTED]');
       changed = true;
     } else redacted.append(name, value);

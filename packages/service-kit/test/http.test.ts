@@ -19,6 +19,16 @@ describe('redactUrl', () => {
     expect(redactUrl('/x?page=2')).toBe('/x?page=2');
     expect(redactUrl('/x')).toBe('/x');
   });
+
+  it("hides one-time secrets a request may carry (OAuth's code), without refusing them", async () => {
+    expect(redactUrl('/v1/auth/oauth/google/callback?code=abc&state=s1&iss=x')).toBe(
+      '/v1/auth/oauth/google/callback?code=%5BREDACTED%5D&state=s1&iss=x',
+    );
+    const instance = await app();
+    instance.get('/callback', async () => ({ ok: true }));
+    expect((await instance.inject({ method: 'GET', url: '/callback?code=abc' })).statusCode).toBe(200);
+    await instance.close();
+  });
 });
 
 async function app() {
