@@ -168,27 +168,24 @@ export function createOidcService(deps: OidcServiceDeps) {
       const emailVerified = claims.email_verified === true;
       const existing = await deps.repository.findIdentity(issuer, subject);
       const back = new URL(flow.redirectUri);
+      /** Links this identity to `userId`; `taken` says why when the unique keys refuse it. */
+      const addIdentity = async (userId: string, taken: string) => {
+        try {
+          await deps.repository.addIdentity({ userId, provider: providerName, issuer, subject, email });
+        } catch (error) {
+          if (isUniqueViolation(error)) throw Problems.identityLinkedElsewhere(taken);
+          throw error;
+        }
+      };
 
       if (flow.linkUserId) {
         if (existing && existing.userId !== flow.linkUserId)
           throw Problems.identityLinkedElsewhere('this identity already belongs to another account');
-        if (!existing) {
-          try {
-            await deps.repository.addIdentity({
-              userId: flow.linkUserId,
-              provider: providerName,
-              issuer,
-              subject,
-              email,
-            });
-          } catch (error) {
-            if (isUniqueViolation(error))
-              throw Problems.identityLinkedElsewhere(
-                'this account already has an identity from this provider, or this identity belongs to another account',
-              );
-            throw error;
-          }
-        }
+        if (!existing)
+          await addIdentity(
+            flow.linkUserId,
+            'this account already has an identity from this provider, or this identity belongs to another account',
+          );
         back.searchParams.set('linked', providerName);
         return back.href;
       }
@@ -205,22 +202,8 @@ export function createOidcService(deps: OidcServiceDeps) {
           userId = decision.userId;
           break;
         case 'link_by_email':
-          try {
-            await deps.repository.addIdentity({
-              userId: decision.userId,
-              provider: providerName,
-              issuer,
-              subject,
-              email,
-            });
-          } catch (error) {
-            // The account already has another identity from this provider.
-            if (isUniqueViolation(error))
-              throw Problems.identityLinkedElsewhere(
-                'this account already has an identity from this provider',
-              );
-            throw error;
-          }
+          // Refused when the account already has another identity from this provider.
+          await addIdentity(decision.userId, 'this account already has an identity from this provider');
           userId = decision.userId;
           break;
         case 'create': {
