@@ -106,14 +106,6 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     leases: createLeases({ db }),
     urls: config.urls,
   });
-  const inbox = createInbox({
-    db,
-    sql,
-    boss,
-    stripe,
-    webhookSecret: config.stripe.webhookSecret,
-    toleranceSeconds: config.stripe.webhookToleranceSeconds,
-  });
   const processor = createProcessor({
     db,
     stripe,
@@ -125,6 +117,17 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     refreshEntitlements,
     plans,
     planChanges,
+  });
+  const handledTypes = new Set(processor.handledTypes);
+  const inbox = createInbox({
+    db,
+    sql,
+    boss,
+    stripe,
+    webhookSecret: config.stripe.webhookSecret,
+    toleranceSeconds: config.stripe.webhookToleranceSeconds,
+    handles: (type) => handledTypes.has(type),
+    onIgnored: (createdAt) => metrics.eventRan('ignored', createdAt),
   });
   const eventRunner = createEventRunner({
     db,

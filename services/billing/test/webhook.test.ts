@@ -83,7 +83,8 @@ describe('signature', () => {
 
 describe('inbox', () => {
   it('stores an event once: a duplicate delivery is a 200 no-op with no second job', async () => {
-    const event = fixture('balance.available', { id: 'bal_3', object: 'balance' });
+    // A type billing acts on (its processing ends `orphaned`: Stripe does not know the customer).
+    const event = fixture('customer.updated', { id: 'cus_dup_3', object: 'customer' });
     const body = JSON.stringify(event);
     const first = await post(body, sign(body));
     const second = await post(body, sign(body));
@@ -93,17 +94,39 @@ describe('inbox', () => {
     await stack.app.billing.inbox.flush();
     const jobs = await stack.app.billing.boss.findJobs(QUEUES.webhook, { data: { eventId: event.id } });
     expect(jobs).toHaveLength(1);
-    // An event type billing does not act on is acknowledged and kept as ignored.
     const row = await eventually(async () => {
       const r = await stored(event.id);
-      return r?.status === 'ignored' ? r : undefined;
+      return r?.status === 'orphaned' ? r : undefined;
     });
-    expect(row).toMatchObject({ type: 'balance.available', objectId: 'bal_3', attempts: 1 });
+    expect(row).toMatchObject({ type: 'customer.updated', objectId: 'cus_dup_3', attempts: 1 });
+  });
+
+  it('keeps an event of a type billing does not act on as ignored at once, with no job; a replay still runs it', async () => {
+    const event = fixture('balance.available', { id: 'bal_3', object: 'balance' });
+    const body = JSON.stringify(event);
+    expect((await post(body, sign(body))).json()).toEqual({ received: true, duplicate: false });
+    await stack.app.billing.inbox.flush();
+    const row = await stored(event.id);
+    expect(row).toMatchObject({
+      type: 'balance.available',
+      objectId: 'bal_3',
+      status: 'ignored',
+      attempts: 0,
+    });
+    expect(row?.processedAt).not.toBeNull();
+    // Handed on at receipt, so the stranded-row sweep never picks it up.
+    expect(row?.enqueuedAt).not.toBeNull();
+    expect(
+      await stack.app.billing.boss.findJobs(QUEUES.webhook, { data: { eventId: event.id } }),
+    ).toHaveLength(0);
+    expect(await stack.app.billing.inbox.replay(event.id)).toBe(true);
+    await eventually(async () => (await stored(event.id))?.attempts === 1);
+    expect(await stored(event.id)).toMatchObject({ status: 'ignored' });
   });
 
   it('accepts concurrent deliveries, each stored once and each given one job', async () => {
     const events = Array.from({ length: 50 }, (_, i) =>
-      fixture('balance.available', { id: `bal_many_${i}` }),
+      fixture('customer.updated', { id: `cus_many_${i}`, object: 'customer' }),
     );
     const responses = await Promise.all(events.map((e) => post(JSON.stringify(e), sign(JSON.stringify(e)))));
     expect(responses.every((r) => r.statusCode === 200)).toBe(true);
@@ -115,6 +138,10 @@ describe('inbox', () => {
         where: { id: { in: ids }, enqueuedAt: { not: null } },
       }),
     ).toBe(50);
+    const jobs = await Promise.all(
+      ids.map((id) => stack.app.billing.boss.findJobs(QUEUES.webhook, { data: { eventId: id } })),
+    );
+    expect(jobs.every((j) => j.length === 1)).toBe(true);
   });
 
   it('an accepted event whose job was never queued (a crash in between) is queued and processed later', async () => {

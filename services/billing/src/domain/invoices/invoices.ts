@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { Db, Prisma } from '../../db/prisma.js';
 import { fromUnix, idOf, isResourceMissing } from '../../stripe/client.js';
 import { upsertCustomer } from '../customers/customers.js';
+import { coalesceByKey } from '../subscriptions/shared-runs.js';
 
 /** An invoice's subscription: under parent.subscription_details since API 2025-03-31.basil. */
 export function invoiceSubscriptionId(invoice: Stripe.Invoice): string | null {
@@ -30,9 +31,20 @@ export function invoiceRow(invoice: Stripe.Invoice) {
 }
 
 export function createInvoices({ db, stripe }: { db: Db; stripe: Stripe }) {
-  /** Re-fetches an invoice and stores it; returns it (null when Stripe no longer has it). */
-  async function refresh(invoiceId: string): Promise<Stripe.Invoice | null> {
+  /**
+   * Re-fetches an invoice and stores it; returns it (null when Stripe no longer has it).
+   * `notBefore` (an event's receipt, performance.now() time): a refresh of the same invoice whose
+   * read began later serves the call (a payment sends four invoice events at once; shared-runs.ts).
+   */
+  const shared = coalesceByKey<never, Stripe.Invoice | null>(
+    (invoiceId, _, reading) => refreshNow(invoiceId, reading),
+    { remember: 2_000 },
+  );
+  const refresh = (invoiceId: string, notBefore?: number) => shared(invoiceId, undefined, notBefore);
+
+  async function refreshNow(invoiceId: string, reading: () => void): Promise<Stripe.Invoice | null> {
     let invoice: Stripe.Invoice;
+    reading();
     try {
       invoice = await stripe.invoices.retrieve(invoiceId);
     } catch (error) {

@@ -38,6 +38,7 @@ import {
   type SyncResult,
   subscriptionFields,
 } from './apply-subscription.js';
+import { coalesceByKey } from './shared-runs.js';
 
 export {
   isSetToCancel,
@@ -45,42 +46,6 @@ export {
   type SyncResult,
   subscriptionFields,
 } from './apply-subscription.js';
-
-/**
- * Shares runs of `run(key, arg)` between calls: a call made while a run of
- * the same key has not begun its read yet (`run` calls `reading()` just
- * before it asks Stripe) joins that run; any other call starts its own at
- * once. So every caller gets a run whose read began after its call, which is
- * all a sync promises (it re-fetches from Stripe, whatever the event said),
- * and nobody waits for a slow read that began before it (a later fetch is
- * applied while an older one hangs, slow-stripe.test.ts). The events of one
- * payment that sync the same subscription within moments of each other
- * (checkout.session.completed, customer.subscription.created, invoice.*)
- * share runs instead of each re-fetching and queueing on the subscription's
- * lock (ADR 0015). A failed run fails the calls it carried (their jobs are
- * retried). Only the `arg` (the cause) of the call that started a run is
- * recorded with a change it makes.
- */
-export function coalesceByKey<A, R>(
-  run: (key: string, arg: A | undefined, reading: () => void) => Promise<R>,
-) {
-  /** Per key: the newest run that has not begun its read. */
-  const joinable = new Map<string, Promise<R>>();
-
-  return (key: string, arg?: A): Promise<R> => {
-    const open = joinable.get(key);
-    if (open) return open;
-    const promise = run(key, arg, () => {
-      if (joinable.get(key) === promise) joinable.delete(key);
-    });
-    joinable.set(key, promise);
-    const settled = () => {
-      if (joinable.get(key) === promise) joinable.delete(key);
-    };
-    promise.then(settled, settled);
-    return promise;
-  };
-}
 
 /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
 export async function nextFetchTicket(db: Db): Promise<number> {
@@ -160,9 +125,12 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
   /**
    * Fetches the subscription from Stripe (no transaction open), then applies it unless a newer fetch was.
    * `cause`: why (a Stripe event, an admin or user action), recorded with any change in the audit log.
-   * Syncs of one subscription asked for while one runs in this process share the next run (see coalesceByKey).
+   * `notBefore`: for an event, its receipt (performance.now() time); a run whose read began later serves it.
+   * Syncs of one subscription in this process share runs (shared-runs.ts); a result that found no
+   * user for the subscription is never reused (a mapping may arrive meanwhile).
    */
-  const sync = coalesceByKey(syncNow);
+  const sync: (subscriptionId: string, cause?: ChangeCause, notBefore?: number) => Promise<SyncResult> =
+    coalesceByKey(syncNow, { reusable: (result) => result.userId !== null });
 
   async function syncNow(
     subscriptionId: string,

@@ -30,6 +30,9 @@ interface InboxRow {
   status: string;
   payload: unknown;
   created: Date;
+  attempts: number;
+  /** How long ago it was received (ms, the database's own clock), when it was read. */
+  age: number;
 }
 
 interface Result {
@@ -67,10 +70,15 @@ export function microBatch<T, R>(flush: (items: T[]) => Promise<Map<T, R> | unde
 }
 
 export function createEventRunner({ db, processor, onRan, lingerMs = 2 }: EventRunnerDeps) {
-  const load = microBatch<string, InboxRow>(async (ids) => {
+  const load = microBatch<string, InboxRow & { receivedAt: number }>(async (ids) => {
     const rows = await db.$queryRaw<InboxRow[]>`
-      SELECT id, status::text AS status, payload, created FROM webhook_events WHERE id = ANY(${ids}::text[])`;
-    return new Map(rows.map((row) => [row.id, row]));
+      SELECT id, status::text AS status, payload, created, attempts,
+             extract(epoch FROM clock_timestamp() - received_at)::float8 * 1000 AS age
+        FROM webhook_events WHERE id = ANY(${ids}::text[])`;
+    // Receipt on this process's monotonic clock: the age was taken before the answer came back,
+    // so this is no earlier than the real receipt, and no host's wall clock is involved.
+    const answered = performance.now();
+    return new Map(rows.map((row) => [row.id, { ...row, receivedAt: answered - Number(row.age) }]));
   }, 0);
 
   const record = microBatch<Result, true>(async (results) => {
@@ -89,7 +97,12 @@ export function createEventRunner({ db, processor, onRan, lingerMs = 2 }: EventR
     const row = await load(eventId);
     if (!row || row.status === 'processed' || row.status === 'ignored') return;
     try {
-      const outcome = await processor.handle(row.payload as Stripe.Event);
+      // A first attempt may be served by a read of Stripe made since its receipt; a replay
+      // (after someone fixed something) or a retry reads afresh.
+      const outcome = await processor.handle(
+        row.payload as Stripe.Event,
+        row.attempts === 0 ? { notBefore: row.receivedAt } : {},
+      );
       await record({
         id: eventId,
         status: outcome.status,

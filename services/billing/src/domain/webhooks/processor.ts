@@ -40,7 +40,16 @@ export interface ProcessorDeps {
   planChanges: Pick<PlanChanges, 'scheduleChanged'>;
 }
 
-type Handler = (event: Stripe.Event) => Promise<Outcome>;
+/**
+ * How an event is being run. `notBefore`: on a first attempt, its receipt on this
+ * process's monotonic clock (performance.now()): a read of the object it names that began
+ * later serves it (shared-runs.ts). Unset for replays and retries, which read afresh.
+ */
+export interface RunContext {
+  notBefore?: number;
+}
+
+type Handler = (event: Stripe.Event, context: RunContext) => Promise<Outcome>;
 
 /** The event as the cause of what its processing changes (audit log, auth's history). */
 const eventCause = (event: Stripe.Event): ChangeCause => ({
@@ -82,9 +91,9 @@ export function createProcessor({
   plans,
   planChanges,
 }: ProcessorDeps) {
-  const syncSubscription: Handler = async (event) => {
+  const syncSubscription: Handler = async (event, { notBefore }) => {
     return unmapped(
-      await subscriptions.sync((event.data.object as Stripe.Subscription).id, eventCause(event)),
+      await subscriptions.sync((event.data.object as Stripe.Subscription).id, eventCause(event), notBefore),
     );
   };
 
@@ -103,14 +112,16 @@ export function createProcessor({
     return PROCESSED;
   };
 
-  const checkoutCompleted: Handler = async (event) => {
+  const checkoutCompleted: Handler = async (event, { notBefore }) => {
     // Re-fetched, recorded, and the customer's other open sessions expired (one subscription per user).
     const session = await checkout.sessionCompleted((event.data.object as Stripe.Checkout.Session).id);
     const customerId = idOf(session.customer);
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
     if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
-    const result = subscriptionId ? await subscriptions.sync(subscriptionId, eventCause(event)) : null;
+    const result = subscriptionId
+      ? await subscriptions.sync(subscriptionId, eventCause(event), notBefore)
+      : null;
     if (session.mode === 'payment') await purchases.recordFromSession(session, eventCause(event));
     // The trial decision (a card that had one gets none) and the discount, once the subscription is mirrored.
     await plans.afterCheckout(session);
@@ -148,13 +159,14 @@ export function createProcessor({
     return PROCESSED;
   };
 
-  const invoiceChanged: Handler = async (event) => {
+  const invoiceChanged: Handler = async (event, { notBefore }) => {
     const object = event.data.object as Stripe.Invoice;
     if (!object.id) return { status: 'ignored' }; // invoice.upcoming has no id
-    const invoice = await invoices.refresh(object.id);
+    const invoice = await invoices.refresh(object.id, notBefore);
     if (!invoice) return orphaned(event);
     const subscriptionId = invoiceSubscriptionId(invoice);
-    if (subscriptionId) return unmapped(await subscriptions.sync(subscriptionId, eventCause(event)));
+    if (subscriptionId)
+      return unmapped(await subscriptions.sync(subscriptionId, eventCause(event), notBefore));
     return PROCESSED;
   };
 
@@ -213,11 +225,11 @@ export function createProcessor({
     'entitlements.active_entitlement_summary.updated': entitlementSummaryUpdated,
   };
 
-  async function handle(event: Stripe.Event): Promise<Outcome> {
+  async function handle(event: Stripe.Event, context: RunContext = {}): Promise<Outcome> {
     const handler = handlers[event.type];
     if (!handler) return { status: 'ignored' };
     try {
-      return await handler(event);
+      return await handler(event, context);
     } catch (error) {
       // Stripe's 404 is an answer, not an outage: retrying will not make the object exist.
       if (isResourceMissing(error)) return orphaned(event, error);
