@@ -3,7 +3,9 @@
  * outbox row) merged with auth's (what it applied, with the cause billing
  * sent), through the admin API and on the AdminJS customer page.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUES } from '../src/queue/queue.js';
 import {
   BASIC_MONTHLY,
   bearer,
@@ -108,6 +110,9 @@ describe('GET /api/v1/admin/users/{id}/history', () => {
     });
     expect(decided?.details?.outbox_id).toBe(outbox.id);
     expect(outbox.cause).toEqual(decided?.cause);
+    // The row names its job (written with it, the id chosen before the send).
+    const job = await stack.app.billing.boss.getJobById(QUEUES.roleSync, outbox.jobId ?? '');
+    expect(job?.data).toMatchObject({ roleSyncId: outbox.id });
     // Newest first.
     const times = body.data.map((e) => (e as unknown as { at: string }).at);
     expect([...times].sort().reverse()).toEqual(times);

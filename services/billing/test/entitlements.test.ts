@@ -4,8 +4,10 @@
  * limit, one-time purchases and their refund, dunning through each state with
  * a restricted step, a trial running into past_due, and stale events.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripeSyncFor } from '../src/domain/sync/stripe-sync.js';
+import { QUEUES } from '../src/queue/queue.js';
 import {
   bearer,
   DAY,
@@ -252,6 +254,11 @@ describe('the push reaches auth', () => {
     );
     const outbox = await stack.app.billing.db.entitlementChange.findMany({ where: { userId: user.id } });
     expect(new Set(audited.map((a) => a.outboxId))).toEqual(new Set(outbox.map((c) => c.id)));
+    // Each change names its push job (written with it, the id chosen before the send).
+    for (const change of outbox) {
+      const job = await stack.app.billing.boss.getJobById(QUEUES.entitlementSync, change.jobId ?? '');
+      expect(job?.data).toMatchObject({ changeId: change.id });
+    }
 
     // A cancel takes the features away: auth raises the user's floor, and billing's verifier refuses the old token.
     await stack.stripe.subscriptions.cancel(subscriptionId);

@@ -155,9 +155,12 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
       };
       await tx.userEntitlements.upsert({ where: { userId }, create: { userId, ...data }, update: data });
       const id = randomUUID();
+      // The job's id is chosen here, so the row is written once with it (no UPDATE after the send).
+      const jobId = randomUUID();
       await tx.entitlementChange.create({
         data: {
           id,
+          jobId,
           userId,
           version: next.version,
           previous: json(change.previous),
@@ -180,12 +183,11 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
       });
       // The job continues the trace of what changed the entitlements (ADR 0025).
       const traceparent = currentTraceparent();
-      const jobId = await boss.send(
+      await boss.send(
         QUEUES.entitlementSync,
         { changeId: id, ...(traceparent ? { traceparent } : {}) },
-        { db: txDb(tx) },
+        { db: txDb(tx), id: jobId },
       );
-      await tx.entitlementChange.update({ where: { id }, data: { jobId } });
     },
   };
 }

@@ -34,12 +34,15 @@ export async function enqueueRoleSync(
   },
 ): Promise<string> {
   const id = randomUUID();
+  // The job's id is chosen here, so the row is written once with it (no UPDATE after the send).
+  const jobId = randomUUID();
   const cause = input.cause ?? causeFromReason(input.reason, input.subscriptionId);
   // The trace of what asked for it (a webhook job, a request): the role-sync job continues it.
   const traceparent = currentTraceparent();
   await tx.roleSync.create({
     data: {
       id,
+      jobId,
       userId: input.userId,
       role: input.change.role,
       source: input.source ?? subscriptionSource(input.subscriptionId),
@@ -63,12 +66,11 @@ export async function enqueueRoleSync(
       ...(input.reason ? { reason: input.reason } : {}),
     },
   });
-  const jobId = await boss.send(
+  await boss.send(
     QUEUES.roleSync,
     { roleSyncId: id, ...(traceparent ? { traceparent } : {}) },
-    { db: txDb(tx) },
+    { db: txDb(tx), id: jobId },
   );
-  await tx.roleSync.update({ where: { id }, data: { jobId } });
   return id;
 }
 
