@@ -3,6 +3,7 @@
  * the same rules as the read-then-write path it replaces for the common case.
  */
 import { provisionDatabase } from '@tollgate/test-kit';
+import pg from 'pg';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
@@ -11,10 +12,12 @@ import { upsertCustomer } from '../src/domain/customers/customers.js';
 
 let db: Db;
 let release: () => Promise<void>;
+let databaseUrl: string;
 
 beforeAll(async () => {
   const database = await provisionDatabase('billing_customers');
   release = database.release;
+  databaseUrl = database.url;
   await migrateBillingDatabase(database.url);
   db = createPrismaClient(database.url, 2);
 });
@@ -74,5 +77,30 @@ describe('upsertCustomer', () => {
     const second = await upsertCustomer(db, customer('cus_three', { metadata: { userId: USER_A } }));
     expect(second).toMatchObject({ id: 'cus_three', userId: null, email: 'cus_three@example.com' });
     expect((await db.customer.findUnique({ where: { id: 'cus_one' } }))?.userId).toBe(USER_A);
+  });
+
+  it('does not wait for a transaction that wrote an invoice of the customer (its key-share lock)', async () => {
+    // cus_one has its user (USER_A). A subscription sync holds such a transaction open for a while.
+    const other = new pg.Client({ connectionString: databaseUrl });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO invoices (id, customer_id, currency, amount_due, amount_paid, total, stripe_created_at, raw, updated_at)
+         VALUES ('in_lock', 'cus_one', 'usd', 0, 0, 0, now(), '{}', now())`,
+      );
+      const upsert = upsertCustomer(
+        db,
+        customer('cus_one', { email: 'while-locked@example.com', metadata: { userId: USER_A } }),
+      );
+      const outcome = await Promise.race([
+        upsert.then((row) => row.email),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 3 s'), 3000)),
+      ]);
+      expect(outcome).toBe('while-locked@example.com');
+    } finally {
+      await other.query('ROLLBACK');
+      await other.end();
+    }
   });
 });
