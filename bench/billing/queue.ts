@@ -19,6 +19,7 @@
  *     until everything converged (goal <= 15 s).
  * Needs TEST_DATABASE_URL and TEST_REDIS_URL. About 1-2 minutes.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { createBilling, loadConfig } from '@tollgate/billing';
 import { chaosUsers, startChaosSystem } from '@tollgate/e2e/chaos';
@@ -122,6 +123,7 @@ try {
   log(`burst: ${BURST} payments at once...`);
   const burst = await Promise.all(Array.from({ length: BURST }, () => people.newUser()));
   const burstCpu = { billing: await sys.billing.cpuSeconds(), auth: await sys.auth.cpuSeconds() };
+  const burstMachine = await machineCpu();
   const paidAt = new Map<string, number>();
   const paidWall = new Map<string, number>();
   const roleAt = new Map<string, number>();
@@ -153,6 +155,7 @@ try {
   }
   burstCpu.billing = (await sys.billing.cpuSeconds()) - burstCpu.billing;
   burstCpu.auth = (await sys.auth.cpuSeconds()) - burstCpu.auth;
+  const machine = machineDelta(burstMachine, await machineCpu());
   // A payment that failed (checkout refused on a loaded machine) is not waited for.
   const failedPayments = (await payments).filter((r) => r.status === 'rejected').length;
   for (const user of burst) if (!paidAt.has(user.id)) user.expect = null;
@@ -170,7 +173,7 @@ try {
     figure: late > 0 ? null : percentile(latencies, 99),
     unit: 'ms',
     goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
-    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed; CPU over the burst: billing ${burstCpu.billing.toFixed(1)} s, auth ${burstCpu.auth.toFixed(1)} s`,
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed; CPU over the burst: billing ${burstCpu.billing.toFixed(1)} s, auth ${burstCpu.auth.toFixed(1)} s${machine}`,
   });
   await logStages(
     burst.filter((u) => paidWall.has(u.id)).map((u) => u.id),
@@ -315,4 +318,46 @@ async function logStages(userIds: string[], paidWall: Map<string, number>) {
         .padStart(6)} ms`,
     );
   }
+}
+
+interface MachineCpu {
+  /** This process (the bench and the emulator, which runs in it), CPU-seconds. */
+  bench: number;
+  /** Every postgres process alive at the sample, CPU-seconds (Linux; 0 elsewhere): pooled backends live through a burst. */
+  postgres: number;
+  /** Busy and total jiffies of the whole machine (/proc/stat; 0 elsewhere). */
+  busy: number;
+  total: number;
+  at: number;
+}
+
+/** What the rest of the machine spent: the burst shares 2 cores with Postgres and the emulator. */
+async function machineCpu(): Promise<MachineCpu> {
+  const usage = process.cpuUsage();
+  const sample: MachineCpu = {
+    bench: (usage.user + usage.system) / 1e6,
+    postgres: 0,
+    busy: 0,
+    total: 0,
+    at: performance.now(),
+  };
+  try {
+    const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+    const jiffies = (cpu ?? '').split(/\s+/).slice(1).map(Number);
+    sample.total = jiffies.reduce((a, b) => a + b, 0);
+    sample.busy = sample.total - (jiffies[3] ?? 0) - (jiffies[4] ?? 0); // idle, iowait
+    for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (!stat.includes('(postgres)')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      sample.postgres += (Number(fields[11]) + Number(fields[12])) / 100;
+    }
+  } catch {}
+  return sample;
+}
+
+function machineDelta(a: MachineCpu, b: MachineCpu): string {
+  if (b.total === a.total) return '';
+  const busy = (100 * (b.busy - a.busy)) / (b.total - a.total);
+  return `, Postgres ${(b.postgres - a.postgres).toFixed(1)} s, bench + emulator ${(b.bench - a.bench).toFixed(1)} s; machine ${busy.toFixed(0)}% busy over ${((b.at - a.at) / 1000).toFixed(1)} s`;
 }
