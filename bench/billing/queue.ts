@@ -264,7 +264,9 @@ async function logStages(userIds: string[], paidWall: Map<string, number>) {
     ['received -> job queued (relay)', 'received', 'queued'],
     ['queued -> job started', 'queued', 'started'],
     ['started -> event processed', 'started', 'processed'],
-    ['processed -> role-sync job started', 'sync_queued', 'sync_started'],
+    // Queued inside the apply's transaction (pg-boss stamps the transaction's start): this stage
+    // includes the rest of that transaction, its commit and the worker's fetch.
+    ['role-sync job queued -> started', 'sync_queued', 'sync_started'],
     ['role-sync started -> granted at auth', 'sync_started', 'synced'],
   ];
   // What else the burst asked of billing: every event it received meanwhile, and how long
