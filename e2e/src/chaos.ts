@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HANDLED_EVENT_TYPES } from '@tollgate/billing/event-types';
 import { type RunningEmulator, startEmulator } from '@tollgate/stripe-emulator';
 import {
   freePort,
@@ -341,6 +342,9 @@ export async function startChaosSystem(): Promise<ChaosSystem> {
       // time (the emulator's default) made a burst of payments wait on the
       // emulator's own queue, which the bench then measured as billing's latency.
       webhookConcurrency: 8,
+      // Subscribed to the events billing acts on, as the README has users set up their endpoint
+      // (`npm run -s -w @tollgate/billing webhook-events`): 8 of a payment's 13 events.
+      webhookEvents: [...HANDLED_EVENT_TYPES],
     });
     cleanups.push(() => emulator.close());
     const emuUrl = new URL(emulator.url);

@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../db/prisma.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Invoices } from '../invoices/invoices.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
+import { HANDLED_EVENT_TYPES } from './event-types.js';
 import { createProcessor, type ProcessorDeps } from './processor.js';
 
 /** Stripe's 404, as the SDK raises it. */
@@ -89,5 +93,21 @@ describe('processor', () => {
     await expect(p.handle(event('balance.available', { id: 'bal_1' }))).resolves.toEqual({
       status: 'ignored',
     });
+  });
+
+  it('ignores a type named like an Object.prototype member (no handler is inherited)', async () => {
+    const { processor: p } = processor();
+    for (const type of ['constructor', 'toString', '__proto__'])
+      await expect(p.handle(event(type, { id: 'x_1' }))).resolves.toEqual({ status: 'ignored' });
+  });
+
+  it('handles the listed types, which the webhook-events command prints without a database', async () => {
+    expect(processor().processor.handledTypes).toEqual(HANDLED_EVENT_TYPES);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', path.join(import.meta.dirname, '..', '..', 'cli', 'webhook-events.ts')],
+      { env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 },
+    );
+    expect(stdout.trim().split(',')).toEqual([...HANDLED_EVENT_TYPES]);
   });
 });

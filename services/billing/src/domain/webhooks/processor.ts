@@ -19,6 +19,7 @@ import type { Plans } from '../plans/plans.js';
 import type { Trials } from '../plans/trials.js';
 import type { Purchases } from '../purchases/purchases.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
+import { HANDLED_EVENT_TYPES, type HandledEventType } from './event-types.js';
 
 export type Outcome =
   | { status: 'processed' }
@@ -186,7 +187,8 @@ export function createProcessor({
     return PROCESSED;
   };
 
-  const handlers: Record<string, Handler> = {
+  // Exactly the listed types: a type missing here, or one not listed, does not compile.
+  const handlers: Record<HandledEventType, Handler> = {
     'checkout.session.completed': checkoutCompleted,
     'checkout.session.async_payment_succeeded': checkoutCompleted,
     'checkout.session.async_payment_failed': checkoutChanged,
@@ -226,7 +228,9 @@ export function createProcessor({
   };
 
   async function handle(event: Stripe.Event, context: RunContext = {}): Promise<Outcome> {
-    const handler = handlers[event.type];
+    const handler = Object.hasOwn(handlers, event.type)
+      ? handlers[event.type as HandledEventType]
+      : undefined;
     if (!handler) return { status: 'ignored' };
     try {
       return await handler(event, context);
@@ -237,7 +241,7 @@ export function createProcessor({
     }
   }
 
-  return { handle, handledTypes: Object.keys(handlers) };
+  return { handle, handledTypes: HANDLED_EVENT_TYPES as readonly string[] };
 }
 
 export type Processor = ReturnType<typeof createProcessor>;
