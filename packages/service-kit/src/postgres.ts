@@ -85,5 +85,10 @@ export function createPostgresPool(options: PostgresPoolOptions): pg.Pool {
 
 /** Prisma's driver adapter over a pool from createPostgresPool; the client ends the pool when it disconnects. */
 export function createPrismaPgAdapter(options: PostgresPoolOptions): PrismaPg {
-  return new PrismaPg(createPostgresPool(options), { disposeExternalPool: true });
+  return prismaPgAdapterOver(createPostgresPool(options));
+}
+
+/** The same over a pool the caller also queries directly (plain SQL on a hot path). */
+export function prismaPgAdapterOver(pool: pg.Pool): PrismaPg {
+  return new PrismaPg(pool, { disposeExternalPool: true });
 }

@@ -118,7 +118,6 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     plans,
     planChanges,
   });
-  const handledTypes = new Set(processor.handledTypes);
   const inbox = createInbox({
     db,
     sql,
@@ -126,7 +125,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     stripe,
     webhookSecret: config.stripe.webhookSecret,
     toleranceSeconds: config.stripe.webhookToleranceSeconds,
-    handles: (type) => handledTypes.has(type),
+    handles: processor.handles,
     onIgnored: (createdAt) => metrics.eventRan('ignored', createdAt),
   });
   const eventRunner = createEventRunner({

@@ -1,5 +1,4 @@
-import { PrismaPg } from '@prisma/adapter-pg';
-import { createPostgresPool } from '@tollgate/service-kit/postgres';
+import { createPostgresPool, prismaPgAdapterOver } from '@tollgate/service-kit/postgres';
 import type pg from 'pg';
 import { Prisma, PrismaClient } from '../generated/prisma/client.js';
 
@@ -28,7 +27,7 @@ export type Sql = Pick<pg.Pool, 'query'>;
 export function createDatabase(databaseUrl: string, max: number): { db: Db; sql: Sql } {
   const pool = createPostgresPool({ connectionString: databaseUrl, max });
   // The client ends the pool when it disconnects.
-  const db = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  const db = new PrismaClient({ adapter: prismaPgAdapterOver(pool) });
   return { db, sql: pool };
 }
 

@@ -169,9 +169,9 @@ export function createPlanChanges({ db, stripe, catalog, subscriptions, sync }: 
    * upgrade paid for now), and only once the change is known to be valid.
    */
   async function changeNow(userId: string, priceId: string) {
-    await subscriptions.checkPlanChange(userId, priceId);
+    const live = await subscriptions.checkPlanChange(userId, priceId);
     await detachSchedule(userId);
-    await subscriptions.changePlan(userId, priceId);
+    await subscriptions.changePlan(live, priceId);
   }
 
   /**

@@ -104,9 +104,11 @@ export function createSubscriptionsService({ db, stripe, catalog, sync }: Subscr
     return live;
   }
 
-  /** The plan changes now, prorated (a pending period-end change must be dropped first: PlanChanges.changeNow). */
-  async function changePlan(userId: string, priceId: string) {
-    const live = await checkPlanChange(userId, priceId);
+  /**
+   * The plan changes now, prorated, on the subscription checkPlanChange returned (a pending
+   * period-end change must be dropped in between: PlanChanges.changeNow).
+   */
+  async function changePlan(live: { id: string }, priceId: string) {
     const subscription = await stripe.subscriptions.retrieve(live.id);
     const item = mainItem(subscription);
     if (!item) throw Problems.subscriptionNotFound('the subscription has no item to change');

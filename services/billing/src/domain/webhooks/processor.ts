@@ -227,11 +227,14 @@ export function createProcessor({
     'entitlements.active_entitlement_summary.updated': entitlementSummaryUpdated,
   };
 
+  /** Whether an event of this type is acted on (own keys only: nothing inherited from Object.prototype). */
+  function handles(type: string): type is HandledEventType {
+    return Object.hasOwn(handlers, type);
+  }
+
   async function handle(event: Stripe.Event, context: RunContext = {}): Promise<Outcome> {
-    const handler = Object.hasOwn(handlers, event.type)
-      ? handlers[event.type as HandledEventType]
-      : undefined;
-    if (!handler) return { status: 'ignored' };
+    if (!handles(event.type)) return { status: 'ignored' };
+    const handler = handlers[event.type];
     try {
       return await handler(event, context);
     } catch (error) {
@@ -241,7 +244,7 @@ export function createProcessor({
     }
   }
 
-  return { handle, handledTypes: HANDLED_EVENT_TYPES as readonly string[] };
+  return { handle, handles, handledTypes: HANDLED_EVENT_TYPES as readonly string[] };
 }
 
 export type Processor = ReturnType<typeof createProcessor>;
