@@ -60,15 +60,20 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
+/** Two free ports on loopback; the fake backend never reads the directory. */
+async function catcherOptions() {
+  return {
+    host: '127.0.0.1',
+    smtpPort: await freePort(),
+    webPort: await freePort(),
+    mailDirectory: '/unused',
+  };
+}
+
 describe('the mail catcher, started on demand', () => {
   it('starts its backend only at the first connection, once, and joins each port to its own', async () => {
     let starts = 0;
-    const options = {
-      host: '127.0.0.1',
-      smtpPort: await freePort(),
-      webPort: await freePort(),
-      mailDirectory: '/unused',
-    };
+    const options = await catcherOptions();
     const catcher = await startMailCatcher(options, async () => {
       starts++;
       const backend = await fakeBackend();
@@ -89,12 +94,7 @@ describe('the mail catcher, started on demand', () => {
 
   it('drops the connection when the backend cannot start, and tries again at the next', async () => {
     let starts = 0;
-    const options = {
-      host: '127.0.0.1',
-      smtpPort: await freePort(),
-      webPort: await freePort(),
-      mailDirectory: '/unused',
-    };
+    const options = await catcherOptions();
     const catcher = await startMailCatcher(options, async () => {
       starts++;
       if (starts === 1) throw new Error('port taken');

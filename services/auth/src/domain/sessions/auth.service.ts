@@ -216,7 +216,6 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!status.clean) await deps.lockout.recordSuccess(subject, client.ip);
   }
 
-  /** A session for a user someone else authenticated (an OpenID provider, a passkey). */
   /**
    * A user with TOTP on or a passkey gets no session from a first factor
    * alone (a password, an OpenID provider's login): answers mfa_required with
@@ -234,6 +233,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     throw Problems.mfaRequired(ticket, expiresIn, methods, firstFactor);
   }
 
+  /** A session for a user someone else authenticated (an OpenID provider, a passkey). */
   async function startProvidedSession(
     user: UserRecord,
     client: ClientInfo,
