@@ -9,8 +9,10 @@
  *     per second from the first to the last processed (goal >= 200/s), and per
  *     CPU-second of the billing process (the figure a busy machine distorts
  *     least); at most BENCH_DRAIN_LIMIT_SECONDS (60) of it;
- *  2. a burst of BENCH_BURST (20) concurrent payments: payment -> role in
- *     auth, p50 and p99 (goal p99 < 1 s);
+ *  2. a burst of BENCH_BURST (20) concurrent payments: from the delivery of
+ *     the event that grants each role to the grant in auth, p50 and p99 (goal,
+ *     the issue's: p99 < 1 s); also from the payment itself, which adds the
+ *     emulator's own delivery queue (printed, no goal);
  *  3. auth down for BENCH_AUTH_OUTAGE_SECONDS (20; the issue says 60, shortened
  *     to keep the bench short: the backoff cap is reached either way) while
  *     users subscribe and cancel: seconds from auth's return until every role
@@ -168,17 +170,25 @@ try {
       return at === undefined ? Number.POSITIVE_INFINITY : Math.max(0, at - (paidAt.get(user.id) ?? at));
     });
   const late = latencies.filter((l) => l === Number.POSITIVE_INFINITY).length;
+  const paidUsers = burst.filter((u) => paidWall.has(u.id)).map((u) => u.id);
+  // The issue's figure: from Stripe's delivery of the event that grants the role to the role in auth.
+  const delivered = await deliveryToRole(paidUsers);
   report.add({
-    measure: `burst of ${BURST} payments -> role, p99`,
-    figure: late > 0 ? null : percentile(latencies, 99),
+    measure: `burst of ${BURST} payments: delivery -> role, p99`,
+    figure: late > 0 || delivered.length < paidUsers.length ? null : percentile(delivered, 99),
     unit: 'ms',
     goal: { on: 'figure', op: '<=', value: 1000, text: 'p99 < 1,000 ms' },
-    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed; CPU over the burst: billing ${burstCpu.billing.toFixed(1)} s, auth ${burstCpu.auth.toFixed(1)} s${machine}`,
+    note: `p50 ${percentile(delivered, 50).toFixed(0)} ms over ${delivered.length} users; CPU over the burst: billing ${burstCpu.billing.toFixed(1)} s, auth ${burstCpu.auth.toFixed(1)} s${machine}`,
   });
-  await logStages(
-    burst.filter((u) => paidWall.has(u.id)).map((u) => u.id),
-    paidWall,
-  );
+  // Stricter: from the payment, so it adds the emulator's own delivery queue (which shares the
+  // 2 cores). Printed without a goal.
+  report.add({
+    measure: `burst of ${BURST} payments: payment -> role, p99`,
+    figure: late > 0 ? null : percentile(latencies, 99),
+    unit: 'ms',
+    note: `p50 ${percentile(latencies, 50).toFixed(0)} ms; ${late} not within 90 s; ${failedPayments} payments failed`,
+  });
+  await logStages(paidUsers, paidWall);
 
   // 3. Auth outage while users subscribe and cancel (they registered before it).
   log(`auth down for ${OUTAGE_SECONDS} s...`);
@@ -232,6 +242,33 @@ try {
   process.exitCode = 1;
 } finally {
   await sys.close();
+}
+
+/**
+ * Per user, ms from the delivery of the event whose processing granted the role
+ * (the start of the emulator's successful attempt, as Stripe would time it) to
+ * auth's answer that the grant is committed (the role sync's completion: a few
+ * ms after the grant itself, so never early). Both clocks are this machine's.
+ */
+async function deliveryToRole(userIds: string[]): Promise<number[]> {
+  const { rows: grants } = await sys.billingDb.query<{ event_id: string; at: number }>(
+    `SELECT DISTINCT ON (user_id) cause->>'event_id' AS event_id,
+            extract(epoch FROM completed_at) * 1000 AS at
+       FROM role_syncs WHERE user_id::text = ANY($1::text[]) AND action = 'grant' AND completed_at IS NOT NULL
+      ORDER BY user_id, created_at`,
+    [userIds],
+  );
+  const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries`, {
+    headers: { authorization: `Bearer ${sys.emulator.apiKey}` },
+  }).then((r) => r.json())) as { data: { event_id: string; attempts: { at: string; status: number | null }[] }[] };
+  const deliveredAt = new Map<string, number>();
+  for (const d of deliveries.data) {
+    const ok = d.attempts.find((a) => a.status !== null && a.status >= 200 && a.status < 300);
+    if (ok && !deliveredAt.has(d.event_id)) deliveredAt.set(d.event_id, Date.parse(ok.at));
+  }
+  return grants
+    .map((g) => Number(g.at) - (deliveredAt.get(g.event_id) ?? Number.NaN))
+    .filter((ms) => Number.isFinite(ms));
 }
 
 /**
