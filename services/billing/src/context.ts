@@ -5,7 +5,7 @@
 import { tracedFetch } from '@tollgate/service-kit';
 import type Stripe from 'stripe';
 import type { Config } from './config.js';
-import { createDatabase, type Db, type Sql } from './db/prisma.js';
+import { createDatabase, type Db, type SqlPool } from './db/prisma.js';
 import { createAuditLog } from './domain/audit/audit-log.js';
 import { createCatalog } from './domain/catalog/catalog.js';
 import { createCheckout } from './domain/checkout/checkout.js';
@@ -40,7 +40,7 @@ import { createStripeClient } from './stripe/client.js';
 
 export interface BillingDeps {
   /** The Prisma client and the pool under it (see createDatabase). */
-  database?: { db: Db; sql: Sql };
+  database?: { db: Db; sql: SqlPool };
   stripe?: Stripe;
   boss?: Boss;
   clock?: Clock;
@@ -81,9 +81,9 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   const customers = createCustomers({ db, stripe, auth: authRoles });
   const invoices = createInvoices({ db, stripe });
   const dunning = config.dunning;
-  const subscriptionSync = createSubscriptionSync({ db, stripe, boss, clock, dunning });
+  const subscriptionSync = createSubscriptionSync({ db, sql, stripe, boss, clock, dunning });
   const purchases = createPurchases({ db, stripe, boss, clock, dunning });
-  const refreshEntitlements = createEntitlementsRefresher({ db, boss, clock, policy: dunning });
+  const refreshEntitlements = createEntitlementsRefresher({ sql, boss, clock, policy: dunning });
   const entitlements = createEntitlementsReader({ sql });
   const subscriptions = createSubscriptionsService({ db, stripe, catalog, sync: subscriptionSync });
   const planChanges = createPlanChanges({ db, stripe, catalog, subscriptions, sync: subscriptionSync });
@@ -141,11 +141,8 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     lookbackSeconds: config.worker.catchupLookbackSeconds,
     clock,
   });
-  const roleSync = createRoleSyncRunner({ db, auth: authRoles, clock });
-  const entitlementPush = createEntitlementPushRunner({
-    db,
-    auth: authEntitlements,
-  });
+  const roleSync = createRoleSyncRunner({ db, sql, auth: authRoles, clock });
+  const entitlementPush = createEntitlementPushRunner({ sql, auth: authEntitlements });
   const roleSyncAdmin = createRoleSyncAdmin({ db, boss });
 
   return {

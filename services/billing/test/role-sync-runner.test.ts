@@ -8,11 +8,12 @@ import { provisionDatabase } from '@tollgate/test-kit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateBillingDatabase } from '../src/db/migrate.js';
-import { createPrismaClient, type Db } from '../src/db/prisma.js';
+import { createDatabase, type Db, type SqlPool } from '../src/db/prisma.js';
 import type { AuthRolesClient } from '../src/domain/role-sync/auth-roles-client.js';
 import { createRoleSyncRunner } from '../src/domain/role-sync/role-sync.js';
 
 let db: Db;
+let sql: SqlPool;
 let observer: pg.Client;
 let release: () => Promise<void>;
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   const database = await provisionDatabase('billing_rolesync');
   release = database.release;
   await migrateBillingDatabase(database.url);
-  db = createPrismaClient(database.url, 4);
+  ({ db, sql } = createDatabase(database.url, 4));
   observer = new pg.Client({ connectionString: database.url });
   await observer.connect();
 });
@@ -97,7 +98,7 @@ describe('role-sync runner', () => {
       await new Promise((r) => setTimeout(r, 100));
       seen.push(await openTransactions());
     });
-    const outcome = await createRoleSyncRunner({ db, auth: auth.client }).run(id);
+    const outcome = await createRoleSyncRunner({ db, sql, auth: auth.client }).run(id);
     expect(outcome).toBe('granted');
     expect(auth.calls).toEqual(['grant premium']);
     expect(seen).toEqual([0]);
@@ -119,7 +120,7 @@ describe('role-sync runner', () => {
         data: { status: 'canceled', entitledRole: null },
       });
     });
-    const outcome = await createRoleSyncRunner({ db, auth: auth.client }).run(id);
+    const outcome = await createRoleSyncRunner({ db, sql, auth: auth.client }).run(id);
     expect(auth.calls).toEqual(['grant premium', 'revoke premium']);
     expect(outcome).toBe('revoked');
     expect(await db.roleSync.findUniqueOrThrow({ where: { id } })).toMatchObject({

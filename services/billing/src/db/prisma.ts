@@ -15,20 +15,93 @@ export function createPrismaClient(databaseUrl: string, max: number): Db {
   return createDatabase(databaseUrl, max).db;
 }
 
-/** A plain SQL query over the pool under Prisma (pg.Pool satisfies it). */
-export type Sql = Pick<pg.Pool, 'query'>;
+/** A statement: text, or a named one (each connection parses and plans it once). */
+export type Statement = string | { name?: string; text: string; values?: unknown[] };
 
 /**
- * The Prisma client and the pool under it, for the few reads on a hot path
- * that skip Prisma: each Prisma query compiles its plan in WebAssembly first,
- * which cost more CPU than the rest of a small request (ADR 0018). One pool:
- * the connection budget (README) stays DATABASE_POOL_MAX.
+ * Plain SQL: the pool under Prisma, a pooled client inside a transaction
+ * (`SqlPool.transaction`), or a Prisma interactive transaction (`sqlOf`).
+ * Writers that must also run inside Prisma transactions take this, so each
+ * statement exists once.
  */
-export function createDatabase(databaseUrl: string, max: number): { db: Db; sql: Sql } {
+export interface Sql {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    statement: Statement,
+    values?: unknown[],
+  ): Promise<{ rows: R[] }>;
+}
+
+/** The pool: plain queries, and transactions on one of its clients. */
+export interface SqlPool extends Sql {
+  /**
+   * Runs `work` in a transaction on one pooled client, with no Prisma in the
+   * way (each Prisma query compiles its plan first: on the payment -> role path
+   * that cost more than Postgres's own work, ADR 0015). Only database work may
+   * run inside: every statement, and every wait between them, is bounded by
+   * `timeoutMs`, as Prisma's transaction timeout bounds its transactions.
+   */
+  transaction<T>(work: (sql: Sql) => Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
+}
+
+/**
+ * The Prisma client and the pool under it, for the hot paths that skip
+ * Prisma: each Prisma query compiles its plan in WebAssembly first, which cost
+ * more CPU than the rest of a small request (ADR 0018). One pool: the
+ * connection budget (README) stays DATABASE_POOL_MAX.
+ */
+export function createDatabase(databaseUrl: string, max: number): { db: Db; sql: SqlPool } {
   const pool = createPostgresPool({ connectionString: databaseUrl, max });
   // The client ends the pool when it disconnects.
   const db = new PrismaClient({ adapter: prismaPgAdapterOver(pool) });
-  return { db, sql: pool };
+  return { db, sql: sqlPool(pool) };
+}
+
+export function sqlPool(pool: pg.Pool): SqlPool {
+  return {
+    query: (statement, values) => run(pool, statement, values),
+    async transaction(work, { timeoutMs = 15_000 } = {}) {
+      const client = await pool.connect();
+      // A client whose ROLLBACK failed is in an unknown state: the pool closes it instead of lending it again.
+      let broken: Error | undefined;
+      try {
+        const ms = Math.trunc(timeoutMs);
+        await client.query(
+          `BEGIN; SET LOCAL statement_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms}`,
+        );
+        const result = await work({ query: (statement, values) => run(client, statement, values) });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch((rollbackError: Error) => {
+          broken = rollbackError;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+function run<R extends pg.QueryResultRow>(
+  on: pg.Pool | pg.PoolClient,
+  statement: Statement,
+  values?: unknown[],
+): Promise<{ rows: R[] }> {
+  return typeof statement === 'string'
+    ? on.query<R>(statement, values)
+    : on.query<R>({ name: statement.name, text: statement.text, values: statement.values ?? values });
+}
+
+/** The same statements inside a Prisma interactive transaction, or on its client (statement names do not apply). */
+export function sqlOf(tx: Pick<Tx, '$queryRawUnsafe'>): Sql {
+  return {
+    async query<R extends pg.QueryResultRow>(statement: Statement, values?: unknown[]) {
+      const text = typeof statement === 'string' ? statement : statement.text;
+      const params = (typeof statement === 'string' ? values : (statement.values ?? values)) ?? [];
+      return { rows: await tx.$queryRawUnsafe<R[]>(text, ...params) };
+    },
+  };
 }
 
 /** True when `error` is a unique-constraint violation (Prisma P2002). */

@@ -5,7 +5,7 @@
  */
 import { PgBoss } from 'pg-boss';
 import type { Config } from '../config.js';
-import type { Tx } from '../db/prisma.js';
+import { type Sql, sqlOf, type Tx } from '../db/prisma.js';
 
 export const QUEUES = {
   /** data: { eventId } — process one inbox event. */
@@ -93,12 +93,16 @@ async function upsertQueue(boss: PgBoss, name: string, options: QueueOptions) {
   }
 }
 
-/** pg-boss's database adapter over a Prisma interactive transaction. */
-export function txDb(tx: Tx) {
+/** pg-boss's database adapter over plain SQL (a transaction's client): its job exists if that transaction commits. */
+export function bossDb(sql: Sql) {
   return {
     async executeSql(text: string, values: unknown[] = []) {
-      const rows = await tx.$queryRawUnsafe<unknown[]>(text, ...values);
-      return { rows };
+      return sql.query(text, values);
     },
   };
+}
+
+/** The same over a Prisma interactive transaction. */
+export function txDb(tx: Tx) {
+  return bossDb(sqlOf(tx));
 }

@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuthHistoryEntry, ChangeCause } from '@tollgate/contracts';
-import type { Db, Tx } from '../../db/prisma.js';
-import type { Prisma } from '../../generated/prisma/client.js';
+import type { Db, Sql } from '../../db/prisma.js';
 
 export type BillingAuditAction = 'role_grant' | 'role_revoke' | 'entitlements_changed' | (string & {});
 
@@ -22,20 +21,35 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The INSERT of one entry, its parameters numbered from `first`: outbox
+ * writers append it to their own statement (one round trip for the row and
+ * its entry). `at` is the clock's time, not the transaction's: entries
+ * written by one transaction keep their order.
+ */
+export function auditInsert(first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO audit_log (id, user_id, at, action, role, subscription_id, outbox_id, cause, details)
+    VALUES (${p(0)}::uuid, ${p(1)}::uuid, clock_timestamp(), ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}::uuid, ${p(6)}::jsonb, ${p(7)}::jsonb)`;
+}
+
+/** The parameters of `auditInsert`, in order. */
+export function auditValues(record: AuditRecord): unknown[] {
+  return [
+    randomUUID(),
+    record.userId,
+    record.action,
+    record.role ?? null,
+    record.subscriptionId ?? null,
+    record.outboxId ?? null,
+    JSON.stringify(record.cause),
+    record.details === undefined ? null : JSON.stringify(record.details),
+  ];
+}
+
 /** Writes one entry in the caller's transaction (the one writing the outbox row). */
-export async function recordAudit(tx: Tx, record: AuditRecord): Promise<void> {
-  await tx.auditEntry.create({
-    data: {
-      id: randomUUID(),
-      userId: record.userId,
-      action: record.action,
-      role: record.role ?? null,
-      subscriptionId: record.subscriptionId ?? null,
-      outboxId: record.outboxId ?? null,
-      cause: record.cause as Prisma.InputJsonValue,
-      details: (record.details ?? undefined) as Prisma.InputJsonValue | undefined,
-    },
-  });
+export async function recordAudit(sql: Sql, record: AuditRecord): Promise<void> {
+  await sql.query(auditInsert(1), auditValues(record));
 }
 
 /**

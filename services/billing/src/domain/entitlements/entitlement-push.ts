@@ -14,7 +14,7 @@ import {
   FEATURE_KEY_PATTERN,
   type FeatureSet,
 } from '@tollgate/contracts';
-import type { Db } from '../../db/prisma.js';
+import type { Sql } from '../../db/prisma.js';
 
 const FEATURE_KEY = new RegExp(FEATURE_KEY_PATTERN);
 
@@ -81,40 +81,54 @@ export async function pushEntitlementChange(
   }
 }
 
-export function prismaPushPorts(db: Db): EntitlementPushPorts {
+/** The ports in plain SQL: every payment's push runs them (ADR 0015). */
+export function sqlPushPorts(sql: Sql): EntitlementPushPorts {
   return {
-    change: (id) =>
-      db.entitlementChange.findUnique({ where: { id }, select: { id: true, userId: true, status: true } }),
-    async newest(userId) {
-      const current = await db.userEntitlements.findUnique({ where: { userId } });
-      if (!current) return null;
-      const made = await db.entitlementChange.findUnique({
-        where: { userId_version: { userId, version: current.version } },
-        select: { cause: true },
+    async change(id) {
+      const { rows } = await sql.query<{ id: string; userId: string; status: string }>({
+        name: 'entitlement-change',
+        text: `SELECT id::text, user_id::text AS "userId", status::text FROM entitlement_changes WHERE id = $1::uuid`,
+        values: [id],
       });
+      return rows[0] ?? null;
+    },
+    async newest(userId) {
+      const { rows } = await sql.query<{ version: number; features: FeatureSet; cause: ChangeCause | null }>({
+        name: 'entitlements-newest',
+        text: `SELECT e.version, e.features, c.cause FROM user_entitlements e
+                 LEFT JOIN entitlement_changes c ON c.user_id = e.user_id AND c.version = e.version
+                WHERE e.user_id = $1::uuid`,
+        values: [userId],
+      });
+      const current = rows[0];
+      if (!current) return null;
       return {
         version: current.version,
-        features: current.features as FeatureSet,
-        cause: (made?.cause as ChangeCause | undefined) ?? { type: 'sync' },
+        features: current.features,
+        cause: current.cause ?? { type: 'sync' },
       };
     },
     async succeeded(id) {
-      await db.entitlementChange.update({
-        where: { id },
-        data: { status: 'succeeded', attempts: { increment: 1 }, lastError: null, completedAt: new Date() },
+      await sql.query({
+        name: 'entitlement-change-succeeded',
+        text: `UPDATE entitlement_changes SET status = 'succeeded', attempts = attempts + 1, last_error = NULL,
+                      completed_at = now(), updated_at = now() WHERE id = $1::uuid`,
+        values: [id],
       });
     },
     async failed(id, error) {
-      await db.entitlementChange.update({
-        where: { id },
-        data: { status: 'retrying', attempts: { increment: 1 }, lastError: error.message.slice(0, 2000) },
+      await sql.query({
+        name: 'entitlement-change-failed',
+        text: `UPDATE entitlement_changes SET status = 'retrying', attempts = attempts + 1, last_error = $2,
+                      updated_at = now() WHERE id = $1::uuid`,
+        values: [id, error.message.slice(0, 2000)],
       });
     },
   };
 }
 
-export function createEntitlementPushRunner({ db, auth }: { db: Db; auth: EntitlementsAuth }) {
-  const ports = prismaPushPorts(db);
+export function createEntitlementPushRunner({ sql, auth }: { sql: Sql; auth: EntitlementsAuth }) {
+  const ports = sqlPushPorts(sql);
   return {
     run: (changeId: string, warn?: PushWarn) => pushEntitlementChange(ports, auth, changeId, warn),
   };

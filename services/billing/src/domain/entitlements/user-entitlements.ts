@@ -8,15 +8,15 @@
  * transaction: the outbox.
  *
  * `refreshUserEntitlements` is written against a small store port so its
- * rule (compare, bump, record) is unit-tested on a fake; the Prisma store
+ * rule (compare, bump, record) is unit-tested on a fake; `entitlementsStore`
  * below is the one the service uses.
  */
 import { randomUUID } from 'node:crypto';
 import { type ChangeCause, entitlementsShrank, type FeatureSet } from '@tollgate/contracts';
 import { currentTraceparent } from '@tollgate/service-kit';
-import type { Db, Prisma, Sql, Tx } from '../../db/prisma.js';
-import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
-import { recordAudit } from '../audit/audit-log.js';
+import type { Sql, SqlPool } from '../../db/prisma.js';
+import { type Boss, bossDb, QUEUES } from '../../queue/queue.js';
+import { auditInsert, auditValues } from '../audit/audit-log.js';
 import type { Access, DunningPolicy } from '../dunning/dunning.js';
 import { canonical, type DerivedEntitlements, deriveEntitlements, type EntitlementSource } from './derive.js';
 import { featuresFor, featuresOfProduct, type ProductFeatureRow, unionFeatures } from './features.js';
@@ -73,8 +73,6 @@ export function purchaseGrants(p: { status: string; expiresAt: Date | null }, no
   return p.status === 'paid' && (p.expiresAt === null || p.expiresAt > now);
 }
 
-const json = (value: unknown) => value as Prisma.InputJsonValue;
-
 /** What the sources query returns: JSON, so timestamps are ISO strings. */
 interface SourceRows {
   subscriptions: {
@@ -88,20 +86,28 @@ interface SourceRows {
   products: { id: string; role: string | null; features: ProductFeatureRow[] }[];
 }
 
-/** The store over the billing database, inside the caller's transaction. */
-export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolicy): UserEntitlementsStore {
+/**
+ * The store over the billing database, inside the caller's transaction (a
+ * pooled client's, or a Prisma one through `sqlOf`). Plain SQL: it runs in
+ * every subscription apply, on the way from a payment to its role (ADR 0015).
+ */
+export function entitlementsStore(sql: Sql, boss: Boss, policy: DunningPolicy): UserEntitlementsStore {
   return {
     async lock(userId) {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`entitlements|${userId}`}))`;
+      await sql.query('SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))', [`entitlements|${userId}`]);
     },
 
     async sources(userId, now) {
       // One round trip instead of four (subscriptions, purchases, products, their features): it runs
       // inside every subscription apply's transaction, on the way from a payment to its role (ADR 0015).
-      const [row] = await tx.$queryRaw<SourceRows[]>`
+      const {
+        rows: [row],
+      } = await sql.query<SourceRows>({
+        name: 'entitlement-sources',
+        text: `
         WITH subs AS (SELECT id, product_id, dunning_state, dunning_next_step_at, entitled_role
-                        FROM subscriptions WHERE user_id = ${userId}::uuid),
-             buys AS (SELECT id, product_id, status, expires_at FROM purchases WHERE user_id = ${userId}::uuid)
+                        FROM subscriptions WHERE user_id = $1::uuid),
+             buys AS (SELECT id, product_id, status, expires_at FROM purchases WHERE user_id = $1::uuid)
         SELECT
           (SELECT coalesce(json_agg(json_build_object('id', id, 'productId', product_id,
                     'dunningState', dunning_state, 'dunningNextStepAt', dunning_next_step_at,
@@ -112,7 +118,9 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
                     (SELECT coalesce(json_agg(json_build_object('lookupKey', f.lookup_key, 'limit', f."limit",
                               'active', f.active) ORDER BY f.feature_id), '[]'::json)
                        FROM product_features f WHERE f.product_id = p.id))), '[]'::json)
-             FROM products p WHERE p.id IN (SELECT product_id FROM subs UNION SELECT product_id FROM buys)) AS products`;
+             FROM products p WHERE p.id IN (SELECT product_id FROM subs UNION SELECT product_id FROM buys)) AS products`,
+        values: [userId],
+      });
       const date = (value: string | null) => (value === null ? null : new Date(value));
       const subscriptions = (row?.subscriptions ?? []).map((s) => ({
         ...s,
@@ -152,58 +160,62 @@ export function prismaEntitlementsStore(tx: Tx, boss: Boss, policy: DunningPolic
     },
 
     async current(userId) {
-      const row = await tx.userEntitlements.findUnique({ where: { userId } });
-      if (!row) return null;
-      return {
-        version: row.version,
-        features: row.features as FeatureSet,
-        roles: row.roles as string[],
-        sources: row.sources as unknown as DerivedEntitlements['sources'],
-      };
+      const {
+        rows: [row],
+      } = await sql.query<Omit<EntitlementsRow, 'user_id'>>({
+        name: 'entitlements-current',
+        text: 'SELECT version, features, roles, sources FROM user_entitlements WHERE user_id = $1::uuid',
+        values: [userId],
+      });
+      return row ?? null;
     },
 
     async save(userId, next, change) {
-      const data = {
-        version: next.version,
-        features: json(next.features),
-        roles: json(next.roles),
-        sources: json(next.sources),
-        updatedAt: new Date(),
-      };
-      await tx.userEntitlements.upsert({ where: { userId }, create: { userId, ...data }, update: data });
       const id = randomUUID();
       // The job's id is chosen here, so the row is written once with it (no UPDATE after the send).
       const jobId = randomUUID();
-      await tx.entitlementChange.create({
-        data: {
+      // The new version, its change record and the audit entry: one statement, one round trip.
+      await sql.query(
+        `WITH stored AS (
+           INSERT INTO user_entitlements (user_id, version, features, roles, sources, updated_at)
+           VALUES ($1::uuid, $2::int, $3::jsonb, $4::jsonb, $5::jsonb, now())
+           ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, features = EXCLUDED.features,
+             roles = EXCLUDED.roles, sources = EXCLUDED.sources, updated_at = EXCLUDED.updated_at),
+         change AS (
+           INSERT INTO entitlement_changes (id, job_id, user_id, version, previous, features, cause, updated_at)
+           VALUES ($6::uuid, $7, $1::uuid, $2::int, $8::jsonb, $3::jsonb, $9::jsonb, now()))
+         ${auditInsert(10)}`,
+        [
+          userId,
+          next.version,
+          JSON.stringify(next.features),
+          JSON.stringify(next.roles),
+          JSON.stringify(next.sources),
           id,
           jobId,
-          userId,
-          version: next.version,
-          previous: json(change.previous),
-          features: json(next.features),
-          cause: json(change.cause),
-        },
-      });
-      await recordAudit(tx, {
-        userId,
-        action: 'entitlements_changed',
-        subscriptionId: change.cause.subscription_id ?? null,
-        outboxId: id,
-        cause: change.cause,
-        details: {
-          version: next.version,
-          previous: change.previous,
-          features: next.features,
-          shrank: entitlementsShrank(change.previous, next.features),
-        },
-      });
+          JSON.stringify(change.previous),
+          JSON.stringify(change.cause),
+          ...auditValues({
+            userId,
+            action: 'entitlements_changed',
+            subscriptionId: change.cause.subscription_id ?? null,
+            outboxId: id,
+            cause: change.cause,
+            details: {
+              version: next.version,
+              previous: change.previous,
+              features: next.features,
+              shrank: entitlementsShrank(change.previous, next.features),
+            },
+          }),
+        ],
+      );
       // The job continues the trace of what changed the entitlements (ADR 0025).
       const traceparent = currentTraceparent();
       await boss.send(
         QUEUES.entitlementSync,
         { changeId: id, ...(traceparent ? { traceparent } : {}) },
-        { db: txDb(tx), id: jobId },
+        { db: bossDb(sql), id: jobId },
       );
     },
   };
@@ -298,15 +310,15 @@ export type EntitlementsReader = ReturnType<typeof createEntitlementsReader>;
 
 /** Re-derives one user's entitlements in a transaction of its own (a purchase, a summary event). */
 export function createEntitlementsRefresher(deps: {
-  db: Db;
+  sql: SqlPool;
   boss: Boss;
   clock: { now(): Date };
   policy: DunningPolicy;
 }) {
   return async function refresh(userId: string, cause: ChangeCause): Promise<RefreshOutcome> {
-    return deps.db.$transaction((tx) =>
+    return deps.sql.transaction((sql) =>
       refreshUserEntitlements(
-        prismaEntitlementsStore(tx, deps.boss, deps.policy),
+        entitlementsStore(sql, deps.boss, deps.policy),
         userId,
         cause,
         deps.clock.now(),

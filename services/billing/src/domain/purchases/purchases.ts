@@ -9,12 +9,12 @@
  */
 import { type ChangeCause, purchaseSource } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Db, Prisma, Tx } from '../../db/prisma.js';
+import { type Db, type Prisma, sqlOf, type Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
 import { idOf } from '../../stripe/client.js';
 import type { Clock } from '../clock.js';
 import type { DunningPolicy } from '../dunning/dunning.js';
-import { prismaEntitlementsStore, refreshUserEntitlements } from '../entitlements/user-entitlements.js';
+import { entitlementsStore, refreshUserEntitlements } from '../entitlements/user-entitlements.js';
 import { enqueueRoleSync } from '../role-sync/outbox.js';
 
 /** The price or product metadata key that limits a purchase to a number of days. */
@@ -56,7 +56,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
   ) {
     const role = await roleOf(tx, purchase.productId);
     if (role)
-      await enqueueRoleSync(tx, boss, {
+      await enqueueRoleSync(sqlOf(tx), boss, {
         userId: purchase.userId,
         subscriptionId: purchase.id,
         source: purchaseSource(purchase.id),
@@ -65,7 +65,7 @@ export function createPurchases({ db, stripe, boss, clock, dunning }: PurchasesD
         cause,
       });
     await refreshUserEntitlements(
-      prismaEntitlementsStore(tx, boss, dunning),
+      entitlementsStore(sqlOf(tx), boss, dunning),
       purchase.userId,
       cause,
       clock.now(),

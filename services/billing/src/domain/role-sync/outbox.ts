@@ -7,10 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { ChangeCause } from '@tollgate/contracts';
 import { currentTraceparent } from '@tollgate/service-kit';
-import type { Db, Tx } from '../../db/prisma.js';
-import type { Prisma } from '../../generated/prisma/client.js';
-import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
-import { causeFromReason, recordAudit } from '../audit/audit-log.js';
+import type { Db, Sql } from '../../db/prisma.js';
+import { type Boss, bossDb, QUEUES, txDb } from '../../queue/queue.js';
+import { auditInsert, auditValues, causeFromReason } from '../audit/audit-log.js';
 import type { RoleChange } from '../entitlements/entitlement.js';
 
 /** The grant source of a subscription: defined with the internal role API's contract. */
@@ -19,7 +18,7 @@ export { subscriptionSource } from '@tollgate/contracts';
 import { subscriptionSource } from '@tollgate/contracts';
 
 export async function enqueueRoleSync(
-  tx: Tx,
+  sql: Sql,
   boss: Boss,
   input: {
     userId: string;
@@ -39,37 +38,43 @@ export async function enqueueRoleSync(
   const cause = input.cause ?? causeFromReason(input.reason, input.subscriptionId);
   // The trace of what asked for it (a webhook job, a request): the role-sync job continues it.
   const traceparent = currentTraceparent();
-  await tx.roleSync.create({
-    data: {
+  // The row and its audit entry in one statement (one round trip on the payment -> role path).
+  await sql.query(
+    `WITH sync AS (
+       INSERT INTO role_syncs (id, job_id, user_id, role, source, subscription_id, action, expires_at,
+                               reason, cause, traceparent, updated_at)
+       VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6, $7, $8::timestamptz, $9, $10::jsonb, $11, now()))
+     ${auditInsert(12)}`,
+    [
       id,
       jobId,
-      userId: input.userId,
-      role: input.change.role,
-      source: input.source ?? subscriptionSource(input.subscriptionId),
-      subscriptionId: input.subscriptionId,
-      action: input.change.action,
-      expiresAt: input.change.expiresAt,
-      reason: input.reason ?? null,
-      cause: cause as Prisma.InputJsonValue,
-      traceparent,
-    },
-  });
-  await recordAudit(tx, {
-    userId: input.userId,
-    action: input.change.action === 'grant' ? 'role_grant' : 'role_revoke',
-    role: input.change.role,
-    subscriptionId: input.subscriptionId,
-    outboxId: id,
-    cause,
-    details: {
-      expires_at: input.change.expiresAt?.toISOString() ?? null,
-      ...(input.reason ? { reason: input.reason } : {}),
-    },
-  });
+      input.userId,
+      input.change.role,
+      input.source ?? subscriptionSource(input.subscriptionId),
+      input.subscriptionId,
+      input.change.action,
+      input.change.expiresAt,
+      input.reason ?? null,
+      JSON.stringify(cause),
+      traceparent ?? null,
+      ...auditValues({
+        userId: input.userId,
+        action: input.change.action === 'grant' ? 'role_grant' : 'role_revoke',
+        role: input.change.role,
+        subscriptionId: input.subscriptionId,
+        outboxId: id,
+        cause,
+        details: {
+          expires_at: input.change.expiresAt?.toISOString() ?? null,
+          ...(input.reason ? { reason: input.reason } : {}),
+        },
+      }),
+    ],
+  );
   await boss.send(
     QUEUES.roleSync,
     { roleSyncId: id, ...(traceparent ? { traceparent } : {}) },
-    { db: txDb(tx), id: jobId },
+    { db: bossDb(sql), id: jobId },
   );
   return id;
 }

@@ -12,7 +12,7 @@
  * that check has a role sync of its own (the outbox writes one per change).
  */
 import { type ChangeCause, PURCHASE_SOURCE_PREFIX } from '@tollgate/contracts';
-import type { Db } from '../../db/prisma.js';
+import type { Db, Sql } from '../../db/prisma.js';
 import { type Clock, systemClock } from '../clock.js';
 import { purchaseGrants } from '../entitlements/user-entitlements.js';
 import type { AuthRolesClient } from './auth-roles-client.js';
@@ -34,15 +34,44 @@ export class EntitlementMovingError extends Error {
   override name = 'EntitlementMovingError';
 }
 
+/** A role_syncs row, as the runner reads it. */
+interface RoleSyncRow {
+  id: string;
+  userId: string;
+  role: string;
+  source: string;
+  subscriptionId: string;
+  status: string;
+  cause: ChangeCause | null;
+}
+
+/** What a subscription grants, as `dueFor` reads it (null fields: no such subscription). */
+interface SubscriptionDue {
+  subUserId: string | null;
+  entitledRole: string | null;
+  entitlementExpiresAt: Date | null;
+}
+
 export function createRoleSyncRunner({
   db,
+  sql,
   auth,
   clock = systemClock,
 }: {
   db: Db;
+  /** Plain SQL over the same pool: every payment's role sync runs these reads and writes (ADR 0015). */
+  sql: Sql;
   auth: Pick<AuthRolesClient, 'grant' | 'revoke'>;
   clock?: Clock;
 }) {
+  const SUBSCRIPTION_DUE = `s.user_id::text AS "subUserId", s.entitled_role AS "entitledRole",
+    s.entitlement_expires_at AS "entitlementExpiresAt"`;
+
+  function subscriptionDue(row: { userId: string; role: string }, subscription: SubscriptionDue): Due {
+    const grant = subscription.subUserId === row.userId && subscription.entitledRole === row.role;
+    return { grant, expiresAt: grant ? subscription.entitlementExpiresAt : null };
+  }
+
   async function dueFor(row: {
     userId: string;
     role: string;
@@ -50,12 +79,39 @@ export function createRoleSyncRunner({
     source: string;
   }): Promise<Due> {
     if (row.source.startsWith(PURCHASE_SOURCE_PREFIX)) return purchaseDue(row);
-    const subscription = await db.subscription.findUnique({
-      where: { id: row.subscriptionId },
-      select: { userId: true, entitledRole: true, entitlementExpiresAt: true },
+    const { rows } = await sql.query<SubscriptionDue>({
+      name: 'role-sync-due',
+      text: `SELECT ${SUBSCRIPTION_DUE} FROM subscriptions s WHERE s.id = $1`,
+      values: [row.subscriptionId],
     });
-    const grant = subscription?.userId === row.userId && subscription.entitledRole === row.role;
-    return { grant, expiresAt: grant ? (subscription?.entitlementExpiresAt ?? null) : null };
+    return subscriptionDue(
+      row,
+      rows[0] ?? { subUserId: null, entitledRole: null, entitlementExpiresAt: null },
+    );
+  }
+
+  /** The row, and for a subscription's row what is due now, in one round trip. */
+  async function readRow(roleSyncId: string): Promise<{ row: RoleSyncRow; due: Due | null } | null> {
+    const { rows } = await sql.query<RoleSyncRow & SubscriptionDue>({
+      name: 'role-sync-row',
+      text: `SELECT r.id::text, r.user_id::text AS "userId", r.role, r.source, r.subscription_id AS "subscriptionId",
+                    r.status::text, r.cause, ${SUBSCRIPTION_DUE}
+               FROM role_syncs r LEFT JOIN subscriptions s ON s.id = r.subscription_id
+              WHERE r.id = $1::uuid`,
+      values: [roleSyncId],
+    });
+    const found = rows[0];
+    if (!found) return null;
+    const row: RoleSyncRow = {
+      id: found.id,
+      userId: found.userId,
+      role: found.role,
+      source: found.source,
+      subscriptionId: found.subscriptionId,
+      status: found.status,
+      cause: found.cause,
+    };
+    return { row, due: row.source.startsWith(PURCHASE_SOURCE_PREFIX) ? null : subscriptionDue(row, found) };
   }
 
   /** A one-time purchase's role: while it is paid and not expired. */
@@ -73,13 +129,14 @@ export function createRoleSyncRunner({
   }
 
   async function run(roleSyncId: string): Promise<RoleSyncOutcome> {
-    const row = await db.roleSync.findUnique({ where: { id: roleSyncId } });
-    if (!row || row.status === 'succeeded' || row.status === 'cancelled') return 'skipped';
+    const read = await readRow(roleSyncId);
+    if (!read || read.row.status === 'succeeded' || read.row.status === 'cancelled') return 'skipped';
+    const { row } = read;
     try {
-      let due = await dueFor(row);
+      let due = read.due ?? (await dueFor(row));
       for (let round = 1; ; round++) {
         // The cause of the change that wrote this row, for auth's audit log.
-        const cause = (row.cause ?? undefined) as ChangeCause | undefined;
+        const cause = row.cause ?? undefined;
         if (due.grant) await auth.grant(row.userId, row.role, row.source, due.expiresAt, row.id, cause);
         else await auth.revoke(row.userId, row.role, row.source, row.id, cause);
         const now = await dueFor(row);
@@ -88,25 +145,19 @@ export function createRoleSyncRunner({
           throw new EntitlementMovingError('the entitlement kept changing while auth was called; retrying');
         due = now;
       }
-      await db.roleSync.update({
-        where: { id: row.id },
-        data: {
-          status: 'succeeded',
-          appliedAction: due.grant ? 'grant' : 'revoke',
-          attempts: { increment: 1 },
-          lastError: null,
-          completedAt: new Date(),
-        },
+      await sql.query({
+        name: 'role-sync-succeeded',
+        text: `UPDATE role_syncs SET status = 'succeeded', applied_action = $2, attempts = attempts + 1,
+                      last_error = NULL, completed_at = now(), updated_at = now() WHERE id = $1::uuid`,
+        values: [row.id, due.grant ? 'grant' : 'revoke'],
       });
       return due.grant ? 'granted' : 'revoked';
     } catch (error) {
-      await db.roleSync.update({
-        where: { id: row.id },
-        data: {
-          status: 'retrying',
-          attempts: { increment: 1 },
-          lastError: (error as Error).message.slice(0, 2000),
-        },
+      await sql.query({
+        name: 'role-sync-retrying',
+        text: `UPDATE role_syncs SET status = 'retrying', attempts = attempts + 1, last_error = $2,
+                      updated_at = now() WHERE id = $1::uuid`,
+        values: [row.id, (error as Error).message.slice(0, 2000)],
       });
       throw error;
     }

@@ -6,17 +6,17 @@
  * re-derives the user's entitlements (union, version, change record, push).
  *
  * Written against ports so the rule is unit-tested on fakes
- * (apply-subscription.test.ts); `prismaApplyPorts` binds them to a
- * transaction. The caller holds the subscription's lock.
+ * (apply-subscription.test.ts); `applyPorts` binds them to a
+ * transaction, in plain SQL. The caller holds the subscription's lock.
  */
 import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Prisma, Tx } from '../../db/prisma.js';
+import type { Prisma, Sql } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
 import { fromUnix, idOf } from '../../stripe/client.js';
 import type { DunningPolicy } from '../dunning/dunning.js';
 import { entitlementChanges, entitlementOf, type RoleChange } from '../entitlements/entitlement.js';
-import { prismaEntitlementsStore, refreshUserEntitlements } from '../entitlements/user-entitlements.js';
+import { entitlementsStore, refreshUserEntitlements } from '../entitlements/user-entitlements.js';
 import { enqueueRoleSync } from '../role-sync/outbox.js';
 
 export interface SyncResult {
@@ -161,38 +161,95 @@ export async function applySubscription(ports: ApplyPorts, input: ApplyInput): P
   return { subscriptionId, status: fields.status, userId, changes: grantee ? changes.length : 0 };
 }
 
-/** The ports over a transaction (the caller has taken the subscription's lock). */
-export function prismaApplyPorts(tx: Tx, deps: { boss: Boss; policy: DunningPolicy; now: Date }): ApplyPorts {
+/** What `find` reads of the stored row, as SQL columns of the table under `alias`. */
+export function storedSubscriptionColumns(alias: string): string {
+  return `${alias}.user_id::text AS "userId", ${alias}.fetch_seq AS "fetchSeq",
+    ${alias}.past_due_since AS "pastDueSince", ${alias}.entitled_role AS "entitledRole",
+    ${alias}.entitlement_expires_at AS "entitlementExpiresAt"`;
+}
+
+/**
+ * The ports over a transaction, in plain SQL (a pooled client's transaction,
+ * or a Prisma one through `sqlOf`); the caller has taken the subscription's
+ * lock. `stored`: the row as the caller already read it under that lock (one
+ * round trip fewer); otherwise `find` reads it.
+ */
+export function applyPorts(
+  sql: Sql,
+  deps: { boss: Boss; policy: DunningPolicy; now: Date; stored?: StoredSubscription | null },
+): ApplyPorts {
   return {
-    find: (id) =>
-      tx.subscription.findUnique({
-        where: { id },
-        select: {
-          userId: true,
-          fetchSeq: true,
-          pastDueSince: true,
-          entitledRole: true,
-          entitlementExpiresAt: true,
-        },
-      }),
+    async find(id) {
+      if (deps.stored !== undefined) return deps.stored;
+      const { rows } = await sql.query<StoredSubscription>({
+        name: 'subscription-stored',
+        text: `SELECT ${storedSubscriptionColumns('s')} FROM subscriptions s WHERE s.id = $1`,
+        values: [id],
+      });
+      return rows[0] ?? null;
+    },
     async save(id, row) {
-      await tx.subscription.upsert({ where: { id }, create: { id, ...row }, update: row });
+      await sql.query({
+        name: 'subscription-save',
+        text: `INSERT INTO subscriptions (id, customer_id, user_id, status, price_id, product_id, cancel_at_period_end,
+                 cancel_at, canceled_at, ended_at, current_period_start, current_period_end, past_due_since,
+                 entitled_role, entitlement_expires_at, dunning_state, dunning_next_state, dunning_next_step_at,
+                 stripe_created_at, synced_at, fetch_seq, raw, updated_at)
+               VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8::timestamptz, $9::timestamptz, $10::timestamptz,
+                 $11::timestamptz, $12::timestamptz, $13::timestamptz, $14, $15::timestamptz, $16, $17,
+                 $18::timestamptz, $19::timestamptz, $20::timestamptz, $21::float8, $22::jsonb, now())
+               ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, user_id = EXCLUDED.user_id,
+                 status = EXCLUDED.status, price_id = EXCLUDED.price_id, product_id = EXCLUDED.product_id,
+                 cancel_at_period_end = EXCLUDED.cancel_at_period_end, cancel_at = EXCLUDED.cancel_at,
+                 canceled_at = EXCLUDED.canceled_at, ended_at = EXCLUDED.ended_at,
+                 current_period_start = EXCLUDED.current_period_start,
+                 current_period_end = EXCLUDED.current_period_end, past_due_since = EXCLUDED.past_due_since,
+                 entitled_role = EXCLUDED.entitled_role, entitlement_expires_at = EXCLUDED.entitlement_expires_at,
+                 dunning_state = EXCLUDED.dunning_state, dunning_next_state = EXCLUDED.dunning_next_state,
+                 dunning_next_step_at = EXCLUDED.dunning_next_step_at, stripe_created_at = EXCLUDED.stripe_created_at,
+                 synced_at = EXCLUDED.synced_at, fetch_seq = EXCLUDED.fetch_seq, raw = EXCLUDED.raw,
+                 updated_at = EXCLUDED.updated_at`,
+        values: [
+          id,
+          row.customerId,
+          row.userId,
+          row.status,
+          row.priceId,
+          row.productId,
+          row.cancelAtPeriodEnd,
+          row.cancelAt,
+          row.canceledAt,
+          row.endedAt,
+          row.currentPeriodStart,
+          row.currentPeriodEnd,
+          row.pastDueSince,
+          row.entitledRole,
+          row.entitlementExpiresAt,
+          row.dunningState,
+          row.dunningNextState,
+          row.dunningNextStepAt,
+          row.stripeCreatedAt,
+          row.syncedAt,
+          row.fetchSeq,
+          JSON.stringify(row.raw),
+        ],
+      });
     },
     async enqueueRoleSync(input) {
-      await enqueueRoleSync(tx, deps.boss, input);
+      await enqueueRoleSync(sql, deps.boss, input);
     },
     async refreshEntitlements(userId, cause) {
-      await refreshUserEntitlements(
-        prismaEntitlementsStore(tx, deps.boss, deps.policy),
-        userId,
-        cause,
-        deps.now,
-      );
+      await refreshUserEntitlements(entitlementsStore(sql, deps.boss, deps.policy), userId, cause, deps.now);
     },
   };
 }
 
 /** Takes the per-subscription lock every writer of a subscription row takes. */
-export async function lockSubscription(tx: Tx, subscriptionId: string): Promise<void> {
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`subscription|${subscriptionId}`}))`;
+export async function lockSubscription(sql: Sql, subscriptionId: string): Promise<void> {
+  // In FROM, so the row has a column Prisma's raw queries can read (they refuse `void`).
+  await sql.query({
+    name: 'subscription-lock',
+    text: 'SELECT 1 FROM pg_advisory_xact_lock(hashtext($1))',
+    values: [`subscription|${subscriptionId}`],
+  });
 }

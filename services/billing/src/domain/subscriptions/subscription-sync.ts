@@ -18,7 +18,7 @@
  */
 import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Db, Tx } from '../../db/prisma.js';
+import { type Db, type Sql, type SqlPool, sqlOf, type Tx } from '../../db/prisma.js';
 import type { Boss } from '../../queue/queue.js';
 import { idOf } from '../../stripe/client.js';
 import {
@@ -31,11 +31,13 @@ import type { Clock } from '../clock.js';
 import { upsertCustomer, userIdFromMetadata } from '../customers/customers.js';
 import type { DunningPolicy } from '../dunning/dunning.js';
 import {
+  applyPorts,
   applySubscription,
   lockSubscription,
   mainItem,
-  prismaApplyPorts,
+  type StoredSubscription,
   type SyncResult,
+  storedSubscriptionColumns,
   subscriptionFields,
 } from './apply-subscription.js';
 import { coalesceByKey } from './shared-runs.js';
@@ -48,16 +50,21 @@ export {
 } from './apply-subscription.js';
 
 /** A fetch ticket: every fetch that starts later gets a larger one, in every billing process. */
-export async function nextFetchTicket(db: Db): Promise<number> {
-  const [row] = await db.$queryRaw<
-    { ticket: number }[]
-  >`SELECT nextval('stripe_fetch_seq')::float8 AS ticket`;
+export async function nextFetchTicket(sql: Sql): Promise<number> {
+  const {
+    rows: [row],
+  } = await sql.query<{ ticket: number }>({
+    name: 'fetch-ticket',
+    text: "SELECT nextval('stripe_fetch_seq')::float8 AS ticket",
+  });
   if (!row) throw new Error('stripe_fetch_seq gave no value');
   return Number(row.ticket);
 }
 
 export interface SubscriptionSyncDeps {
   db: Db;
+  /** Plain SQL over the same pool: the read-and-apply of a subscription skips Prisma (ADR 0015). */
+  sql: SqlPool;
   stripe: Stripe;
   boss: Boss;
   clock: Clock;
@@ -70,25 +77,45 @@ interface Prefetched {
   product: Stripe.Product | null;
   /** The product's features, when the mirror has never read them. */
   features: Stripe.ProductFeature[] | null;
+  /** The mirror's customer row has no user yet. */
+  unmapped: boolean;
+}
+
+/** What the apply reads of the mirror under the subscription's lock, in one round trip. */
+interface MirrorRow extends StoredSubscription {
+  customerFound: boolean;
+  customerUserId: string | null;
+  productRole: string | null;
+  subscriptionFound: boolean;
 }
 
 const SYNC_CAUSE: ChangeCause = { type: 'sync' };
 
-export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: SubscriptionSyncDeps) {
+export function createSubscriptionSync({ db, sql, stripe, boss, clock, dunning }: SubscriptionSyncDeps) {
   /** The customer and product when the mirror lacks them (rare: objects made outside our API). */
   async function prefetch(customerId: string, productId: string | null): Promise<Prefetched> {
-    const [customerRow, productRow] = await Promise.all([
-      db.customer.findUnique({ where: { id: customerId }, select: { id: true } }),
-      productId
-        ? db.product.findUnique({ where: { id: productId }, select: { id: true, featuresSyncedAt: true } })
-        : null,
-    ]);
+    const {
+      rows: [mirror],
+    } = await sql.query<{
+      customerFound: boolean;
+      unmapped: boolean;
+      productFound: boolean;
+      featuresSynced: boolean;
+    }>({
+      name: 'subscription-prefetch',
+      text: `SELECT c.id IS NOT NULL AS "customerFound", c.id IS NOT NULL AND c.user_id IS NULL AS unmapped,
+                      p.id IS NOT NULL AS "productFound", p.features_synced_at IS NOT NULL AS "featuresSynced"
+                 FROM (SELECT 1) AS one
+                 LEFT JOIN customers c ON c.id = $1
+                 LEFT JOIN products p ON p.id = $2`,
+      values: [customerId, productId],
+    });
     const [customer, product, features] = await Promise.all([
-      customerRow ? null : stripe.customers.retrieve(customerId),
-      productId && !productRow ? stripe.products.retrieve(productId) : null,
-      productId && !productRow?.featuresSyncedAt ? fetchProductFeatures(stripe, productId) : null,
+      mirror?.customerFound ? null : stripe.customers.retrieve(customerId),
+      productId && !mirror?.productFound ? stripe.products.retrieve(productId) : null,
+      productId && !mirror?.featuresSynced ? fetchProductFeatures(stripe, productId) : null,
     ]);
-    return { customer, product, features };
+    return { customer, product, features, unmapped: mirror?.unmapped ?? false };
   }
 
   async function ensureCustomerRow(
@@ -137,7 +164,7 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
     cause: ChangeCause = SYNC_CAUSE,
     reading: () => void = () => {},
   ): Promise<SyncResult> {
-    const ticket = await nextFetchTicket(db);
+    const ticket = await nextFetchTicket(sql);
     reading();
     // A 404 propagates: an event about a subscription Stripe does not know grants nothing.
     const subscription = await stripe.subscriptions.retrieve(subscriptionId);
@@ -152,16 +179,23 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
     ticket: number,
     fetched: Prefetched,
     cause: ChangeCause,
-  ) {
+  ): Promise<SyncResult> {
+    const hint = userIdFromMetadata(subscription.metadata);
+    const mirrored =
+      !fetched.customer && !fetched.product && !fetched.features && !(fetched.unmapped && hint);
+    // Nearly always: the mirror has the customer (mapped) and the product with its features, so
+    // the apply is a few plain statements on one pooled client.
+    if (mirrored) return sql.transaction((tx) => applyMirrored(tx, subscription, ticket, cause));
+    // Otherwise the mirror gets the customer, product or features first, in the same transaction.
     return db.$transaction(
       async (tx): Promise<SyncResult> => {
-        await lockSubscription(tx, subscription.id);
+        await lockSubscription(sqlOf(tx), subscription.id);
         const customerId = idOf(subscription.customer) as string;
         const customer = await ensureCustomerRow(tx, customerId, subscription, fetched.customer);
         const fields = subscriptionFields(subscription);
         const role = await roleOfProduct(tx, fields.productId, subscription, fetched);
         const now = clock.now();
-        return applySubscription(prismaApplyPorts(tx, { boss, policy: dunning, now }), {
+        return applySubscription(applyPorts(sqlOf(tx), { boss, policy: dunning, now }), {
           subscriptionId: subscription.id,
           fields,
           customerId,
@@ -176,6 +210,53 @@ export function createSubscriptionSync({ db, stripe, boss, clock, dunning }: Sub
       // Only database work inside: it is short, so a long wait means something is wrong.
       { timeout: 15_000, maxWait: 10_000 },
     );
+  }
+
+  /** The apply when the mirror has everything but the subscription: lock, one read, the writes. */
+  async function applyMirrored(
+    tx: Sql,
+    subscription: Stripe.Subscription,
+    ticket: number,
+    cause: ChangeCause,
+  ): Promise<SyncResult> {
+    await lockSubscription(tx, subscription.id);
+    const customerId = idOf(subscription.customer) as string;
+    const fields = subscriptionFields(subscription);
+    const {
+      rows: [mirror],
+    } = await tx.query<MirrorRow>({
+      name: 'subscription-mirror',
+      text: `SELECT c.id IS NOT NULL AS "customerFound", c.user_id::text AS "customerUserId", p.role AS "productRole",
+                    s.id IS NOT NULL AS "subscriptionFound", ${storedSubscriptionColumns('s')}
+               FROM (SELECT 1) AS one
+               LEFT JOIN customers c ON c.id = $2
+               LEFT JOIN products p ON p.id = $3
+               LEFT JOIN subscriptions s ON s.id = $1`,
+      values: [subscription.id, customerId, fields.productId],
+    });
+    // Gone since the prefetch (it saw it): retried, the prefetch then takes the other way.
+    if (!mirror?.customerFound) throw new Error(`customer ${customerId} left the mirror during the sync`);
+    const stored: StoredSubscription | null = mirror.subscriptionFound
+      ? {
+          userId: mirror.userId,
+          fetchSeq: mirror.fetchSeq,
+          pastDueSince: mirror.pastDueSince,
+          entitledRole: mirror.entitledRole,
+          entitlementExpiresAt: mirror.entitlementExpiresAt,
+        }
+      : null;
+    const now = clock.now();
+    return applySubscription(applyPorts(tx, { boss, policy: dunning, now, stored }), {
+      subscriptionId: subscription.id,
+      fields,
+      customerId,
+      userId: mirror.customerUserId,
+      role: mirror.productRole,
+      ticket,
+      now,
+      policy: dunning,
+      cause,
+    });
   }
 
   /**

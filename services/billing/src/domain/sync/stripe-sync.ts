@@ -24,7 +24,7 @@ import {
 } from '@tollgate/contracts';
 import type Stripe from 'stripe';
 import type { Billing } from '../../context.js';
-import type { Db, Tx } from '../../db/prisma.js';
+import { type Db, sqlOf, type Tx } from '../../db/prisma.js';
 import { type Boss, QUEUES, txDb } from '../../queue/queue.js';
 import { idOf } from '../../stripe/client.js';
 import { fetchProductFeatures, priceRow, productRow, replaceProductFeatures } from '../catalog/catalog.js';
@@ -35,9 +35,9 @@ import { purchaseGrants } from '../entitlements/user-entitlements.js';
 import { invoiceRow } from '../invoices/invoices.js';
 import { enqueueRoleSync, subscriptionSource } from '../role-sync/outbox.js';
 import {
+  applyPorts,
   applySubscription,
   lockSubscription,
-  prismaApplyPorts,
   subscriptionFields,
 } from '../subscriptions/apply-subscription.js';
 import { nextFetchTicket } from '../subscriptions/subscription-sync.js';
@@ -125,12 +125,12 @@ export function createStripeSync(deps: StripeSyncDeps) {
     const userOf = new Map(customers.map((c) => [c.id, c.userId]));
     const roleOf = new Map(products.map((p) => [p.id, p.role]));
     const now = deps.clock.now();
-    const ports = prismaApplyPorts(tx, { boss: deps.boss, policy: deps.dunning, now });
+    const ports = applyPorts(sqlOf(tx), { boss: deps.boss, policy: deps.dunning, now });
     let enqueued = 0;
     for (const subscription of page) {
       const fields = subscriptionFields(subscription);
       const customerId = idOf(subscription.customer) as string;
-      await lockSubscription(tx, subscription.id);
+      await lockSubscription(sqlOf(tx), subscription.id);
       const result = await applySubscription(ports, {
         subscriptionId: subscription.id,
         fields,
@@ -193,7 +193,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
       (customer) => ({ ...customerRow(customer), userId: userIdFromMetadata(customer.metadata) }),
       ['userId'],
     );
-    const ticket = await nextFetchTicket(db);
+    const ticket = await nextFetchTicket(sqlOf(db));
     for await (const page of pages(stripe.subscriptions.list({ limit: PAGE, status: 'all' }))) {
       roleSyncsEnqueued += await db.$transaction(
         (tx) => syncSubscriptionsPage(tx, page, () => ticket, { type: 'sync', detail: 'sync-stripe' }),
@@ -261,7 +261,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
           const key = `${s.userId}|${s.entitledRole}|${subscriptionSource(s.id)}`;
           wanted.add(key);
           if (held.has(key)) continue;
-          await enqueueRoleSync(tx, deps.boss, {
+          await enqueueRoleSync(sqlOf(tx), deps.boss, {
             userId: s.userId!,
             subscriptionId: s.id,
             change: { role: s.entitledRole!, action: 'grant', expiresAt: s.entitlementExpiresAt },
@@ -271,7 +271,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
         }
         for (const [key, grant] of held) {
           if (wanted.has(key)) continue;
-          await enqueueRoleSync(tx, deps.boss, {
+          await enqueueRoleSync(sqlOf(tx), deps.boss, {
             userId: grant.userId,
             subscriptionId: subscriptionIdOf(grant.source) ?? grant.source,
             change: { role: grant.role, action: 'revoke', expiresAt: null },
@@ -319,7 +319,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
           const key = `${p.userId}|${role}|${purchaseSource(p.id)}`;
           wanted.add(key);
           if (held.has(key)) continue;
-          await enqueueRoleSync(tx, deps.boss, {
+          await enqueueRoleSync(sqlOf(tx), deps.boss, {
             userId: p.userId,
             subscriptionId: p.id,
             source: purchaseSource(p.id),
@@ -330,7 +330,7 @@ export function createStripeSync(deps: StripeSyncDeps) {
         }
         for (const [key, grant] of held) {
           if (wanted.has(key)) continue;
-          await enqueueRoleSync(tx, deps.boss, {
+          await enqueueRoleSync(sqlOf(tx), deps.boss, {
             userId: grant.userId,
             subscriptionId: grant.source.slice(PURCHASE_SOURCE_PREFIX.length),
             source: grant.source,
