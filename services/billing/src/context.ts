@@ -79,7 +79,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     authHistory: (userId, limit) => authEntitlements.history(userId, limit),
   });
   const customers = createCustomers({ db, stripe, auth: authRoles });
-  const invoices = createInvoices({ db, stripe });
+  const invoices = createInvoices({ db, sql, stripe });
   const dunning = config.dunning;
   const subscriptionSync = createSubscriptionSync({ db, sql, stripe, boss, clock, dunning });
   const purchases = createPurchases({ db, stripe, boss, clock, dunning });
@@ -102,12 +102,13 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
     subscriptions,
     plans,
     addonProducts: () => addonProductIds(db),
-    sessions: createCheckoutSessions({ db }),
-    leases: createLeases({ db }),
+    sessions: createCheckoutSessions({ sql }),
+    leases: createLeases({ sql }),
     urls: config.urls,
   });
   const processor = createProcessor({
     db,
+    sql,
     stripe,
     catalog,
     checkout,

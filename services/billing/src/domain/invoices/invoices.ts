@@ -1,6 +1,6 @@
 /** The local invoice mirror: written from invoice webhooks (re-fetched), read by GET /invoices. */
 import type Stripe from 'stripe';
-import type { Db, Prisma } from '../../db/prisma.js';
+import type { Db, Prisma, Sql } from '../../db/prisma.js';
 import { fromUnix, idOf, isResourceMissing } from '../../stripe/client.js';
 import { upsertCustomer } from '../customers/customers.js';
 import { coalesceByKey } from '../subscriptions/shared-runs.js';
@@ -30,7 +30,50 @@ export function invoiceRow(invoice: Stripe.Invoice) {
   };
 }
 
-export function createInvoices({ db, stripe }: { db: Db; stripe: Stripe }) {
+/** The invoice upsert, written only while its customer is in the mirror (one round trip: no read first). */
+const UPSERT_INVOICE = `
+  INSERT INTO invoices (id, customer_id, subscription_id, status, number, currency, amount_due, amount_paid, total,
+                        billing_reason, hosted_invoice_url, invoice_pdf, period_start, period_end, stripe_created_at,
+                        raw, updated_at)
+  SELECT $1, $2, $3, $4, $5, $6, $7::int, $8::int, $9::int, $10, $11, $12, $13::timestamptz, $14::timestamptz,
+         $15::timestamptz, $16::jsonb, now()
+   WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)
+  ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, subscription_id = EXCLUDED.subscription_id,
+    status = EXCLUDED.status, number = EXCLUDED.number, currency = EXCLUDED.currency,
+    amount_due = EXCLUDED.amount_due, amount_paid = EXCLUDED.amount_paid, total = EXCLUDED.total,
+    billing_reason = EXCLUDED.billing_reason, hosted_invoice_url = EXCLUDED.hosted_invoice_url,
+    invoice_pdf = EXCLUDED.invoice_pdf, period_start = EXCLUDED.period_start, period_end = EXCLUDED.period_end,
+    stripe_created_at = EXCLUDED.stripe_created_at, raw = EXCLUDED.raw, updated_at = EXCLUDED.updated_at
+  RETURNING id`;
+
+export function createInvoices({ db, sql, stripe }: { db: Db; sql: Sql; stripe: Stripe }) {
+  /** Stores the row; false when its customer is not in the mirror (nothing written). */
+  async function store(id: string, row: ReturnType<typeof invoiceRow>): Promise<boolean> {
+    const { rows } = await sql.query({
+      name: 'invoice-upsert',
+      text: UPSERT_INVOICE,
+      values: [
+        id,
+        row.customerId,
+        row.subscriptionId,
+        row.status,
+        row.number,
+        row.currency,
+        row.amountDue,
+        row.amountPaid,
+        row.total,
+        row.billingReason,
+        row.hostedInvoiceUrl,
+        row.invoicePdf,
+        row.periodStart,
+        row.periodEnd,
+        row.stripeCreatedAt,
+        JSON.stringify(row.raw),
+      ],
+    });
+    return rows.length === 1;
+  }
+
   /**
    * Re-fetches an invoice and stores it; returns it (null when Stripe no longer has it).
    * `notBefore` (an event's receipt, performance.now() time): a refresh of the same invoice whose
@@ -52,9 +95,11 @@ export function createInvoices({ db, stripe }: { db: Db; stripe: Stripe }) {
       throw error;
     }
     const row = invoiceRow(invoice);
-    if (!(await db.customer.findUnique({ where: { id: row.customerId }, select: { id: true } })))
-      await upsertCustomer(db, await stripe.customers.retrieve(row.customerId));
-    await db.invoice.upsert({ where: { id: invoiceId }, create: { id: invoiceId, ...row }, update: row });
+    if (await store(invoiceId, row)) return invoice;
+    // A customer made outside our API, not mirrored yet: mirrored first.
+    await upsertCustomer(db, await stripe.customers.retrieve(row.customerId));
+    if (!(await store(invoiceId, row)))
+      throw new Error(`customer ${row.customerId} of ${invoiceId} is not mirrored`);
     return invoice;
   }
 

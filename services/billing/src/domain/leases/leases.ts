@@ -7,7 +7,7 @@
  * A holder that dies simply lets its lease run out.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../db/prisma.js';
+import type { Sql } from '../../db/prisma.js';
 
 export interface LeaseOptions {
   /** How long the lease holds if its holder never releases it (crash). */
@@ -20,19 +20,26 @@ export interface LeaseOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createLeases({ db }: { db: Db }) {
+export function createLeases({ sql }: { sql: Sql }) {
   async function tryAcquire(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    const rows = await db.$queryRaw<{ holder: string }[]>`
-      INSERT INTO leases (name, holder, expires_at)
-      VALUES (${name}, ${holder}::uuid, now() + make_interval(secs => ${ttlMs / 1000}::double precision))
-      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
-       WHERE leases.expires_at < now()
-      RETURNING holder::text`;
+    const { rows } = await sql.query({
+      name: 'lease-acquire',
+      text: `INSERT INTO leases (name, holder, expires_at)
+             VALUES ($1, $2::uuid, now() + make_interval(secs => $3::double precision))
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+              WHERE leases.expires_at < now()
+             RETURNING holder::text`,
+      values: [name, holder, ttlMs / 1000],
+    });
     return rows.length === 1;
   }
 
   async function release(name: string, holder: string): Promise<void> {
-    await db.$executeRaw`DELETE FROM leases WHERE name = ${name} AND holder = ${holder}::uuid`;
+    await sql.query({
+      name: 'lease-release',
+      text: 'DELETE FROM leases WHERE name = $1 AND holder = $2::uuid',
+      values: [name, holder],
+    });
   }
 
   /** Runs `work` while holding the lease `name`; waits (with backoff) while another holder has it. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../../db/prisma.js';
+import type { Db, Sql } from '../../db/prisma.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Invoices } from '../invoices/invoices.js';
 import type { SubscriptionSync, SyncResult } from '../subscriptions/subscription-sync.js';
@@ -33,6 +33,7 @@ function processor(overrides: Partial<ProcessorDeps> = {}) {
   const invoices = { refresh: async () => null } as unknown as Invoices;
   const deps: ProcessorDeps = {
     db: {} as Db,
+    sql: {} as Sql,
     stripe: {} as Stripe,
     catalog: {} as Catalog,
     checkout: {

@@ -8,7 +8,7 @@
  */
 import type { ChangeCause } from '@tollgate/contracts';
 import type Stripe from 'stripe';
-import type { Db } from '../../db/prisma.js';
+import type { Db, Sql } from '../../db/prisma.js';
 import { idOf, isResourceMissing } from '../../stripe/client.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Checkout } from '../checkout/checkout.js';
@@ -29,6 +29,7 @@ export type Outcome =
 
 export interface ProcessorDeps {
   db: Db;
+  sql: Sql;
   stripe: Stripe;
   catalog: Catalog;
   checkout: Pick<Checkout, 'sessionCompleted' | 'sessionChanged'>;
@@ -82,6 +83,7 @@ function orphaned(event: Stripe.Event, error?: unknown): Outcome {
 
 export function createProcessor({
   db,
+  sql,
   stripe,
   catalog,
   checkout,
@@ -118,7 +120,8 @@ export function createProcessor({
     const session = await checkout.sessionCompleted((event.data.object as Stripe.Checkout.Session).id);
     const customerId = idOf(session.customer);
     const userId = session.client_reference_id ?? session.metadata?.userId ?? null;
-    if (customerId) await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
+    if (customerId && !(await mappedTo(customerId, userId)))
+      await upsertCustomer(db, await stripe.customers.retrieve(customerId), userId);
     const subscriptionId = idOf(session.subscription);
     const result = subscriptionId
       ? await subscriptions.sync(subscriptionId, eventCause(event), notBefore)
@@ -128,6 +131,20 @@ export function createProcessor({
     await plans.afterCheckout(session);
     return result ? unmapped(result) : PROCESSED;
   };
+
+  /**
+   * The mirror already maps the customer to this user (billing made the customer for the
+   * checkout): nothing for the session to add, so Stripe is not asked again for it.
+   */
+  async function mappedTo(customerId: string, userId: string | null): Promise<boolean> {
+    if (!userId) return false;
+    const { rows } = await sql.query({
+      name: 'customer-mapped-to',
+      text: 'SELECT 1 FROM customers WHERE id = $1 AND user_id::text = lower($2)',
+      values: [customerId, userId],
+    });
+    return rows.length === 1;
+  }
 
   const chargeRefunded: Handler = async (event) => {
     await purchases.chargeRefunded((event.data.object as Stripe.Charge).id, eventCause(event));
