@@ -260,7 +260,9 @@ async function deliveryToRole(userIds: string[]): Promise<number[]> {
   );
   const deliveries = (await fetch(`${sys.emulator.url}/_emulator/deliveries`, {
     headers: { authorization: `Bearer ${sys.emulator.apiKey}` },
-  }).then((r) => r.json())) as { data: { event_id: string; attempts: { at: string; status: number | null }[] }[] };
+  }).then((r) => r.json())) as {
+    data: { event_id: string; attempts: { at: string; status: number | null }[] }[];
+  };
   const deliveredAt = new Map<string, number>();
   for (const d of deliveries.data) {
     const ok = d.attempts.find((a) => a.status !== null && a.status >= 200 && a.status < 300);

@@ -407,6 +407,38 @@ describe('internal role API', () => {
     expect(roles.json().roles).toEqual(['subscriber']);
   });
 
+  it('records a grant in the history when it is new or its expiry moved, not when it is repeated', async () => {
+    const { user } = await registerAndLogin(ctx.app);
+    const token = await serviceToken(ctx.app);
+    const put = (expires_at: string | null) =>
+      ctx.app.inject({
+        method: 'PUT',
+        url: url(user.id),
+        headers: bearer(token),
+        payload: { source: 'subscription:sub_h', expires_at, cause: { type: 'stripe_event', event_id: 'evt_h' } },
+      });
+    const until = '2031-01-02T03:04:05.678Z';
+    expect((await put(null)).statusCode).toBe(201);
+    expect((await put(null)).statusCode).toBe(200);
+    const renewed = await put(until);
+    expect(renewed.statusCode).toBe(200);
+    expect(renewed.json()).toMatchObject({ source: 'subscription:sub_h', expires_at: until });
+    expect((await put(until)).statusCode).toBe(200);
+
+    const history = await ctx.app.inject({
+      method: 'GET',
+      url: `/internal/v1/users/${user.id}/history?limit=10`,
+      headers: bearer(token),
+    });
+    const entries = (history.json() as { data: { action: string; details: unknown; cause: unknown }[] }).data;
+    // Newest first: the renewal, then the first grant; the two repeats left nothing.
+    expect(entries.map((e) => [e.action, e.details])).toEqual([
+      ['role_granted', { expires_at: until, renewed: true }],
+      ['role_granted', { expires_at: null, renewed: false }],
+    ]);
+    expect(entries[0]?.cause).toEqual({ type: 'stripe_event', event_id: 'evt_h' });
+  });
+
   it('shows a grant in GET /v1/auth/me at once, even right after /me was read', async () => {
     const { user, tokens } = await registerAndLogin(ctx.app);
     const me = () =>
