@@ -57,7 +57,7 @@ export async function createBilling(config: Config, deps: BillingDeps = {}) {
   metrics.observeStripe(stripe);
   await startBoss(boss, config);
 
-  const catalog = createCatalog({ db, stripe, sellableProductIds: config.sellableProductIds });
+  const catalog = createCatalog({ db, sql, stripe, sellableProductIds: config.sellableProductIds });
   const authRoles = createAuthRolesClient({
     authUrl: config.auth.url,
     clientId: config.auth.clientId,
