@@ -415,7 +415,11 @@ describe('internal role API', () => {
         method: 'PUT',
         url: url(user.id),
         headers: bearer(token),
-        payload: { source: 'subscription:sub_h', expires_at, cause: { type: 'stripe_event', event_id: 'evt_h' } },
+        payload: {
+          source: 'subscription:sub_h',
+          expires_at,
+          cause: { type: 'stripe_event', event_id: 'evt_h' },
+        },
       });
     const until = '2031-01-02T03:04:05.678Z';
     expect((await put(null)).statusCode).toBe(201);
