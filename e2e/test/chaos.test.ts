@@ -200,10 +200,27 @@ describe('chaos drills', () => {
 
     // Empty now: nothing Redis held (revocations, rate-limit counters) may come back as "allowed".
     const seconds = await converge('Redis killed and restarted empty', back);
+    /**
+     * Billing's settled answer. It fails closed (503) whenever it cannot
+     * trust the revocation cache. Seen once in CI (2026-12-03; the drill
+     * passed in the other CI runs and in 6 local runs): a 503 for the
+     * logged-out token right after the drill had converged on another user's
+     * token, 0.0 s after Redis came back (the cause is not pinned down; ADR
+     * 0010). So a 503 is waited out (5 s at most); any other answer is final,
+     * and a logged-out token must never get 200.
+     */
+    const settled = async (user: ChaosUser) => {
+      const until = performance.now() + 5000;
+      for (;;) {
+        const answer = await atBilling(user);
+        if (answer.status !== 503 || performance.now() > until) return answer.status;
+        await sleep(100);
+      }
+    };
     expect((await atAuth(gone)).status).toBe(401);
-    expect((await atBilling(gone)).status).toBe(401);
+    expect(await settled(gone)).toBe(401);
     expect((await atAuth(staying)).status).toBe(200);
-    expect((await atBilling(staying)).status).toBe(200);
+    expect(await settled(staying)).toBe(200);
     const relogin = await post('/v1/auth/login', { login: staying.login, password: PASSWORD });
     expect(relogin.status, relogin.body).toBe(200);
     const refreshed = await post('/v1/auth/refresh-token', { refresh_token: staying.refreshToken });
