@@ -102,16 +102,9 @@ export function createRoleSyncRunner({
     });
     const found = rows[0];
     if (!found) return null;
-    const row: RoleSyncRow = {
-      id: found.id,
-      userId: found.userId,
-      role: found.role,
-      source: found.source,
-      subscriptionId: found.subscriptionId,
-      status: found.status,
-      cause: found.cause,
-    };
-    return { row, due: row.source.startsWith(PURCHASE_SOURCE_PREFIX) ? null : subscriptionDue(row, found) };
+    const { subUserId, entitledRole, entitlementExpiresAt, ...row } = found;
+    const due = subscriptionDue(row, { subUserId, entitledRole, entitlementExpiresAt });
+    return { row, due: row.source.startsWith(PURCHASE_SOURCE_PREFIX) ? null : due };
   }
 
   /** A one-time purchase's role: while it is paid and not expired. */
